@@ -1,0 +1,44 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PRESET_TEST ?= ci
+PRESET_RUN  ?= release
+JOBS        ?= $(shell nproc)
+ARGS        ?=
+
+.PHONY: all run test build build-test bench deps-build deps-run deps-test format clean
+
+all: build
+
+deps-build:
+	@scripts/install-deps.sh build
+deps-run: deps-build
+	@scripts/install-deps.sh run
+deps-test: deps-build
+	@scripts/install-deps.sh test
+
+build/$(PRESET_RUN)/build.ninja: | deps-build
+	@cmake --preset $(PRESET_RUN) >/dev/null
+build/$(PRESET_TEST)/build.ninja: | deps-build
+	@cmake --preset $(PRESET_TEST) >/dev/null
+
+build: deps-build build/$(PRESET_RUN)/build.ninja
+	@cmake --build build/$(PRESET_RUN) -j $(JOBS) --target netpraxis
+
+# Builds and starts the server on the embedded defaults (SQLite in ./var, 127.0.0.1:8080, local labs).
+run: deps-run build
+	./build/$(PRESET_RUN)/src/app/netpraxis serve $(ARGS)
+
+build-test: deps-test build/$(PRESET_TEST)/build.ninja
+	@cmake --build build/$(PRESET_TEST) -j $(JOBS)
+
+# Installs what is missing, builds, starts the services the tests need, and runs every test through CTest.
+test: build-test
+	@scripts/test.sh build/$(PRESET_TEST)
+
+bench: deps-test build
+	@scripts/bench.sh build/$(PRESET_RUN)
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,33 @@
+# INTERFACE targets linked by every target of ours: warnings and sanitizers (cmake_template style).
+add_library(np_warnings INTERFACE)
+target_compile_options(np_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                             -Wold-style-cast -Wcast-align -Woverloaded-virtual
+                                             -Wnull-dereference -Wimplicit-fallthrough)
+if(NETPRAXIS_WERROR)
+  target_compile_options(np_warnings INTERFACE -Werror)
+endif()
+
+add_library(np_options INTERFACE)
+# Asio and Beast are compiled once, in src/core/asio_impl.cpp.
+target_compile_definitions(np_options INTERFACE BOOST_ASIO_SEPARATE_COMPILATION
+                                                BOOST_BEAST_SEPARATE_COMPILATION
+                                                BOOST_ASIO_NO_DEPRECATED
+                                                BOOST_ASIO_DISABLE_BOOST_DATE_TIME)
+if(NETPRAXIS_SANITIZE)
+  target_compile_options(np_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_link_options(np_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# Every component library: np_component(NAME SOURCES... DEPS ...)
+function(np_component name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(np_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(np_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(np_${name} PUBLIC np_options ${ARG_DEPS} PRIVATE np_warnings)
+endfunction()
+
+# ccache makes rebuilds in several build folders (presets, helpers' trees) share their objects.
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()

@@ -1,0 +1,39 @@
+// CLI wiring shared by the `netpraxis` subcommands. Each command lives in its own cli_<name>.cpp and
+// registers itself with NP_REGISTER_COMMAND, so components add commands without touching main.cpp.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "core/config.hpp"
+
+namespace np::app {
+
+struct GlobalOptions {
+    std::string config_path;  // --config FILE; empty: embedded defaults
+    std::string log_level = "info";
+    std::string log_format = "logfmt";
+};
+
+using CommandSetup = void (*)(CLI::App& root, GlobalOptions& global);
+
+struct CommandRegistrar {
+    // `order` sorts commands in --help (lower first).
+    CommandRegistrar(int order, CommandSetup setup);
+};
+
+// Loads --config (or the defaults) and applies NETPRAXIS_* environment overrides.
+core::Config load_config(const GlobalOptions& global);
+
+// Exit codes shared by commands: 0 ok, 1 failure, 2 usage, 3 partial failure (some items failed).
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPartial = 3;
+
+}  // namespace np::app
+
+#define NP_CONCAT_INNER(a, b) a##b
+#define NP_CONCAT(a, b) NP_CONCAT_INNER(a, b)
+#define NP_REGISTER_COMMAND(order, fn) \
+    static const ::np::app::CommandRegistrar NP_CONCAT(np_command_registrar_, __LINE__)(order, fn)

@@ -1,0 +1,63 @@
+// netpraxis: one binary, subcommands registered by src/app/cli_*.cpp (see cli.hpp).
+#include <algorithm>
+#include <iostream>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+extern char** environ;
+
+namespace np::app {
+namespace {
+
+std::vector<std::pair<int, CommandSetup>>& registry() {
+    static std::vector<std::pair<int, CommandSetup>> r;
+    return r;
+}
+
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) { registry().emplace_back(order, setup); }
+
+core::Config load_config(const GlobalOptions& global) {
+    core::Config config = global.config_path.empty() ? core::Config{} : core::Config::load(global.config_path);
+    config.apply_env(environ);
+    return config;
+}
+
+}  // namespace np::app
+
+int main(int argc, char** argv) {
+    using namespace np;
+    CLI::App root{"netpraxis: practical evaluations for network-administration courses"};
+    root.set_version_flag("--version", "netpraxis 0.1.0");
+    root.require_subcommand(1);
+    app::GlobalOptions global;
+    root.add_option("-c,--config", global.config_path, "YAML configuration file (see examples/netpraxis.yaml)")
+        ->envname("NETPRAXIS_CONFIG")
+        ->check(CLI::ExistingFile);
+    root.add_option("--log-level", global.log_level, "debug, info, warn or error")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+    root.add_option("--log-format", global.log_format, "logfmt or json")->check(CLI::IsMember({"logfmt", "json"}));
+    root.parse_complete_callback([&] { log::setup(global.log_level, global.log_format); });
+
+    auto& commands = app::registry();
+    std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    for (auto& [order, setup] : commands) setup(root, global);
+
+    try {
+        root.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return root.exit(e);
+    } catch (const core::Error& e) {
+        std::cerr << "netpraxis: " << e.what() << "\n";
+        for (const auto& f : e.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
+        return core::http_status(e.code()) < 500 ? app::kExitUsage : app::kExitFailure;
+    } catch (const std::exception& e) {
+        std::cerr << "netpraxis: " << e.what() << "\n";
+        return app::kExitFailure;
+    }
+    return 0;
+}

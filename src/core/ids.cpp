@@ -1,0 +1,119 @@
+#include "core/ids.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace np::core {
+namespace {
+
+void fill_random(unsigned char* buf, std::size_t n) {
+    if (RAND_bytes(buf, static_cast<int>(n)) != 1) throw internal("the system random generator failed");
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t n) {
+    std::vector<unsigned char> buf(n);
+    fill_random(buf.data(), n);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out(n * 2, '0');
+    for (std::size_t i = 0; i < n; ++i) {
+        out[2 * i] = kHex[buf[i] >> 4];
+        out[2 * i + 1] = kHex[buf[i] & 0xf];
+    }
+    return out;
+}
+
+std::string random_base64url(std::size_t n) {
+    std::vector<unsigned char> buf(n);
+    fill_random(buf.data(), n);
+    static constexpr char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    out.reserve((n * 4 + 2) / 3);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char b : buf) {
+        acc = (acc << 8) | b;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(kAlpha[(acc >> bits) & 0x3f]);
+        }
+    }
+    if (bits > 0) out.push_back(kAlpha[(acc << (6 - bits)) & 0x3f]);
+    return out;
+}
+
+std::string new_request_id() {
+    // A random prefix per process and a counter: unique, cheap on the hot path, and sortable in a log.
+    static const std::string prefix = random_hex(4);
+    static std::atomic<std::uint64_t> counter{0};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s-%06llx", prefix.c_str(),
+                  static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
+    return buf;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string rfc3339(std::int64_t unix_seconds) {
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string rfc3339_now() { return rfc3339(unix_now()); }
+
+bool parse_rfc3339(std::string_view text, std::int64_t& out) {
+    int y, mo, d, h, mi, s;
+    char rest[16] = {0};
+    std::string copy(text.substr(0, 40));
+    int n = std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15s", &y, &mo, &d, &h, &mi, &s, rest);
+    if (n < 6) return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    std::int64_t t = timegm(&tm);
+    std::string_view r(rest);
+    if (!r.empty() && r.front() == '.') {  // fractional seconds: ignored
+        size_t i = 1;
+        while (i < r.size() && r[i] >= '0' && r[i] <= '9') ++i;
+        r.remove_prefix(i);
+    }
+    if (r.empty() || r == "Z" || r == "z") {
+        out = t;
+        return true;
+    }
+    int oh = 0, om = 0;
+    char sign = r.front();
+    if ((sign != '+' && sign != '-') || std::sscanf(std::string(r.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2)
+        return false;
+    std::int64_t off = oh * 3600 + om * 60;
+    out = sign == '+' ? t - off : t + off;
+    return true;
+}
+
+const Clock& Clock::system() {
+    static const Clock clock;
+    return clock;
+}
+
+}  // namespace np::core

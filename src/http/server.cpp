@@ -1,0 +1,341 @@
+#include "http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include <list>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+
+namespace np::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+Method to_method(bhttp::verb v) {
+    switch (v) {
+        case bhttp::verb::get: return Method::get;
+        case bhttp::verb::head: return Method::head;
+        case bhttp::verb::post: return Method::post;
+        case bhttp::verb::put: return Method::put;
+        case bhttp::verb::patch: return Method::patch;
+        case bhttp::verb::delete_: return Method::del;
+        case bhttp::verb::options: return Method::options;
+        default: return Method::other;
+    }
+}
+
+bool valid_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    return true;
+}
+
+std::string problem_body(int status, std::string_view title, std::string_view detail, std::string_view rid) {
+    // Minimal problem JSON for failures that happen before a request reaches the API layer.
+    // title/detail here are fixed strings of ours: no escaping needed beyond the request id, which is validated.
+    std::string out = R"({"type":"about:blank","title":")";
+    out.append(title).append(R"(","status":)").append(std::to_string(status));
+    out.append(R"(,"detail":")").append(detail).append(R"(","request_id":")").append(rid).append("\"}");
+    return out;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+    enum class State { idle, busy, streaming };
+    struct Session {
+        beast::tcp_stream* stream;
+        State state = State::idle;
+    };
+
+    asio::any_io_executor executor;
+    ServerOptions options;
+    Handler handler;
+    tcp::acceptor acceptor;
+    std::list<Session> sessions;
+    bool stopping = false;
+    std::size_t busy = 0;
+    asio::steady_timer drained;  // cancelled whenever a session ends during shutdown
+
+    Impl(asio::any_io_executor ex, ServerOptions opts, Handler h)
+        : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex), drained(ex) {}
+
+    asio::awaitable<void> accept_loop() {
+        auto self = shared_from_this();
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+            if (stopping) co_return;
+            if (ec) {
+                if (ec == asio::error::operation_aborted) co_return;
+                // Out of file descriptors and similar: back off instead of spinning (Asio examples).
+                log::warn("http.accept_failed", {{"error", ec.message()}});
+                asio::steady_timer t(executor, std::chrono::milliseconds(100));
+                co_await t.async_wait(use_nothrow);
+                continue;
+            }
+            socket.set_option(tcp::no_delay(true));
+            asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket))), asio::detached);
+        }
+    }
+
+    class ChunkWriter final : public StreamWriter {
+       public:
+        ChunkWriter(Impl& impl, beast::tcp_stream& s) : impl_(impl), stream_(s) {}
+        asio::awaitable<bool> write(std::string data) override {
+            if (failed_ || impl_.stopping) co_return false;
+            stream_.expires_after(impl_.options.write_timeout);
+            auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), use_nothrow);
+            if (ec) failed_ = true;
+            co_return !ec;
+        }
+        bool failed() const { return failed_; }
+
+       private:
+        Impl& impl_;
+        beast::tcp_stream& stream_;
+        bool failed_ = false;
+    };
+
+    asio::awaitable<void> session(beast::tcp_stream stream) {
+        auto self = shared_from_this();
+        auto it = sessions.insert(sessions.end(), Session{&stream});
+        beast::flat_buffer buffer;
+        std::string remote;
+        {
+            beast::error_code ec;
+            auto ep = stream.socket().remote_endpoint(ec);
+            if (!ec) remote = ep.address().to_string();
+        }
+        try {
+            co_await serve_connection(stream, buffer, remote, *it);
+        } catch (const std::exception& e) {
+            log::error("http.session_failed", {{"error", e.what()}});
+        }
+        if (it->state == State::busy) --busy;
+        sessions.erase(it);
+        beast::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream.close();
+        if (stopping) drained.cancel();
+    }
+
+    asio::awaitable<void> serve_connection(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                           const std::string& remote, Session& me) {
+        for (;;) {
+            me.state = State::idle;
+            if (stopping) co_return;
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+            parser.body_limit(options.body_limit);
+
+            stream.expires_after(options.idle_timeout);
+            auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+            if (ec) {
+                if (ec == bhttp::error::header_limit)
+                    co_await write_simple(stream, 431, "Request header fields too large",
+                                          "the request headers exceed the server's limit", false);
+                else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                         ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                         ec != asio::error::eof && !stopping)
+                    co_await write_simple(stream, 400, "Bad request", "malformed HTTP request", false);
+                co_return;
+            }
+            me.state = State::busy;
+            ++busy;
+            auto started = std::chrono::steady_clock::now();
+
+            auto& hdr = parser.get();
+            if (hdr[bhttp::field::expect] == "100-continue") {
+                if (auto len = parser.content_length(); len && *len > options.body_limit) {
+                    co_await write_simple(stream, 413, "Payload too large",
+                                          "the request body exceeds the server's limit", false);
+                    co_return;
+                }
+                bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
+                stream.expires_after(options.write_timeout);
+                co_await bhttp::async_write(stream, cont, use_nothrow);
+            }
+            if (!parser.is_done()) {
+                stream.expires_after(options.read_timeout);
+                auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+                if (ec2) {
+                    if (ec2 == bhttp::error::body_limit)
+                        co_await write_simple(stream, 413, "Payload too large",
+                                              "the request body exceeds the server's limit", false);
+                    co_return;
+                }
+            }
+
+            auto msg = parser.release();
+            Request req;
+            req.method = to_method(msg.method());
+            req.target = std::string(msg.target());
+            auto q = req.target.find('?');
+            std::string_view raw_path = std::string_view(req.target).substr(0, q);
+            if (q != std::string::npos) req.query = req.target.substr(q + 1);
+            if (!percent_decode(raw_path, req.path, false)) req.path = std::string(raw_path);
+            req.headers.reserve(8);
+            for (const auto& f : msg) {
+                std::string name(f.name_string());
+                for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                req.headers.emplace_back(std::move(name), std::string(f.value()));
+            }
+            req.body = std::move(msg.body());
+            req.remote_address = remote;
+            auto incoming_id = msg["X-Request-Id"];
+            req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : core::new_request_id();
+            bool keep_alive = msg.keep_alive();
+
+            Response res;
+            try {
+                res = co_await handler(req);
+            } catch (const std::exception& e) {
+                log::error("http.handler_failed", {{"rid", req.request_id}, {"error", e.what()}});
+                res = json_response(500, problem_body(500, "Internal error", "the server failed to handle the request",
+                                                      req.request_id));
+                res.content_type = "application/problem+json";
+            }
+            keep_alive = keep_alive && !stopping;
+
+            bool ok = res.stream ? co_await write_stream(stream, req, res, me)
+                                 : co_await write_response(stream, req, res, msg.version(), keep_alive);
+            if (options.access_log) {
+                auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                                started)
+                              .count();
+                log::info("http.request", {{"rid", req.request_id},
+                                           {"method", method_name(req.method)},
+                                           {"path", req.path},
+                                           {"status", res.status},
+                                           {"us", us},
+                                           {"remote", remote}});
+            }
+            if (me.state == State::busy) --busy;
+            me.state = State::idle;
+            if (stopping) drained.cancel();
+            if (!ok || !keep_alive || res.stream) co_return;
+        }
+    }
+
+    asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Request& req, Response& res,
+                                         unsigned version, bool keep_alive) {
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+        out.set(bhttp::field::server, "netpraxis");
+        out.set(bhttp::field::content_type, res.content_type);
+        out.set("X-Request-Id", req.request_id);
+        for (auto& [k, v] : res.headers) out.insert(k, v);
+        out.keep_alive(keep_alive);
+        if (req.method == Method::head) {
+            out.content_length(res.body.size());
+        } else {
+            out.body() = std::move(res.body);
+            out.prepare_payload();
+        }
+        stream.expires_after(options.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(stream, out, use_nothrow);
+        co_return !ec;
+    }
+
+    asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Request& req, Response& res, Session& me) {
+        bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
+        head.set(bhttp::field::server, "netpraxis");
+        head.set(bhttp::field::content_type, res.content_type);
+        head.set(bhttp::field::cache_control, "no-cache");
+        head.set("X-Request-Id", req.request_id);
+        for (auto& [k, v] : res.headers) head.insert(k, v);
+        head.chunked(true);
+        bhttp::response_serializer<bhttp::empty_body> sr{head};
+        stream.expires_after(options.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write_header(stream, sr, use_nothrow);
+        if (ec) co_return false;
+        --busy;
+        me.state = State::streaming;
+        ChunkWriter writer(*this, stream);
+        co_await res.stream(writer);
+        if (!writer.failed()) {
+            stream.expires_after(options.write_timeout);
+            co_await asio::async_write(stream, bhttp::make_chunk_last(), use_nothrow);
+        }
+        co_return false;
+    }
+
+    asio::awaitable<void> write_simple(beast::tcp_stream& stream, int status, std::string_view title,
+                                       std::string_view detail, bool keep_alive) {
+        auto rid = core::new_request_id();
+        bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), 11};
+        out.set(bhttp::field::server, "netpraxis");
+        out.set(bhttp::field::content_type, "application/problem+json");
+        out.set("X-Request-Id", rid);
+        out.body() = problem_body(status, title, detail, rid);
+        out.keep_alive(keep_alive);
+        out.prepare_payload();
+        stream.expires_after(options.write_timeout);
+        co_await bhttp::async_write(stream, out, use_nothrow);
+        log::info("http.rejected", {{"rid", rid}, {"status", status}, {"detail", detail}});
+    }
+};
+
+Server::Server(asio::any_io_executor executor, ServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(executor, std::move(options), std::move(handler))) {}
+
+Server::~Server() {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+}
+
+std::uint16_t Server::listen() {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(impl_->options.address, ec);
+    if (ec) throw core::invalid("server.address '" + impl_->options.address + "' is not an IP address");
+    tcp::endpoint ep{address, impl_->options.port};
+    auto& acc = impl_->acceptor;
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw core::unavailable("cannot listen on " + impl_->options.address + ":" +
+                                std::to_string(impl_->options.port) + ": " + ec.message());
+    return acc.local_endpoint().port();
+}
+
+void Server::start() { asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached); }
+
+asio::awaitable<void> Server::shutdown() {
+    auto impl = impl_;
+    impl->stopping = true;
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    // Idle keep-alive connections and streams end now; busy ones finish their request first.
+    for (auto& s : impl->sessions)
+        if (s.state != Impl::State::busy) s.stream->socket().cancel(ec);
+    auto deadline = std::chrono::steady_clock::now() + impl->options.shutdown_grace;
+    while (!impl->sessions.empty() && std::chrono::steady_clock::now() < deadline) {
+        for (auto& s : impl->sessions)
+            if (s.state != Impl::State::busy) s.stream->socket().cancel(ec);
+        impl->drained.expires_after(std::chrono::milliseconds(50));
+        co_await impl->drained.async_wait(use_nothrow);
+    }
+    for (auto& s : impl->sessions) s.stream->socket().close(ec);
+}
+
+std::size_t Server::connections() const { return impl_->sessions.size(); }
+std::size_t Server::in_flight() const { return impl_->busy; }
+
+}  // namespace np::http

@@ -1,0 +1,53 @@
+// HTTP/1.1 server on Beast and Asio coroutines: keep-alive, header and body limits, per-phase
+// timeouts against slow clients, streaming (chunked) responses for SSE, and graceful shutdown that lets
+// in-flight requests finish. Runs entirely on the event-loop thread of the executor it is given.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/message.hpp"
+
+namespace np::http {
+
+struct ServerOptions {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8080;  // 0: pick a free port (tests)
+    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = 1024 * 1024;
+    std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: waiting for a request's first bytes
+    std::chrono::milliseconds read_timeout{30'000};   // reading one request once it has started
+    std::chrono::milliseconds write_timeout{30'000};  // writing one response (or one stream chunk)
+    std::chrono::milliseconds shutdown_grace{20'000}; // how long in-flight requests get at shutdown
+    bool access_log = true;
+};
+
+class Server {
+   public:
+    Server(boost::asio::any_io_executor executor, ServerOptions options, Handler handler);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds and listens; returns the bound port. Throws core::Error(unavailable) when the address is taken.
+    std::uint16_t listen();
+    // Starts the accept loop (returns at once).
+    void start();
+    // Stops accepting, closes idle and streaming connections, waits for in-flight requests to finish
+    // (at most shutdown_grace), then closes the rest.
+    boost::asio::awaitable<void> shutdown();
+
+    std::size_t connections() const;
+    std::size_t in_flight() const;
+
+   private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace np::http

@@ -51,6 +51,14 @@ std::string random_base64url(std::size_t n) {
     return out;
 }
 
+std::string new_id() {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(ms) & 0xffffffffffffULL);
+    return buf + random_hex(4);
+}
+
 std::string new_request_id() {
     // A random prefix per process and a counter: unique, cheap on the hot path, and sortable in a log.
     static const std::string prefix = random_hex(4);

@@ -12,8 +12,9 @@ namespace np::core {
 std::string random_hex(std::size_t n);
 // `n` random bytes as unpadded base64url.
 std::string random_base64url(std::size_t n);
-// A new random identifier for stored objects and requests: 16 hex characters is plenty for one site.
-inline std::string new_id() { return random_hex(8); }
+// A new identifier for stored objects: 12 hex digits of milliseconds since the epoch, then 8 random hex
+// digits. Ids sort by creation time, so lists page by id (keyset pagination) without a separate column.
+std::string new_id();
 std::string new_request_id();
 
 // Seconds since the Unix epoch, and RFC 3339 UTC text ("2026-11-25T18:21:28Z").

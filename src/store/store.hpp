@@ -1,0 +1,258 @@
+// store::Store: persistence of every entity of DESIGN.md behind one interface; SQLite is the embedded
+// implementation (sqlite_store.hpp). Calls are blocking and thread-safe: the event loop runs them on the
+// core::WorkerPool (`co_await pool.run([&] { return store.get_user(id); })`), never on the loop itself.
+// No Boost and no SQL in this header. JSON-valued columns travel as serialized JSON text.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace np::store {
+
+// Keyset pagination: ids are time-ordered (core::new_id), lists are sorted by id ascending and
+// `after` is the last id of the previous page. `limit` is clamped to [1, 500].
+struct Page {
+    int limit = 50;
+    std::string after;
+};
+
+template <class T>
+struct PageResult {
+    std::vector<T> items;
+    std::string next;  // id to pass as `after` for the next page; empty on the last page
+};
+
+struct User {
+    std::string id;
+    std::string username;
+    std::string realm;         // "local" or the realm name that accepted the login
+    std::string role;          // "teacher" | "student"
+    std::string display_name;
+    std::string password_hash; // argon2id encoded hash, local realm only; never leaves the server
+    bool must_change_password = false;
+    std::int64_t created_at = 0;  // unix seconds
+};
+
+struct UserFilter {
+    std::string role;   // empty: any
+    std::string realm;  // empty: any
+    std::string search; // substring of username or display name
+};
+
+struct Exercise {
+    std::string id;
+    std::string slug;
+    std::string title;
+    std::string created_by;  // user id
+    std::int64_t created_at = 0;
+    int latest_version = 0;     // highest version number, 0 when none
+    int published_version = 0;  // highest published version number, 0 when none
+};
+
+// A version's content. A published version is immutable; a draft may be replaced.
+struct ExerciseVersion {
+    std::string id;
+    std::string exercise_id;
+    int version = 0;
+    std::string state = "draft";  // "draft" | "published"
+    std::string instructions;     // Markdown
+    std::string spec;             // exercise.yaml text
+    std::string topology;         // topology.yaml text (local provider), may be empty
+    std::string gns3_project;     // name or reference of the GNS3 project (proxmox provider), may be empty
+    std::int64_t created_at = 0;
+    std::int64_t published_at = 0;
+};
+
+struct Assignment {
+    std::string id;
+    std::string exercise_id;
+    std::string exercise_version_id;
+    std::string student_id;
+    std::string created_by;
+    std::int64_t deadline = 0;  // unix seconds, 0: none
+    int max_attempts = 0;       // 0: unlimited
+    int cooldown_seconds = 0;
+    std::string score_policy = "last";  // "last" | "best"
+    std::int64_t created_at = 0;
+};
+
+struct AssignmentFilter {
+    std::string exercise_id;
+    std::string student_id;
+};
+
+struct Environment {
+    std::string id;
+    std::string assignment_id;
+    std::string student_id;
+    std::string provider;                 // "local" | "proxmox"
+    std::string desired_state = "absent"; // absent | stopped | running
+    std::string observed_state = "absent";// absent | creating | stopped | running | deleting | error
+    std::string provider_ids = "{}";      // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
+    std::string addresses = "{}";         // JSON: how to reach the lab
+    std::string last_error;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+
+struct EnvironmentFilter {
+    std::string assignment_id;
+    std::string student_id;
+    std::string observed_state;
+    std::string exercise_id;
+};
+
+struct Evaluation {
+    std::string id;
+    std::string assignment_id;
+    std::string student_id;
+    int attempt = 0;                  // 1-based per assignment
+    std::string status = "queued";    // queued | running | done | error
+    double score = 0;
+    double max_score = 0;
+    std::string results = "[]";       // JSON: per-check results
+    std::string transcript = "[]";    // JSON: device transcript
+    std::string error;
+    std::string job_id;
+    std::int64_t created_at = 0;
+    std::int64_t finished_at = 0;
+};
+
+struct EvaluationFilter {
+    std::string assignment_id;
+    std::string student_id;
+    std::string status;
+};
+
+struct Job {
+    std::string id;
+    std::string kind;
+    std::string params = "{}";  // JSON
+    std::string state = "queued";  // queued | running | succeeded | failed | cancelled
+    std::int64_t progress_done = 0;
+    std::int64_t progress_total = 0;
+    std::string message;
+    std::string owner_id;  // user who started it
+    int attempt = 0;       // incremented at each claim
+    std::string lease_owner;
+    std::int64_t lease_expires = 0;
+    std::string result = "{}";  // JSON
+    std::string error;
+    std::string subject_type;   // optional object the job works on, e.g. "environment"
+    std::string subject_id;
+    std::int64_t created_at = 0;
+    std::int64_t started_at = 0;
+    std::int64_t finished_at = 0;
+};
+
+struct JobFilter {
+    std::string state;
+    std::string kind;
+    std::string owner_id;
+    std::string subject_id;
+};
+
+struct AuditEntry {
+    std::int64_t id = 0;
+    std::int64_t at = 0;
+    std::string actor_id;
+    std::string action;       // e.g. "exercise.publish"
+    std::string object_type;  // e.g. "exercise"
+    std::string object_id;
+    std::string detail;       // JSON
+};
+
+class Store {
+   public:
+    virtual ~Store() = default;
+
+    // Applies numbered migrations that are not yet applied; returns how many ran.
+    virtual int migrate() = 0;
+    virtual int schema_version() = 0;
+    // Runs `fn` as one transaction: every Store call `fn` makes on this thread belongs to it; commits when
+    // `fn` returns, rolls back when it throws (and rethrows). Nested calls join the outer transaction.
+    virtual void transaction(const std::function<void()>& fn) = 0;
+    // Cheap liveness probe for /readyz.
+    virtual bool ping() = 0;
+
+    // Settings: small named values (the generated JWT secret, ...).
+    virtual std::optional<std::string> get_setting(const std::string& key) = 0;
+    // Stores `value` unless the key exists; returns the stored value either way (first writer wins).
+    virtual std::string put_setting_if_absent(const std::string& key, const std::string& value) = 0;
+
+    // Users. Throws core::Error(conflict) on a duplicate (username, realm).
+    virtual void create_user(const User& user) = 0;
+    virtual std::optional<User> get_user(const std::string& id) = 0;
+    virtual std::optional<User> find_user(const std::string& username, const std::string& realm) = 0;
+    virtual PageResult<User> list_users(const UserFilter& filter, const Page& page) = 0;
+    virtual void update_user(const User& user) = 0;  // throws not_found
+    virtual void delete_user(const std::string& id) = 0;  // throws not_found
+    virtual std::int64_t count_users() = 0;
+
+    // Exercises and their versions. Slug is unique (conflict).
+    virtual void create_exercise(const Exercise& exercise) = 0;
+    virtual std::optional<Exercise> get_exercise(const std::string& id_or_slug) = 0;
+    virtual PageResult<Exercise> list_exercises(const std::string& search, const Page& page) = 0;
+    virtual void update_exercise_title(const std::string& id, const std::string& title) = 0;
+    // Adds version latest+1 as a draft (fills version and id when empty); returns the stored row.
+    virtual ExerciseVersion add_version(const ExerciseVersion& version) = 0;
+    virtual std::optional<ExerciseVersion> get_version(const std::string& exercise_id, int version) = 0;
+    virtual std::optional<ExerciseVersion> get_version_by_id(const std::string& version_id) = 0;
+    virtual std::vector<ExerciseVersion> list_versions(const std::string& exercise_id) = 0;
+    // Replaces a draft's content; throws conflict when the version is published.
+    virtual void update_draft(const ExerciseVersion& version) = 0;
+    // Marks a draft published (sets published_at); throws conflict when already published.
+    virtual void publish_version(const std::string& exercise_id, int version, std::int64_t now) = 0;
+
+    // Assignments (unique per exercise and student: conflict).
+    virtual void create_assignment(const Assignment& a) = 0;
+    virtual std::optional<Assignment> get_assignment(const std::string& id) = 0;
+    virtual PageResult<Assignment> list_assignments(const AssignmentFilter& filter, const Page& page) = 0;
+    virtual void delete_assignment(const std::string& id) = 0;
+
+    // Environments (one per assignment).
+    virtual void create_environment(const Environment& e) = 0;
+    virtual std::optional<Environment> get_environment(const std::string& id) = 0;
+    virtual std::optional<Environment> environment_for_assignment(const std::string& assignment_id) = 0;
+    virtual PageResult<Environment> list_environments(const EnvironmentFilter& filter, const Page& page) = 0;
+    virtual void update_environment(const Environment& e) = 0;  // all mutable fields; throws not_found
+    virtual void delete_environment(const std::string& id) = 0;
+
+    // Evaluations. `attempt` is assigned by create (max attempt of the assignment + 1).
+    virtual Evaluation create_evaluation(const Evaluation& e) = 0;
+    virtual std::optional<Evaluation> get_evaluation(const std::string& id) = 0;
+    virtual PageResult<Evaluation> list_evaluations(const EvaluationFilter& filter, const Page& page) = 0;
+    virtual void update_evaluation(const Evaluation& e) = 0;
+    virtual int count_evaluations(const std::string& assignment_id) = 0;
+    virtual std::optional<Evaluation> last_evaluation(const std::string& assignment_id) = 0;
+
+    // Jobs.
+    virtual void create_job(const Job& job) = 0;
+    virtual std::optional<Job> get_job(const std::string& id) = 0;
+    virtual PageResult<Job> list_jobs(const JobFilter& filter, const Page& page) = 0;
+    // Claims the oldest queued job, or a running one whose lease expired (crashed instance): sets state
+    // running, lease_owner, lease_expires = now + lease_seconds, attempt + 1. Atomic across instances.
+    virtual std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds) = 0;
+    // Progress and lease renewal; returns false when the job is no longer leased by `lease_owner`.
+    virtual bool update_job_progress(const std::string& id, const std::string& lease_owner, std::int64_t done,
+                                     std::int64_t total, const std::string& message, std::int64_t lease_expires) = 0;
+    // Final state (succeeded | failed | cancelled) with result JSON or error text.
+    virtual void finish_job(const std::string& id, const std::string& state, const std::string& result,
+                            const std::string& error, std::int64_t now) = 0;
+    // Marks a queued or running job cancelled; returns false when it had already finished.
+    virtual bool cancel_job(const std::string& id, std::int64_t now) = 0;
+    virtual std::vector<std::pair<std::string, std::int64_t>> count_jobs_by_state() = 0;
+
+    // Audit log (append-only).
+    virtual void append_audit(const AuditEntry& entry) = 0;
+    virtual PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) = 0;
+};
+
+// Opens the store named by a URL: "sqlite:PATH" (or a bare path) or, later, "postgresql://...".
+std::unique_ptr<Store> open_store(const std::string& url);
+
+}  // namespace np::store

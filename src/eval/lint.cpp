@@ -1,0 +1,183 @@
+#include "eval/lint.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "eval/matcher.hpp"
+
+namespace np::eval {
+namespace {
+
+void collect_names(const Matcher& m, std::set<std::string>& names) {
+    for (const auto* t : {&m.pattern, &m.value})
+        for (auto& n : referenced_names(*t)) names.insert(n);
+    for (const auto& c : m.children) collect_names(c, names);
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    if (!in) return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+std::size_t LintReport::errors() const {
+    return static_cast<std::size_t>(
+        std::count_if(diagnostics.begin(), diagnostics.end(),
+                      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; }));
+}
+std::size_t LintReport::warnings() const {
+    return diagnostics.size() - errors();
+}
+
+LintReport lint_spec(std::string_view yaml, const PlatformRegistry& platforms,
+                     std::optional<std::string> instructions) {
+    LintReport report;
+    ParseResult parsed = parse_spec(yaml);
+    report.diagnostics = parsed.diagnostics;
+    const Spec& spec = parsed.spec;
+    auto error = [&](std::string path, int line, std::string msg) {
+        report.diagnostics.push_back({Diagnostic::Severity::error, std::move(path), line, std::move(msg)});
+    };
+    auto warn = [&](std::string path, int line, std::string msg) {
+        report.diagnostics.push_back({Diagnostic::Severity::warning, std::move(path), line, std::move(msg)});
+    };
+
+    // A sample student's values: templates must render and patterns compile for every student, and they
+    // have the same shape for all, so one sample finds template and regex errors.
+    Values values;
+    try {
+        values = derive_values(spec.variables, spec.id.empty() ? "lint" : spec.id, "lint-student");
+    } catch (const core::Error& e) {
+        error("variables", 0, e.what());
+    }
+
+    for (const auto& d : spec.devices)
+        if (!d.platform.empty() && !platforms.find(d.platform)) {
+            std::string known;
+            for (auto& n : platforms.names()) known += (known.empty() ? "" : ", ") + n;
+            error("devices." + d.name + ".platform", d.line,
+                  "unknown platform '" + d.platform + "' (" + known + ")");
+        }
+
+    std::set<std::string> used;
+    std::map<std::string, int> seen_ids;
+    for (const auto& c : spec.checks) {
+        if (!c.id.empty()) {
+            if (auto [it, fresh] = seen_ids.emplace(c.id, c.line); !fresh)
+                error(c.path + ".id", c.line,
+                      "duplicate check id '" + c.id + "' (first at line " + std::to_string(it->second) + ")");
+        }
+        if (!c.on.empty() && !spec.device(c.on))
+            error(c.path + ".on", c.line, "no device named '" + c.on + "'");
+        for (std::size_t i = 0; i < c.run.size(); ++i) {
+            try {
+                render(c.run[i], values, &used);
+            } catch (const core::Error& e) {
+                error(c.path + ".run", c.line, e.what());
+            }
+        }
+        for (const auto* t : {&c.title, &c.feedback_pass, &c.feedback_fail}) {
+            try {
+                render(*t, values, &used);
+            } catch (const core::Error& e) {
+                error(c.path + (t == &c.title ? ".title" : ".feedback"), c.line, e.what());
+            }
+        }
+        collect_names(c.expect, used);
+        compile_matcher(c.expect, values, report.diagnostics);
+        if (c.partial && c.expect.kind != Matcher::Kind::all && c.expect.kind != Matcher::Kind::any &&
+            c.expect.kind != Matcher::Kind::at_least)
+            warn(c.path + ".partial", c.line,
+                 "partial needs a combinator (all, any, at_least) at the top of expect");
+        if (c.expect.kind == Matcher::Kind::ping && c.retry && c.retry->total > std::chrono::minutes(5))
+            warn(c.path + ".retry", c.line, "retries for more than 5 minutes");
+    }
+    // requires: ids that exist, and that come earlier (a later one is evaluated too, but reads badly).
+    for (const auto& c : spec.checks)
+        for (const auto& r : c.requires_ids) {
+            if (!spec.check(r))
+                warn(c.path + ".requires", c.line, "requires '" + r + "', which is not a check id");
+            else if (r == c.id)
+                error(c.path + ".requires", c.line, "a check cannot require itself");
+        }
+    // Cycles in requires.
+    for (const auto& c : spec.checks) {
+        std::set<std::string> visiting;
+        std::vector<std::string> stack{c.id};
+        bool cycle = false;
+        while (!stack.empty() && !cycle) {
+            std::string id = stack.back();
+            stack.pop_back();
+            if (!visiting.insert(id).second) continue;
+            if (const Check* k = spec.check(id))
+                for (const auto& r : k->requires_ids) {
+                    if (r == c.id && id != c.id) cycle = true;
+                    if (r != c.id) stack.push_back(r);
+                }
+        }
+        if (cycle) error(c.path + ".requires", c.line, "requires forms a cycle through '" + c.id + "'");
+    }
+    if (instructions) {
+        try {
+            render(*instructions, values, &used);
+        } catch (const core::Error& e) {
+            error("instructions", 0, e.what());
+        }
+    }
+    for (const auto& v : spec.variables)
+        if (!used.count(v.name))
+            warn("variables." + v.name, v.line, "variable '" + v.name + "' is never used");
+    if (parsed.ok() && spec.checks.empty())
+        warn("checks", 0, "the exercise has no checks");
+    else if (parsed.ok() && spec.max_score() <= 0)
+        warn("checks", 0, "the checks are worth zero points in total");
+
+    std::stable_sort(report.diagnostics.begin(), report.diagnostics.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+    return report;
+}
+
+LintReport lint_exercise(const std::string& dir, const PlatformRegistry& platforms) {
+    namespace fs = std::filesystem;
+    fs::path base(dir);
+    auto yaml = read_file(base / "exercise.yaml");
+    if (!yaml) {
+        LintReport r;
+        r.diagnostics.push_back(
+            {Diagnostic::Severity::error, "", 0, "cannot read " + (base / "exercise.yaml").string()});
+        return r;
+    }
+    ParseResult parsed = parse_spec(*yaml);
+    std::optional<std::string> instructions;
+    std::vector<Diagnostic> files;
+    if (parsed.ok()) {
+        const Spec& s = parsed.spec;
+        instructions = read_file(base / s.instructions);
+        if (!instructions)
+            files.push_back(
+                {Diagnostic::Severity::error, "instructions", 0, "file '" + s.instructions + "' is missing"});
+        if (!s.lab_local.empty() && !fs::exists(base / s.lab_local))
+            files.push_back(
+                {Diagnostic::Severity::error, "lab.local", 0, "file '" + s.lab_local + "' is missing"});
+        if (!s.lab_gns3.empty() && !fs::exists(base / s.lab_gns3))
+            files.push_back(
+                {Diagnostic::Severity::error, "lab.gns3", 0, "file '" + s.lab_gns3 + "' is missing"});
+        if (s.lab_local.empty() && s.lab_gns3.empty())
+            files.push_back(
+                {Diagnostic::Severity::warning, "lab", 0, "no lab topology (lab.local or lab.gns3)"});
+    }
+    LintReport r = lint_spec(*yaml, platforms, instructions);
+    r.diagnostics.insert(r.diagnostics.begin(), files.begin(), files.end());
+    return r;
+}
+
+}  // namespace np::eval

@@ -1,0 +1,190 @@
+#include "eval/platform.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace np::eval {
+namespace {
+
+// platforms.yaml, embedded at configure time (see CMakeLists.txt).
+constexpr std::string_view kBuiltinYaml =
+#include "platforms_embedded.inc"
+    ;
+
+std::regex compile(const std::string& pattern, const std::string& what) {
+    try {
+        return std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        throw core::invalid(what + ": bad regex '" + pattern + "': " + e.what());
+    }
+}
+
+std::vector<std::string> string_list(const YAML::Node& n) {
+    std::vector<std::string> out;
+    if (n.IsScalar())
+        out.push_back(n.Scalar());
+    else
+        for (const auto& x : n) out.push_back(x.Scalar());
+    return out;
+}
+
+void apply(Platform& p, const YAML::Node& n, const std::string& where) {
+    auto str = [&](const char* key, std::string& out) {
+        if (n[key]) out = n[key].Scalar();
+    };
+    str("description", p.description);
+    str("prompt", p.prompt);
+    str("config_prompt", p.config_prompt);
+    str("user_prompt", p.user_prompt);
+    str("enable", p.enable);
+    str("exit_config", p.exit_config);
+    str("pager", p.pager);
+    if (n["return"]) {
+        p.return_seq = n["return"].Scalar();
+        if (!n["telnet_return"]) p.telnet_return = p.return_seq == "\n" ? "\r\n" : p.return_seq;
+    }
+    str("telnet_return", p.telnet_return);
+    if (n["pager_off"]) p.pager_off = string_list(n["pager_off"]);
+    if (n["errors"]) p.errors = string_list(n["errors"]);
+    if (n["exec"]) p.exec = string_list(n["exec"]);
+    if (const auto& d = n["dialogs"]) {
+        p.dialogs.clear();
+        for (const auto& x : d) {
+            Dialog dialog;
+            dialog.pattern = x["pattern"].Scalar();
+            dialog.send = x["send"] ? x["send"].Scalar() : "{return}";
+            dialog.re = compile(dialog.pattern, where + ".dialogs");
+            p.dialogs.push_back(std::move(dialog));
+        }
+    }
+    if (const auto& g = n["ping"]) {
+        if (g["summary"]) p.ping.summary = g["summary"].Scalar();
+        if (g["sent_group"]) p.ping.sent_group = g["sent_group"].as<int>();
+        if (g["received_group"]) p.ping.received_group = g["received_group"].as<int>();
+        if (g["success"]) p.ping.success = g["success"].Scalar();
+        if (g["failure"]) p.ping.failure = g["failure"].Scalar();
+        if (!p.ping.summary.empty()) compile(p.ping.summary, where + ".ping.summary");
+        if (!p.ping.success.empty()) compile(p.ping.success, where + ".ping.success");
+        if (!p.ping.failure.empty()) compile(p.ping.failure, where + ".ping.failure");
+    }
+    if (p.prompt.empty()) throw core::invalid(where + ": a platform needs a prompt regex");
+    p.prompt_re = compile(p.prompt, where + ".prompt");
+    if (!p.config_prompt.empty()) p.config_prompt_re = compile(p.config_prompt, where + ".config_prompt");
+    if (!p.user_prompt.empty()) p.user_prompt_re = compile(p.user_prompt, where + ".user_prompt");
+    if (!p.pager.empty()) p.pager_re = compile(p.pager, where + ".pager");
+}
+
+}  // namespace
+
+std::string_view builtin_platforms_yaml() {
+    return kBuiltinYaml;
+}
+
+std::string Platform::error_in(std::string_view output) const {
+    for (const auto& marker : errors)
+        if (output.find(marker) != std::string_view::npos) return marker;
+    return {};
+}
+
+PingStats Platform::parse_ping(std::string_view output) const {
+    PingStats stats;
+    std::string text(output);
+    if (!ping.summary.empty()) {
+        std::regex re(ping.summary, std::regex::ECMAScript | std::regex::multiline);
+        std::smatch m;
+        if (std::regex_search(text, m, re) &&
+            m.size() > static_cast<std::size_t>(std::max(ping.sent_group, ping.received_group))) {
+            stats.sent = std::stoi(m[static_cast<std::size_t>(ping.sent_group)].str());
+            stats.received = std::stoi(m[static_cast<std::size_t>(ping.received_group)].str());
+            stats.parsed = true;
+            return stats;
+        }
+    }
+    if (!ping.success.empty() || !ping.failure.empty()) {
+        std::optional<std::regex> ok, bad;
+        if (!ping.success.empty()) ok.emplace(ping.success, std::regex::ECMAScript);
+        if (!ping.failure.empty()) bad.emplace(ping.failure, std::regex::ECMAScript);
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (ok && std::regex_search(line, *ok)) {
+                ++stats.sent;
+                ++stats.received;
+            } else if (bad && std::regex_search(line, *bad)) {
+                ++stats.sent;
+            }
+        }
+        stats.parsed = stats.sent > 0;
+    }
+    return stats;
+}
+
+const PlatformRegistry& PlatformRegistry::builtin() {
+    static const PlatformRegistry registry = [] {
+        PlatformRegistry r;
+        r.load_yaml(kBuiltinYaml, "built-in platforms.yaml");
+        return r;
+    }();
+    return registry;
+}
+
+PlatformRegistry PlatformRegistry::with_overrides(const std::string& dir) {
+    PlatformRegistry r = builtin();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        throw core::invalid("platform directory '" + dir + "' does not exist");
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::ifstream in(f);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        r.load_yaml(ss.str(), f.string());
+    }
+    return r;
+}
+
+void PlatformRegistry::load_yaml(std::string_view yaml, const std::string& source) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+        throw core::invalid(source + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (!root.IsMap()) throw core::invalid(source + ": must be a map of platform name: fields");
+    for (const auto& kv : root) {
+        std::string name = kv.first.Scalar();
+        std::string where = source + ": line " + std::to_string(kv.first.Mark().line + 1) + ": " + name;
+        Platform p;
+        if (auto it = platforms_.find(name); it != platforms_.end()) p = it->second;
+        p.name = name;
+        try {
+            apply(p, kv.second, where);
+        } catch (const YAML::Exception& e) {
+            throw core::invalid(where + ": " + e.msg);
+        }
+        platforms_[name] = std::move(p);
+    }
+}
+
+const Platform* PlatformRegistry::find(std::string_view name) const {
+    auto it = platforms_.find(name);
+    return it == platforms_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> PlatformRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : platforms_) out.push_back(k);
+    return out;
+}
+
+}  // namespace np::eval

@@ -1,0 +1,766 @@
+#include "lab/runtime.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "lab/process.hpp"
+#include "lab/vpcs_client.hpp"
+
+namespace np::lab {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Holds an flock on <state_dir>/.lock: allocation of ports and caps checks see a consistent host.
+class HostLock {
+ public:
+    explicit HostLock(const fs::path& state_dir) {
+        fs::create_directories(state_dir);
+        fd_ = open((state_dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0) throw core::internal("cannot open lock file in " + state_dir.string());
+        while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    }
+    ~HostLock() { close(fd_); }
+    HostLock(const HostLock&) = delete;
+    HostLock& operator=(const HostLock&) = delete;
+
+ private:
+    int fd_ = -1;
+};
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_file(const fs::path& p, const std::string& text,
+                fs::perms perms = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read) {
+    auto tmp = p;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out) throw core::internal("cannot write " + tmp.string());
+    }
+    fs::permissions(tmp, perms);
+    fs::rename(tmp, p);
+}
+
+bool netns_exists(const std::string& name) {
+    return fs::exists(fs::path("/var/run/netns") / name);
+}
+
+std::vector<std::string> netns_with_prefix(const std::string& prefix) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/var/run/netns", ec)) {
+        auto n = e.path().filename().string();
+        if (n.rfind(prefix, 0) == 0) out.push_back(n);
+    }
+    return out;
+}
+
+std::vector<pid_t> netns_pids(const std::string& ns) {
+    auto r = run_command({"ip", "netns", "pids", ns}, 10s);
+    std::vector<pid_t> out;
+    if (r.status != 0) return out;
+    std::istringstream in(r.output);
+    long pid = 0;
+    while (in >> pid) out.push_back(static_cast<pid_t>(pid));
+    return out;
+}
+
+bool port_free(std::uint16_t port, int type, bool any_address) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    int one = 1;
+    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(any_address ? INADDR_ANY : INADDR_LOOPBACK);
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+bool tcp_accepts(std::uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
+NodeKind kind_from(std::string_view s) {
+    return s == "frr" ? NodeKind::frr : s == "vpcs" ? NodeKind::vpcs : NodeKind::linux;
+}
+
+std::string helper_path(const RuntimeOptions& o) {
+    if (!o.helper_binary.empty()) return o.helper_binary;
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) throw core::internal("cannot find the netpraxis binary for the TAP bridge helper");
+    return self.string();
+}
+
+}  // namespace
+
+std::string node_netns(const std::string& env, const std::string& node) {
+    return env + "_" + node;
+}
+
+std::string_view health_name(Health h) {
+    switch (h) {
+        case Health::absent: return "absent";
+        case Health::stopped: return "stopped";
+        case Health::creating: return "creating";
+        case Health::running: return "running";
+        case Health::degraded: return "degraded";
+    }
+    return "?";
+}
+
+const NodeRecord* LabRecord::find(const std::string& node) const {
+    for (const auto& n : nodes)
+        if (n.name == node) return &n;
+    return nullptr;
+}
+
+RuntimeOptions RuntimeOptions::from_config(const core::Config& config) {
+    RuntimeOptions o;
+    o.state_dir = config.get_string("lab.state_dir", o.state_dir.string());
+    o.max_labs = static_cast<int>(config.get_int("lab.max_labs", o.max_labs));
+    o.max_nodes = static_cast<int>(config.get_int("lab.max_nodes", o.max_nodes));
+    auto port = [&](std::string_view key, std::uint16_t fallback) {
+        auto v = config.get_int(key, fallback);
+        if (v < 1024 || v > 65535)
+            throw core::invalid("config " + std::string(key) + ": " + std::to_string(v) +
+                                " is not a port in 1024-65535");
+        return static_cast<std::uint16_t>(v);
+    };
+    o.console_port_min = port("lab.console_port_min", o.console_port_min);
+    o.console_port_max = port("lab.console_port_max", o.console_port_max);
+    o.tunnel_port_min = port("lab.tunnel_port_min", o.tunnel_port_min);
+    o.tunnel_port_max = port("lab.tunnel_port_max", o.tunnel_port_max);
+    if (o.console_port_min > o.console_port_max || o.tunnel_port_min > o.tunnel_port_max)
+        throw core::invalid("config lab: a port range has its minimum above its maximum");
+    if (o.max_labs < 1 || o.max_nodes < 1)
+        throw core::invalid("config lab: max_labs and max_nodes must be >= 1");
+    return o;
+}
+
+std::string record_to_json(const LabRecord& r) {
+    json::object o;
+    o["env"] = r.env;
+    o["topology_name"] = r.topology_name;
+    o["status"] = r.status;
+    o["owner_pid"] = r.owner_pid;
+    o["created_at"] = r.created_at;
+    o["topology"] = r.topology_yaml;
+    json::array nodes;
+    for (const auto& n : r.nodes) {
+        json::object j;
+        j["name"] = n.name;
+        j["kind"] = std::string(kind_name(n.kind));
+        if (!n.netns.empty()) j["netns"] = n.netns;
+        if (!n.pathspace.empty()) j["frr_pathspace"] = n.pathspace;
+        if (n.kind == NodeKind::vpcs) {
+            j["console_port"] = n.console_port;
+            j["udp_port"] = n.udp_port;
+            j["peer_port"] = n.peer_port;
+            j["mac_offset"] = n.mac_offset;
+            json::array pids;
+            for (auto p : n.pids) pids.push_back(p);
+            j["pids"] = pids;
+        }
+        nodes.push_back(j);
+    }
+    o["nodes"] = nodes;
+    json::array bridges;
+    for (const auto& b : r.bridges) {
+        bridges.push_back(json::object{{"netns", b.netns},
+                                       {"ifname", b.ifname},
+                                       {"udp_port", b.udp_port},
+                                       {"vpcs_port", b.vpcs_port},
+                                       {"pid", b.pid}});
+    }
+    o["bridges"] = bridges;
+    return json::serialize(o) + "\n";
+}
+
+LabRecord record_from_json(const std::string& text, const std::string& source) {
+    try {
+        auto v = json::parse(text);
+        const auto& o = v.as_object();
+        LabRecord r;
+        auto str = [](const json::object& obj, const char* key) {
+            auto it = obj.find(key);
+            return it != obj.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                              : std::string();
+        };
+        auto num = [](const json::object& obj, const char* key) -> std::int64_t {
+            auto it = obj.find(key);
+            return it != obj.end() && it->value().is_int64() ? it->value().as_int64() : 0;
+        };
+        r.env = str(o, "env");
+        r.topology_name = str(o, "topology_name");
+        r.status = str(o, "status");
+        r.owner_pid = static_cast<pid_t>(num(o, "owner_pid"));
+        r.created_at = num(o, "created_at");
+        r.topology_yaml = str(o, "topology");
+        for (const auto& nv : o.at("nodes").as_array()) {
+            const auto& j = nv.as_object();
+            NodeRecord n;
+            n.name = str(j, "name");
+            n.kind = kind_from(str(j, "kind"));
+            n.netns = str(j, "netns");
+            n.pathspace = str(j, "frr_pathspace");
+            n.console_port = static_cast<std::uint16_t>(num(j, "console_port"));
+            n.udp_port = static_cast<std::uint16_t>(num(j, "udp_port"));
+            n.peer_port = static_cast<std::uint16_t>(num(j, "peer_port"));
+            n.mac_offset = static_cast<int>(num(j, "mac_offset"));
+            if (auto it = j.find("pids"); it != j.end())
+                for (const auto& p : it->value().as_array())
+                    n.pids.push_back(static_cast<pid_t>(p.as_int64()));
+            r.nodes.push_back(std::move(n));
+        }
+        if (auto it = o.find("bridges"); it != o.end()) {
+            for (const auto& bv : it->value().as_array()) {
+                const auto& j = bv.as_object();
+                BridgeRecord b;
+                b.netns = str(j, "netns");
+                b.ifname = str(j, "ifname");
+                b.udp_port = static_cast<std::uint16_t>(num(j, "udp_port"));
+                b.vpcs_port = static_cast<std::uint16_t>(num(j, "vpcs_port"));
+                b.pid = static_cast<pid_t>(num(j, "pid"));
+                r.bridges.push_back(b);
+            }
+        }
+        return r;
+    } catch (const std::exception& e) {
+        throw core::internal("lab state " + source + " is unreadable: " + e.what());
+    }
+}
+
+LocalRuntime::LocalRuntime(RuntimeOptions options) : options_(std::move(options)) {}
+
+std::optional<LabRecord> LocalRuntime::read(const std::string& env) const {
+    if (!valid_env_name(env)) return std::nullopt;
+    auto file = lab_dir(env) / "state.json";
+    if (!fs::exists(file)) return std::nullopt;
+    return record_from_json(read_file(file), file.string());
+}
+
+std::vector<LabRecord> LocalRuntime::list() const {
+    std::vector<LabRecord> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(options_.state_dir, ec)) {
+        if (!e.is_directory()) continue;
+        auto env = e.path().filename().string();
+        try {
+            if (auto r = read(env)) out.push_back(std::move(*r));
+        } catch (const core::Error& err) {
+            log::warn("lab.state_unreadable", {{"env", env}, {"error", err.what()}});
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.env < b.env; });
+    return out;
+}
+
+void LocalRuntime::write_record(const LabRecord& record) const {
+    fs::create_directories(lab_dir(record.env));
+    write_file(lab_dir(record.env) / "state.json", record_to_json(record));
+}
+
+void LocalRuntime::check_caps(const std::string& env, const Topology& topology) const {
+    int labs = 0;
+    int nodes = 0;
+    for (const auto& r : list()) {
+        if (r.env == env || r.status == "stopped") continue;
+        ++labs;
+        nodes += static_cast<int>(r.nodes.size());
+    }
+    if (labs + 1 > options_.max_labs)
+        throw core::conflict("host lab cap reached: " + std::to_string(labs) +
+                             " labs run here (lab.max_labs=" + std::to_string(options_.max_labs) +
+                             "); take one down or raise lab.max_labs");
+    if (nodes + static_cast<int>(topology.nodes.size()) > options_.max_nodes)
+        throw core::conflict("host node cap reached: " + std::to_string(nodes) + " nodes run here and '" +
+                             topology.name + "' needs " + std::to_string(topology.nodes.size()) +
+                             " more (lab.max_nodes=" + std::to_string(options_.max_nodes) +
+                             "); take a lab down or raise lab.max_nodes");
+}
+
+void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) const {
+    std::set<std::uint16_t> taken;
+    for (const auto& r : list()) {
+        if (r.env == record.env || r.status == "stopped") continue;
+        for (const auto& n : r.nodes) taken.insert({n.console_port, n.udp_port, n.peer_port});
+        for (const auto& b : r.bridges) taken.insert({b.udp_port, b.vpcs_port});
+    }
+    auto pick = [&](std::uint16_t lo, std::uint16_t hi, int type, bool any, const char* what) {
+        for (std::uint32_t p = lo; p <= hi; ++p) {
+            auto port = static_cast<std::uint16_t>(p);
+            if (taken.count(port) || !port_free(port, type, any)) continue;
+            taken.insert(port);
+            return port;
+        }
+        throw core::conflict(std::string("no free ") + what + " port left in " + std::to_string(lo) + "-" +
+                             std::to_string(hi) + "; take a lab down or widen the range in the lab config");
+    };
+    int mac = 1;
+    for (auto& n : record.nodes) {
+        if (n.kind != NodeKind::vpcs) continue;
+        n.console_port =
+            pick(options_.console_port_min, options_.console_port_max, SOCK_STREAM, true, "console");
+        n.udp_port = pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel");
+        n.mac_offset = mac++;
+    }
+    for (const auto& link : topology.links) {
+        const Node* a = topology.find(link.a.node);
+        const Node* b = topology.find(link.b.node);
+        bool va = a->kind == NodeKind::vpcs;
+        bool vb = b->kind == NodeKind::vpcs;
+        auto node_rec = [&](const std::string& name) -> NodeRecord& {
+            for (auto& n : record.nodes)
+                if (n.name == name) return n;
+            throw core::internal("no record of node " + name);
+        };
+        if (va && vb) {  // two VPCS: cross their UDP ports, no bridge
+            node_rec(a->name).peer_port = node_rec(b->name).udp_port;
+            node_rec(b->name).peer_port = node_rec(a->name).udp_port;
+        } else if (va || vb) {
+            const auto& vpcs_end = va ? link.a : link.b;
+            const auto& other_end = va ? link.b : link.a;
+            BridgeRecord bridge;
+            bridge.netns = node_netns(record.env, other_end.node);
+            bridge.ifname = other_end.iface;
+            bridge.udp_port =
+                pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel");
+            bridge.vpcs_port = node_rec(vpcs_end.node).udp_port;
+            node_rec(vpcs_end.node).peer_port = bridge.udp_port;
+            record.bridges.push_back(bridge);
+        }
+    }
+    // A VPCS without a link still needs somewhere to send: a port nobody listens on.
+    for (auto& n : record.nodes)
+        if (n.kind == NodeKind::vpcs && n.peer_port == 0)
+            n.peer_port =
+                pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel");
+}
+
+LabRecord LocalRuntime::define(const Topology& topology, const std::string& env) {
+    if (!valid_env_name(env))
+        throw core::invalid("bad environment name '" + env + "': use 1-24 of a-z, 0-9 and '-'");
+    HostLock lock(options_.state_dir);
+    if (auto existing = read(env)) {
+        if (existing->topology_yaml != to_yaml(topology))
+            throw core::conflict("environment '" + env + "' already holds topology '" +
+                                 existing->topology_name + "' with other content; `netpraxis lab down " +
+                                 env + "` first");
+        return *existing;
+    }
+    LabRecord record;
+    record.env = env;
+    record.topology_name = topology.name;
+    record.status = "stopped";
+    record.created_at = core::unix_now();
+    record.topology_yaml = to_yaml(topology);
+    for (const auto& n : topology.nodes) record.nodes.push_back({n.name, n.kind, {}, {}, 0, 0, 0, 0, {}});
+    write_record(record);
+    return record;
+}
+
+LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, const Progress& progress) {
+    if (!valid_env_name(env))
+        throw core::invalid("bad environment name '" + env + "': use 1-24 of a-z, 0-9 and '-'");
+    auto report = [&](const std::string& step, int done, int total) {
+        if (progress) progress(step, done, total);
+    };
+    const std::string yaml = to_yaml(topology);
+    LabRecord record;
+    {
+        HostLock lock(options_.state_dir);
+        if (auto existing = read(env)) {
+            if (existing->topology_yaml != yaml)
+                throw core::conflict("environment '" + env + "' already holds topology '" +
+                                     existing->topology_name + "' with other content; `netpraxis lab down " +
+                                     env + "` first");
+            if ((existing->status == "creating" || existing->status == "stopping") &&
+                existing->owner_pid != getpid() && pid_alive(existing->owner_pid))
+                throw core::conflict("environment '" + env + "' is being changed by process " +
+                                     std::to_string(existing->owner_pid) + "; try again when it is done");
+            if (existing->status == "running" && observe(env).health == Health::running) {
+                log::info("lab.up_unchanged", {{"env", env}});
+                return *existing;
+            }
+            // Leftovers of an interrupted or broken lab: start from a clean slate.
+            teardown(*existing, env);
+        } else if (!netns_with_prefix(env + "_").empty()) {
+            teardown(LabRecord{env, topology.name, "stopping", getpid(), 0, {}, {}, {}}, env);
+        }
+        check_caps(env, topology);
+        record.env = env;
+        record.topology_name = topology.name;
+        record.status = "creating";
+        record.owner_pid = getpid();
+        record.created_at = core::unix_now();
+        record.topology_yaml = yaml;
+        for (const auto& n : topology.nodes) {
+            NodeRecord nr;
+            nr.name = n.name;
+            nr.kind = n.kind;
+            if (n.kind != NodeKind::vpcs) nr.netns = node_netns(env, n.name);
+            if (n.kind == NodeKind::frr) nr.pathspace = node_netns(env, n.name);
+            record.nodes.push_back(std::move(nr));
+        }
+        allocate_ports(record, topology);
+        // Recorded before anything is made: a crash from here on leaves a record `down` can follow.
+        write_record(record);
+    }
+    auto started = std::chrono::steady_clock::now();
+    const int total = static_cast<int>(topology.nodes.size() + topology.links.size() + topology.nodes.size());
+    int done = 0;
+    try {
+        for (const auto& n : record.nodes) {
+            if (n.netns.empty()) continue;
+            run_checked({"ip", "netns", "add", n.netns});
+            run_checked({"ip", "-n", n.netns, "link", "set", "lo", "up"});
+            if (n.kind == NodeKind::frr) {
+                run_checked({"ip", "netns", "exec", n.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1",
+                             "net.ipv6.conf.all.forwarding=1"});
+            }
+            report("namespace " + n.netns, ++done, total);
+        }
+        for (const auto& link : topology.links) {
+            const Node* a = topology.find(link.a.node);
+            const Node* b = topology.find(link.b.node);
+            if (a->kind != NodeKind::vpcs && b->kind != NodeKind::vpcs) {
+                auto ns_a = node_netns(env, a->name);
+                auto ns_b = node_netns(env, b->name);
+                // Both ends are made inside their namespaces: no name ever exists on the host side,
+                // so two labs with the same interface names never collide (and IFNAMSIZ is the
+                // topology's own limit of 15).
+                run_checked({"ip", "link", "add", link.a.iface, "netns", ns_a, "type", "veth", "peer", "name",
+                             link.b.iface, "netns", ns_b});
+                run_checked({"ip", "-n", ns_a, "link", "set", link.a.iface, "up"});
+                run_checked({"ip", "-n", ns_b, "link", "set", link.b.iface, "up"});
+            }
+            report("link " + link.a.node + ":" + link.a.iface + " - " + link.b.node + ":" + link.b.iface,
+                   ++done, total);
+        }
+        for (auto& bridge : record.bridges) {
+            start_bridge(record, bridge);
+            write_record(record);
+        }
+        // FRR instances start in parallel: watchfrr takes ~1 s per instance, mostly waiting.
+        std::vector<std::thread> starters;
+        std::mutex error_mutex;
+        std::string first_error;
+        for (const auto& n : record.nodes) {
+            if (n.kind != NodeKind::frr) continue;
+            const Node* spec = topology.find(n.name);
+            starters.emplace_back([&, spec, &node = n] {
+                try {
+                    start_frr(record, node, *spec);
+                } catch (const std::exception& e) {
+                    std::lock_guard guard(error_mutex);
+                    if (first_error.empty()) first_error = e.what();
+                }
+            });
+        }
+        for (auto& t : starters) t.join();
+        if (!first_error.empty()) throw core::internal(first_error);
+        for (auto& n : record.nodes) {
+            const Node* spec = topology.find(n.name);
+            if (n.kind == NodeKind::vpcs) {
+                start_vpcs(record, n, *spec);
+                write_record(record);
+            } else {
+                if (n.kind == NodeKind::linux && !spec->config.empty())
+                    run_checked({"ip", "netns", "exec", n.netns, "sh", "-c", spec->config}, 60s);
+                for (const auto& cmd : spec->exec)
+                    run_checked({"ip", "netns", "exec", n.netns, "sh", "-c", cmd}, 60s);
+                report("node " + n.name + " (" + std::string(kind_name(n.kind)) + ")", ++done, total);
+            }
+        }
+        // VPCS 0.5b2 runs startup.vpc only when the first console client connects, and that first session
+        // is unreliable for further commands: be that client, for all PCs at once (each `ip` takes ~2 s).
+        std::vector<std::thread> waiters;
+        for (const auto& n : record.nodes) {
+            if (n.kind != NodeKind::vpcs) continue;
+            waiters.emplace_back([&, &node = n] {
+                try {
+                    vpcs_wait_startup(node.console_port, node.name, 30s);
+                } catch (const std::exception& e) {
+                    std::lock_guard guard(error_mutex);
+                    if (first_error.empty()) first_error = "vpcs node " + node.name + ": " + e.what();
+                }
+            });
+        }
+        for (auto& t : waiters) t.join();
+        if (!first_error.empty()) throw core::internal(first_error);
+        for (const auto& n : record.nodes)
+            if (n.kind == NodeKind::vpcs) report("node " + n.name + " (vpcs)", ++done, total);
+    } catch (const std::exception& e) {
+        log::error("lab.up_failed", {{"env", env}, {"error", e.what()}});
+        try {
+            teardown(record, env);
+            fs::remove_all(lab_dir(env));
+        } catch (const std::exception& cleanup) {
+            log::error("lab.cleanup_failed", {{"env", env}, {"error", cleanup.what()}});
+        }
+        if (const auto* err = dynamic_cast<const core::Error*>(&e)) throw *err;
+        throw core::internal(std::string("lab ") + env + ": " + e.what());
+    }
+    record.status = "running";
+    record.owner_pid = 0;
+    write_record(record);
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    log::info("lab.up", {{"env", env}, {"nodes", topology.nodes.size()}, {"ms", ms.count()}});
+    return record;
+}
+
+void LocalRuntime::start_frr(const LabRecord& /*record*/, const NodeRecord& node, const Node& spec) {
+    auto etc = options_.frr_etc / node.pathspace;
+    fs::create_directories(etc);
+    std::string daemons = read_file(options_.frr_etc / "daemons");
+    if (daemons.empty())
+        throw core::internal("cannot read " + (options_.frr_etc / "daemons").string() +
+                             " (is frr installed?)");
+    for (const auto& d : spec.daemons) {
+        auto pos = daemons.find("\n" + d + "=no");
+        if (pos != std::string::npos) daemons.replace(pos, d.size() + 4, "\n" + d + "=yes");
+    }
+    write_file(etc / "daemons", daemons);
+    std::string conf = spec.config.empty() ? "frr defaults traditional\nhostname " + spec.name +
+                                                 "\nservice integrated-vtysh-config\n!\n"
+                                           : spec.config;
+    write_file(etc / "frr.conf", conf);
+    // vtysh takes its prompt from its own config (reference/devices/README.md: `hostname` in frr.conf is not
+    // applied to vtysh).
+    write_file(etc / "vtysh.conf", "service integrated-vtysh-config\nhostname " + spec.name + "\n");
+    run_checked({"chown", "-R", "frr:frr", etc.string()});
+    run_checked({"ip", "netns", "exec", node.netns, options_.frrinit, "start", node.pathspace}, 60s);
+    for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
+}
+
+void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& spec) {
+    auto dir = lab_dir(record.env) / "nodes" / node.name;
+    fs::create_directories(dir);
+    // VPCS reads startup.vpc from its working directory; the prompt follows the node name like in GNS3.
+    write_file(dir / "startup.vpc", "set pcname " + node.name + "\n" + spec.config + "\n");
+    auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
+                          std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
+                          std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
+                         10s, {}, dir);
+    (void)
+        r;  // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!tcp_accepts(node.console_port)) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw core::internal("vpcs node " + node.name + " did not open its console on port " +
+                                 std::to_string(node.console_port) + ": " + r.output);
+        std::this_thread::sleep_for(20ms);
+    }
+    node.pids = pids_with_cwd_under(dir);
+}
+
+void LocalRuntime::start_bridge(LabRecord& record, BridgeRecord& bridge) {
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) throw core::internal("pipe failed");
+    auto dir = lab_dir(record.env);
+    try {
+        bridge.pid =
+            spawn_detached({helper_path(options_), "lab", "_bridge", "--netns", bridge.netns, "--ifname",
+                            bridge.ifname, "--listen", std::to_string(bridge.udp_port), "--peer",
+                            std::to_string(bridge.vpcs_port), "--ready-fd", std::to_string(ready[1])},
+                           dir, dir / ("bridge-" + bridge.netns + "-" + bridge.ifname + ".log"), ready[1]);
+    } catch (...) {
+        close(ready[0]);
+        close(ready[1]);
+        throw;
+    }
+    close(ready[1]);
+    std::string answer;
+    pollfd p{ready[0], POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    char buf[256];
+    while (answer.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        if (poll(&p, 1, 100) > 0) {
+            auto n = ::read(ready[0], buf, sizeof buf);
+            if (n <= 0) break;
+            answer.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    close(ready[0]);
+    if (answer.rfind("ok", 0) != 0)
+        throw core::internal("TAP bridge for " + bridge.netns + ":" + bridge.ifname +
+                             " failed: " + (answer.empty() ? std::string("no answer") : answer));
+}
+
+void LocalRuntime::teardown(const LabRecord& record, const std::string& env) {
+    auto dir = lab_dir(env);
+    if (fs::exists(dir / "state.json")) {
+        LabRecord stopping = record;
+        stopping.status = "stopping";
+        stopping.owner_pid = getpid();
+        try {
+            write_record(stopping);
+        } catch (const std::exception&) {
+        }
+    }
+    // Helpers first (bridges hold TAPs inside the namespaces; VPCS runs in the lab folder).
+    std::vector<pid_t> pids = pids_with_cwd_under(dir);
+    for (const auto& n : record.nodes)
+        for (auto p : n.pids)
+            if (std::find(pids.begin(), pids.end(), p) == pids.end() && pid_alive(p)) {
+                // A recorded PID counts only while it still is a VPCS of this lab (PIDs get reused).
+                std::error_code ec;
+                auto cwd = fs::read_symlink("/proc/" + std::to_string(p) + "/cwd", ec).string();
+                if (!ec && cwd.rfind(fs::weakly_canonical(dir).string(), 0) == 0) pids.push_back(p);
+            }
+    terminate_pids(pids);
+    std::set<std::string> namespaces;
+    for (const auto& n : record.nodes)
+        if (!n.netns.empty()) namespaces.insert(n.netns);
+    for (const auto& ns : netns_with_prefix(env + "_")) namespaces.insert(ns);
+    for (const auto& ns : namespaces) {
+        if (!netns_exists(ns)) continue;
+        terminate_pids(netns_pids(ns));  // FRR daemons, watchfrr, anything a student started
+        auto r = run_command({"ip", "netns", "del", ns}, 10s);
+        if (r.status != 0 && netns_exists(ns))
+            log::warn("lab.netns_delete_failed", {{"env", env}, {"netns", ns}, {"output", r.output}});
+    }
+    std::set<fs::path> frr_dirs;
+    for (const auto& n : record.nodes)
+        if (!n.pathspace.empty()) {
+            frr_dirs.insert(options_.frr_etc / n.pathspace);
+            frr_dirs.insert(options_.frr_run / n.pathspace);
+        }
+    for (const auto& base : {options_.frr_etc, options_.frr_run}) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(base, ec))
+            if (e.path().filename().string().rfind(env + "_", 0) == 0) frr_dirs.insert(e.path());
+    }
+    for (const auto& d : frr_dirs) {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+    }
+    std::error_code ec;
+    fs::remove_all(dir / "nodes", ec);
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind("bridge-", 0) == 0) fs::remove(e.path(), ec);
+}
+
+void LocalRuntime::stop(const std::string& env) {
+    HostLock lock(options_.state_dir);
+    auto record = read(env);
+    if (!record) throw core::not_found("no local lab '" + env + "' (see `netpraxis lab ls`)");
+    teardown(*record, env);
+    LabRecord stopped = *record;
+    stopped.status = "stopped";
+    stopped.owner_pid = 0;
+    stopped.bridges.clear();
+    for (auto& n : stopped.nodes) n.pids.clear();
+    write_record(stopped);
+}
+
+void LocalRuntime::down(const std::string& env) {
+    if (!valid_env_name(env)) throw core::invalid("bad environment name '" + env + "'");
+    HostLock lock(options_.state_dir);
+    auto record = read(env);
+    bool leftovers = !netns_with_prefix(env + "_").empty() || fs::exists(lab_dir(env));
+    if (!record && !leftovers) throw core::not_found("no local lab '" + env + "' (see `netpraxis lab ls`)");
+    auto started = std::chrono::steady_clock::now();
+    teardown(record ? *record : LabRecord{env, "", "stopping", getpid(), 0, {}, {}, {}}, env);
+    std::error_code ec;
+    fs::remove_all(lab_dir(env), ec);
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    log::info("lab.down", {{"env", env}, {"ms", ms.count()}});
+}
+
+Observation LocalRuntime::observe(const std::string& env) const {
+    Observation obs;
+    auto record = read(env);
+    if (!record) {
+        if (!netns_with_prefix(env + "_").empty()) {
+            obs.health = Health::degraded;
+            obs.problems.push_back("namespaces of '" + env + "' exist without a record");
+        }
+        return obs;
+    }
+    if (record->status == "stopped") {
+        obs.health = Health::stopped;
+        return obs;
+    }
+    if (record->status == "creating" || record->status == "stopping") {
+        if (pid_alive(record->owner_pid)) {
+            obs.health = Health::creating;
+            return obs;
+        }
+        obs.health = Health::degraded;
+        obs.problems.push_back("interrupted while " + record->status + " (process " +
+                               std::to_string(record->owner_pid) + " is gone)");
+        return obs;
+    }
+    for (const auto& n : record->nodes) {
+        if (!n.netns.empty() && !netns_exists(n.netns))
+            obs.problems.push_back(n.name + ": namespace missing");
+        if (n.kind == NodeKind::frr) {
+            auto pid_text = read_file(options_.frr_run / n.pathspace / "zebra.pid");
+            pid_t pid = pid_text.empty() ? 0 : static_cast<pid_t>(std::atol(pid_text.c_str()));
+            if (!pid_alive(pid)) obs.problems.push_back(n.name + ": zebra is not running");
+        }
+        if (n.kind == NodeKind::vpcs) {
+            bool alive = !n.pids.empty();
+            for (auto p : n.pids) alive = alive && pid_alive(p);
+            if (!alive) obs.problems.push_back(n.name + ": vpcs process is gone");
+        }
+    }
+    for (const auto& b : record->bridges)
+        if (!pid_alive(b.pid)) obs.problems.push_back(b.netns + ":" + b.ifname + ": TAP bridge is gone");
+    obs.health = obs.problems.empty() ? Health::running : Health::degraded;
+    return obs;
+}
+
+std::vector<std::string> LocalRuntime::reconcile() {
+    std::vector<std::string> cleaned;
+    for (const auto& r : list()) {
+        if ((r.status == "creating" || r.status == "stopping") && !pid_alive(r.owner_pid)) {
+            log::warn("lab.reconcile_interrupted", {{"env", r.env}, {"status", r.status}});
+            down(r.env);
+            cleaned.push_back(r.env);
+        }
+    }
+    return cleaned;
+}
+
+}  // namespace np::lab

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <vector>
 
 #include "core/error.hpp"
@@ -52,11 +53,33 @@ std::string random_base64url(std::size_t n) {
 }
 
 std::string new_id() {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(ms) & 0xffffffffffffULL);
-    return buf + random_hex(4);
+    auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+    unsigned char raw[4];
+    fill_random(raw, sizeof raw);
+    std::uint32_t suffix =
+        (std::uint32_t{raw[0]} << 24) | (std::uint32_t{raw[1]} << 16) | (std::uint32_t{raw[2]} << 8) | raw[3];
+    {
+        // Ids made in the same millisecond (or after the wall clock stepped back) still sort in creation
+        // order within this process: the suffix then grows from the previous one by a random step.
+        static std::mutex mutex;
+        static std::uint64_t last_ms = 0;
+        static std::uint32_t last_suffix = 0;
+        std::lock_guard lock(mutex);
+        if (ms <= last_ms) {
+            ms = last_ms;
+            std::uint32_t next = last_suffix + 1 + (suffix & 0xffff);
+            if (next <= last_suffix) ++ms;  // wrapped: borrow the next millisecond
+            suffix = next;
+        }
+        last_ms = ms;
+        last_suffix = suffix;
+    }
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%012llx%08x", static_cast<unsigned long long>(ms) & 0xffffffffffffULL,
+                  static_cast<unsigned>(suffix));
+    return buf;
 }
 
 std::string new_request_id() {

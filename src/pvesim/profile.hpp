@@ -1,0 +1,71 @@
+// Simulator profiles: cluster shape (nodes, storages, initial guests, users, tokens), latencies and
+// durations, lock capacity and fault rates. Built in: fast (tests), realistic (benchmarks), faulty
+// (resilience tests); or a JSON file with the same keys (see profile_to_json for the full shape).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace np::pvesim {
+
+struct NodeSpec {
+    std::string name;
+    std::int64_t maxmem = 64LL << 30;
+    int maxcpu = 32;
+};
+
+struct GuestSpec {
+    int vmid = 0;
+    std::string node, name;
+    std::string kind = "qemu";  // qemu | lxc
+    bool is_template = false;
+    std::string storage = "local-lvm";
+    std::int64_t disk_bytes = 8LL << 30;
+    std::int64_t maxmem = 2LL << 30;
+    bool agent = true;
+    bool running = false;
+};
+
+struct UserSpec {
+    std::string userid, password;  // "alice@teachers"
+};
+
+struct TokenSpec {
+    std::string id, secret;  // "root@pam!ci", a UUID
+};
+
+struct Profile {
+    std::string name = "fast";
+    // Each API request holds one of max_in_flight worker slots for a latency drawn in [min, max] ms.
+    int latency_min_ms = 0, latency_max_ms = 0;
+    int max_in_flight = 64;
+    // Task durations (ms).
+    int clone_linked_ms = 30, clone_full_ms = 80, destroy_ms = 20, start_ms = 20, boot_ms = 60,
+        shutdown_ms = 20, stop_ms = 10, template_ms = 10, volume_delete_ms = 10;
+    // Each storage admits this many concurrent disk operations; others wait up to the lock timeout and then
+    // fail with "can't lock file '/var/lock/pve-manager/pve-storage-<id>' - got timeout".
+    int storage_slots = 4;
+    int storage_lock_timeout_ms = 10'000;
+    int auth_failure_delay_ms = 0;  // pveproxy delays failed logins by about 3 s
+    int ticket_lifetime_s = 7200;
+    // Faults, as probabilities per request (5xx, drop), per destroy (silent failure) or per clone (race).
+    double p_transient_5xx = 0, p_drop = 0, p_silent_delete_failure = 0, p_vmid_race = 0;
+    std::string local_storage = "local-lvm";
+    std::string shared_storage = "cephpool";
+    std::vector<NodeSpec> nodes;
+    std::vector<GuestSpec> guests;
+    std::vector<UserSpec> users;
+    std::vector<TokenSpec> tokens;
+
+    // The least time the cluster's locks and durations allow for a workload of n items ("clone", "delete",
+    // "template") spread over the nodes holding the sources (see the comment in profile.cpp).
+    double capacity_bound_seconds(std::string_view workload, std::size_t n, std::size_t source_nodes) const;
+};
+
+// "fast", "realistic", "faulty" or a path to a JSON file; throws core::Error(invalid) naming the problem.
+Profile load_profile(std::string_view name_or_file);
+std::string profile_to_json(const Profile& profile);
+
+}  // namespace np::pvesim

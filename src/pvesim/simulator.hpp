@@ -1,0 +1,67 @@
+// The Proxmox VE simulator behind `netpraxis pve-sim`: the /api2/json paths and reply shapes netpraxis
+// uses (reference: shared/reference/proxmox/API.md), with tickets, CSRF and API tokens enforced, async
+// tasks with real UPIDs, per-storage locks that admit K disk operations (others wait, then fail with the
+// real lock-timeout message), per-VM config locks, the real VMID collision errors, refusal of cross-node
+// clones from local storage, request latency with a pveproxy-like limit on requests in flight, and fault
+// injection. /sim/stats (not PVE) reports what happened. Runs on one event-loop thread.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http/message.hpp"
+#include "pvesim/profile.hpp"
+
+namespace np::pvesim {
+
+class Simulator {
+ public:
+    Simulator(boost::asio::any_io_executor executor, Profile profile, std::uint64_t seed);
+    ~Simulator();
+    Simulator(const Simulator&) = delete;
+    Simulator& operator=(const Simulator&) = delete;
+
+    // The request handler (for np::http::Server or the TLS listener). A response carrying the header
+    // "x-sim-drop" must not be sent: the connection is to be dropped instead.
+    boost::asio::awaitable<http::Response> handle(http::Request& request);
+    http::Handler handler();
+
+    // /sim/stats as JSON.
+    std::string stats_json() const;
+    const Profile& profile() const;
+
+    struct Impl;
+
+ private:
+    std::shared_ptr<Impl> impl_;
+};
+
+struct SimServerOptions {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;
+    bool tls = false;
+};
+
+// Serves a simulator over plain HTTP (np::http::Server) or TLS (a self-signed certificate made at start).
+class SimServer {
+ public:
+    SimServer(boost::asio::any_io_executor executor, Simulator& sim, SimServerOptions options);
+    ~SimServer();
+    // Binds; returns the port.
+    std::uint16_t start();
+    boost::asio::awaitable<void> stop();
+    // SHA-256 fingerprint of the TLS certificate ("AB:CD:..."), empty without TLS.
+    std::string fingerprint() const;
+    // PEM of the certificate (to use as a CA file in tests).
+    std::string certificate_pem() const;
+
+    struct Impl;
+
+ private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace np::pvesim

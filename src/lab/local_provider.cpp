@@ -74,7 +74,7 @@ Topology LocalProvider::topology_of(const LabRequest& request) const {
 }
 
 boost::asio::awaitable<void> LocalProvider::ensure_template(const LabRequest& request) {
-    co_await pool_.run([this, request] {
+    auto work = [this, request] {
         auto topology = topology_of(request);
         auto missing = missing_tools(topology, runtime_.options());
         if (!missing.empty()) {
@@ -85,23 +85,27 @@ boost::asio::awaitable<void> LocalProvider::ensure_template(const LabRequest& re
         }
         if (geteuid() != 0)
             throw core::unavailable("local labs need root (network namespaces, FRR, TAP devices)");
-    });
+    };
+    co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<void> LocalProvider::create(const LabRequest& request) {
-    co_await pool_.run([this, request] { runtime_.define(topology_of(request), request.env); });
+    auto work = [this, request] { runtime_.define(topology_of(request), request.env); };
+    co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<void> LocalProvider::start(const std::string& env) {
-    co_await pool_.run([this, env] {
+    auto work = [this, env] {
         auto record = runtime_.read(env);
         if (!record) throw core::not_found("no local environment '" + env + "'; create it first");
         runtime_.up(parse_topology(record->topology_yaml, env + "/state.json"), env);
-    });
+    };
+    co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<void> LocalProvider::stop(const std::string& env) {
-    co_await pool_.run([this, env] { runtime_.stop(env); });
+    auto work = [this, env] { runtime_.stop(env); };
+    co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<void> LocalProvider::reset(const std::string& env) {
@@ -110,7 +114,7 @@ boost::asio::awaitable<void> LocalProvider::reset(const std::string& env) {
 }
 
 boost::asio::awaitable<void> LocalProvider::destroy(const std::string& env) {
-    co_await pool_.run([this, env] {
+    auto work = [this, env] {
         try {
             runtime_.down(env);
         } catch (const core::Error& e) {
@@ -119,11 +123,12 @@ boost::asio::awaitable<void> LocalProvider::destroy(const std::string& env) {
         auto obs = runtime_.observe(env);
         if (obs.health != Health::absent)
             throw core::internal("local environment '" + env + "' still has leftovers after destroy");
-    });
+    };
+    co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<Observed> LocalProvider::observe(const std::string& env) {
-    co_return co_await pool_.run([this, env] {
+    auto work = [this, env] {
         auto obs = runtime_.observe(env);
         Observed out;
         out.problems = obs.problems;
@@ -135,12 +140,16 @@ boost::asio::awaitable<Observed> LocalProvider::observe(const std::string& env) 
             case Health::degraded: out.state = EnvState::degraded; break;
         }
         return out;
-    });
+    };
+    auto result = co_await pool_.run(std::move(work));
+    co_return result;
 }
 
 boost::asio::awaitable<Inventory> LocalProvider::inventory(const std::string& env) {
     auto dir = runtime_.options().state_dir.string();
-    co_return co_await pool_.run([dir, env] { return read_local_inventory(dir, env); });
+    auto work = [dir, env] { return read_local_inventory(dir, env); };
+    auto result = co_await pool_.run(std::move(work));
+    co_return result;
 }
 
 boost::asio::awaitable<std::unique_ptr<ConsoleStream>> LocalProvider::console(const std::string& env,
@@ -156,7 +165,9 @@ boost::asio::awaitable<std::unique_ptr<ConsoleStream>> LocalProvider::console(co
 }
 
 boost::asio::awaitable<std::vector<std::string>> LocalProvider::reconcile() {
-    co_return co_await pool_.run([this] { return runtime_.reconcile(); });
+    auto work = [this] { return runtime_.reconcile(); };
+    auto result = co_await pool_.run(std::move(work));
+    co_return result;
 }
 
 }  // namespace np::lab

@@ -478,55 +478,53 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
             start_bridge(record, bridge);
             write_record(record);
         }
-        // FRR instances start in parallel: watchfrr takes ~1 s per instance, mostly waiting.
-        std::vector<std::thread> starters;
+        for (auto& n : record.nodes) {
+            if (n.kind != NodeKind::vpcs) continue;
+            start_vpcs(record, n, *topology.find(n.name));
+            write_record(record);
+        }
+        // The slow parts run side by side: each FRR instance (watchfrr takes ~1-2 s, mostly waiting) and each
+        // VPCS startup (VPCS 0.5b2 runs startup.vpc only when the first console client connects, and that
+        // first session is unreliable for further commands: we are that client; each `ip` takes ~2 s).
+        std::vector<std::thread> workers;
         std::mutex error_mutex;
         std::string first_error;
-        for (const auto& n : record.nodes) {
-            if (n.kind != NodeKind::frr) continue;
-            const Node* spec = topology.find(n.name);
-            starters.emplace_back([&, spec, &node = n] {
+        auto guarded = [&](const std::string& what, auto fn) {
+            return [&, what, fn] {
                 try {
-                    start_frr(record, node, *spec);
+                    fn();
                 } catch (const std::exception& e) {
                     std::lock_guard guard(error_mutex);
-                    if (first_error.empty()) first_error = e.what();
+                    if (first_error.empty()) first_error = what + ": " + e.what();
                 }
-            });
-        }
-        for (auto& t : starters) t.join();
-        if (!first_error.empty()) throw core::internal(first_error);
-        for (auto& n : record.nodes) {
+            };
+        };
+        for (const auto& n : record.nodes) {
             const Node* spec = topology.find(n.name);
-            if (n.kind == NodeKind::vpcs) {
-                start_vpcs(record, n, *spec);
-                write_record(record);
-            } else {
-                if (n.kind == NodeKind::linux && !spec->config.empty())
+            const NodeRecord* node = &n;
+            if (n.kind == NodeKind::frr)
+                workers.emplace_back(
+                    guarded("frr node " + n.name, [&, spec, node] { start_frr(record, *node, *spec); }));
+            if (n.kind == NodeKind::vpcs)
+                workers.emplace_back(guarded("vpcs node " + n.name, [node] {
+                    vpcs_wait_startup(node->console_port, node->name, 30s);
+                }));
+        }
+        auto run_linux = guarded("linux nodes", [&] {
+            for (const auto& n : record.nodes) {
+                if (n.kind != NodeKind::linux) continue;
+                const Node* spec = topology.find(n.name);
+                if (!spec->config.empty())
                     run_checked({"ip", "netns", "exec", n.netns, "sh", "-c", spec->config}, 60s);
                 for (const auto& cmd : spec->exec)
                     run_checked({"ip", "netns", "exec", n.netns, "sh", "-c", cmd}, 60s);
-                report("node " + n.name + " (" + std::string(kind_name(n.kind)) + ")", ++done, total);
             }
-        }
-        // VPCS 0.5b2 runs startup.vpc only when the first console client connects, and that first session
-        // is unreliable for further commands: be that client, for all PCs at once (each `ip` takes ~2 s).
-        std::vector<std::thread> waiters;
-        for (const auto& n : record.nodes) {
-            if (n.kind != NodeKind::vpcs) continue;
-            waiters.emplace_back([&, &node = n] {
-                try {
-                    vpcs_wait_startup(node.console_port, node.name, 30s);
-                } catch (const std::exception& e) {
-                    std::lock_guard guard(error_mutex);
-                    if (first_error.empty()) first_error = "vpcs node " + node.name + ": " + e.what();
-                }
-            });
-        }
-        for (auto& t : waiters) t.join();
+        });
+        run_linux();
+        for (auto& t : workers) t.join();
         if (!first_error.empty()) throw core::internal(first_error);
         for (const auto& n : record.nodes)
-            if (n.kind == NodeKind::vpcs) report("node " + n.name + " (vpcs)", ++done, total);
+            report("node " + n.name + " (" + std::string(kind_name(n.kind)) + ")", ++done, total);
     } catch (const std::exception& e) {
         log::error("lab.up_failed", {{"env", env}, {"error", e.what()}});
         try {

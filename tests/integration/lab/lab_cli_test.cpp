@@ -3,6 +3,7 @@
 // folder, and its fixture removes everything it made even when an assertion fails.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -317,6 +318,51 @@ TEST_F(LabCli, HostCapsRefuseBeforeMakingAnything) {
     refused = netpraxis({"lab", "up", kExamples + "static-two-lans.yaml", "--name", b});
     EXPECT_NE(refused.output.find("host node cap reached"), std::string::npos) << refused.output;
     EXPECT_TRUE(namespaces_of(b).empty());
+}
+
+}  // namespace
+}  // namespace np::lab
+
+namespace np::lab {
+namespace {
+
+TEST_F(LabCli, ReconcilerCleansALabInterruptedWhileBeingCreated) {
+    auto e = env("rec");
+    // A record left by a process that died mid-`up`, and the namespace it had made.
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, nullptr, 0);
+    LabRecord record;
+    record.env = e;
+    record.topology_name = "t";
+    record.status = "creating";
+    record.owner_pid = dead;
+    record.nodes.push_back({"h1", NodeKind::linux, e + "_h1", "", 0, 0, 0, 0, {}});
+    fs::create_directories(state_dir_ / e);
+    std::ofstream(state_dir_ / e / "state.json") << record_to_json(record);
+    ASSERT_EQ(run_command({"ip", "netns", "add", e + "_h1"}).status, 0);
+    // A running lab next to it must be left alone.
+    auto keep = env("keep");
+    ASSERT_EQ(netpraxis({"lab", "up", kExamples + "static-two-lans.yaml", "--name", keep}).status, 0);
+
+    RuntimeOptions options;
+    options.state_dir = state_dir_;
+    LocalRuntime runtime(options);
+    EXPECT_EQ(runtime.observe(e).health, Health::degraded);
+    auto cleaned = runtime.reconcile();
+    EXPECT_EQ(cleaned, std::vector<std::string>{e});
+    expect_nothing_left(e);
+    EXPECT_EQ(runtime.observe(keep).health, Health::running);
+}
+
+TEST_F(LabCli, UpRefusesAnotherTopologyUnderARunningName) {
+    auto e = env("same");
+    ASSERT_EQ(netpraxis({"lab", "up", kExamples + "static-two-lans.yaml", "--name", e}).status, 0);
+    auto r = netpraxis({"lab", "up", kExamples + "ospf-two-lans.yaml", "--name", e});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("already holds topology 'static-two-lans'"), std::string::npos) << r.output;
+    EXPECT_EQ(netpraxis({"lab", "exec", e, "h1", "--", "ping", "-c", "1", "-W", "2", "192.168.2.10"}).status,
+              0);
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// `netpraxis grade --exercise DIR --inventory FILE [--student ID] [--json]`: grades a live lab from the
+// command line (the teacher's authoring loop). Exit 0 when every check passed, 3 when some did not, 1 when
+// the exercise or inventory is unusable.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "app/cli.hpp"
+#include "core/error.hpp"
+#include "core/offload.hpp"
+#include "eval/engine.hpp"
+#include "eval/inventory.hpp"
+
+#if __has_include("lab/local_inventory.hpp")
+#include "lab/local_inventory.hpp"
+#define NP_HAVE_LOCAL_LABS 1
+#endif
+
+namespace np::app {
+namespace {
+
+struct GradeOptions {
+    std::string exercise_dir, inventory_file, student = "teacher", platforms_dir, state_dir;
+    std::string timeout = "30s";
+    bool json = false, student_view = false, no_transcript = false;
+};
+
+// Resolves `{transport: exec, lab: ENV, node: r1}` entries through the local-lab runtime's inventory.
+void resolve_local_lab(eval::InventoryEntry& entry, const std::string& state_dir) {
+    if (entry.lab.empty()) return;
+#ifdef NP_HAVE_LOCAL_LABS
+    for (const auto& access : lab::read_local_inventory(state_dir, entry.lab)) {
+        if (access.node != entry.node) continue;
+        eval::DeviceTarget& t = entry.target;
+        if (t.platform.empty()) t.platform = access.platform;
+        t.transport = access.transport;
+        t.netns = access.netns;
+        t.frr_pathspace = access.frr_pathspace;
+        t.host = access.host;
+        t.port = access.port;
+        return;
+    }
+    throw core::not_found("inventory device '" + entry.target.name + "': lab '" + entry.lab +
+                          "' has no node '" + entry.node + "'");
+#else
+    (void)state_dir;
+    throw core::invalid("inventory device '" + entry.target.name +
+                        "': local labs are not built in; give {transport: exec, netns: NS} instead");
+#endif
+}
+
+int run_grade(const GradeOptions& o, const GlobalOptions& global) {
+    core::Config config = load_config(global);
+    eval::PlatformRegistry platforms = o.platforms_dir.empty()
+                                           ? eval::PlatformRegistry::builtin()
+                                           : eval::PlatformRegistry::with_overrides(o.platforms_dir);
+    eval::Spec spec = eval::load_spec(o.exercise_dir);
+    auto inventory = eval::load_inventory(o.inventory_file);
+    std::string state_dir =
+        o.state_dir.empty() ? config.get_string("lab.state_dir", "./var/labs") : o.state_dir;
+    std::map<std::string, eval::DeviceTarget> targets;
+    for (auto& [name, entry] : inventory) {
+        resolve_local_lab(entry, state_dir);
+        if (entry.target.platform.empty())
+            if (const auto* d = spec.device(name)) entry.target.platform = d->platform;
+        targets[name] = entry.target;
+    }
+    for (const auto& d : spec.devices)
+        if (!targets.count(d.name))
+            std::cerr << "netpraxis: warning: device '" << d.name
+                      << "' is not in the inventory; its checks will be errors\n";
+
+    core::WorkerPool pool(2);
+    eval::EngineOptions options;
+    options.pool = &pool;
+    options.command_timeout = core::parse_duration(o.timeout, "--timeout");
+    bool tty = isatty(STDERR_FILENO);
+    if (tty && !o.json)
+        std::cerr << "Grading " << spec.checks.size() << " checks on " << spec.devices.size()
+                  << " devices...\n";
+    eval::Evaluation result = eval::evaluate_blocking(platforms, options, spec, o.student, targets);
+    if (o.json)
+        std::cout << eval::report_json(result, o.student_view, !o.no_transcript) << "\n";
+    else
+        std::cout << eval::report_text(result, o.student_view, isatty(STDOUT_FILENO));
+    return result.score >= result.max_score && result.device_errors.empty() ? 0 : kExitPartial;
+}
+
+void setup(CLI::App& root, GlobalOptions& global) {
+    auto opts = std::make_shared<GradeOptions>();
+    auto* grade = root.add_subcommand(
+        "grade", "Grade a live lab against an exercise (per check: mark, points, feedback)");
+    grade->add_option("--exercise", opts->exercise_dir, "Exercise folder (with exercise.yaml)")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    grade
+        ->add_option("--inventory", opts->inventory_file,
+                     "Inventory YAML: device -> platform and transport (telnet host:port, ssh, exec netns or "
+                     "lab+node)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    grade->add_option("--student", opts->student, "Student id: selects the per-student variables")
+        ->capture_default_str();
+    grade->add_flag("--json", opts->json, "Print the JSON report (score, max_score, checks, transcript)");
+    grade->add_flag("--student-view", opts->student_view,
+                    "Show the report as the student sees it (hidden checks concealed)");
+    grade->add_flag("--no-transcript", opts->no_transcript, "Leave the transcript out of the JSON report");
+    grade->add_option("--timeout", opts->timeout, "Default deadline per command (e.g. 30s)")
+        ->capture_default_str();
+    grade
+        ->add_option("--platforms", opts->platforms_dir,
+                     "Directory of platform YAML files overriding the built-ins")
+        ->check(CLI::ExistingDirectory);
+    grade->add_option("--state-dir", opts->state_dir, "Local labs' state directory (default: lab.state_dir)");
+    grade->callback([opts, &global] {
+        int rc = run_grade(*opts, global);
+        if (rc != 0) throw CLI::RuntimeError(rc);
+    });
+}
+
+NP_REGISTER_COMMAND(45, setup);
+
+}  // namespace
+}  // namespace np::app

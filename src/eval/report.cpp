@@ -1,0 +1,108 @@
+// Evaluation reports: the JSON of FORMATS.md and a readable text report for `netpraxis grade`.
+#include <boost/json.hpp>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "eval/engine.hpp"
+
+namespace np::eval {
+namespace {
+
+namespace json = boost::json;
+
+json::value number(double v) {
+    if (std::floor(v) == v && std::abs(v) < 1e15) return json::value(static_cast<std::int64_t>(v));
+    return json::value(std::round(v * 1000) / 1000);
+}
+
+std::string fmt_points(double v) {
+    std::ostringstream s;
+    s << std::round(v * 100) / 100;
+    return s.str();
+}
+
+}  // namespace
+
+std::string report_json(const Evaluation& e, bool student_view, bool with_transcript) {
+    json::object root;
+    root["exercise"] = e.exercise;
+    root["student"] = e.student;
+    root["score"] = number(e.score);
+    root["max_score"] = number(e.max_score);
+    root["duration_ms"] = e.duration.count();
+    json::array checks;
+    std::set<std::pair<std::string, std::string>> hidden_commands;
+    for (const auto& c : e.checks) {
+        json::object o;
+        bool conceal = student_view && c.hidden;
+        o["id"] = conceal ? json::value(c.id) : json::value(c.id);
+        o["title"] = conceal ? "Hidden check" : c.title;
+        o["status"] = std::string(status_name(c.status));
+        o["points"] = number(c.points);
+        o["max_points"] = number(c.max_points);
+        o["feedback"] = conceal ? "" : c.feedback;
+        o["evidence"] = conceal ? "" : c.evidence;
+        o["hidden"] = c.hidden;
+        if (!conceal) {
+            o["device"] = c.device;
+            o["attempts"] = c.attempts;
+            o["waited_ms"] = c.waited.count();
+            o["checking_ms"] = c.checking.count();
+        }
+        checks.push_back(std::move(o));
+    }
+    root["checks"] = std::move(checks);
+    json::object devices;
+    for (const auto& [d, why] : e.device_errors) devices[d] = why;
+    root["device_errors"] = std::move(devices);
+    if (with_transcript) {
+        json::array t;
+        for (const auto& x : e.transcript) {
+            json::object o;
+            o["device"] = x.device;
+            o["command"] = x.command;
+            o["output"] = x.output;
+            if (!x.error.empty()) o["error"] = x.error;
+            o["started_ms"] = x.started_ms;
+            o["duration_ms"] = x.duration_ms;
+            t.push_back(std::move(o));
+        }
+        root["transcript"] = std::move(t);
+    }
+    return json::serialize(root);
+}
+
+std::string report_text(const Evaluation& e, bool student_view, bool color) {
+    std::ostringstream out;
+    auto paint = [&](const char* code, const std::string& s) {
+        return color ? std::string("\x1b[") + code + "m" + s + "\x1b[0m" : s;
+    };
+    out << "Exercise " << e.exercise << ", student " << e.student << "\n\n";
+    for (const auto& c : e.checks) {
+        bool conceal = student_view && c.hidden;
+        std::string mark = c.status == CheckStatus::passed    ? paint("32", "PASS")
+                           : c.status == CheckStatus::failed  ? paint("31", "FAIL")
+                           : c.status == CheckStatus::skipped ? paint("33", "SKIP")
+                                                              : paint("35", "ERR ");
+        out << "[" << mark << "] " << fmt_points(c.points) << "/" << fmt_points(c.max_points) << "  "
+            << (conceal           ? "Hidden check"
+                : c.title.empty() ? c.id
+                                  : c.title)
+            << (conceal ? "" : "  (" + c.id + ")") << "\n";
+        if (conceal) continue;
+        if (!c.feedback.empty()) out << "       " << c.feedback << "\n";
+        if (!c.evidence.empty() && c.status != CheckStatus::passed)
+            out << "       evidence: " << c.evidence << "\n";
+        if (c.attempts > 1)
+            out << "       " << c.attempts << " attempts, waited " << c.waited.count() / 1000.0
+                << " s, checking " << c.checking.count() / 1000.0 << " s\n";
+    }
+    for (const auto& [d, why] : e.device_errors) out << "\n" << paint("35", "device " + d) << ": " << why;
+    if (!e.device_errors.empty()) out << "\n";
+    out << "\nScore: " << fmt_points(e.score) << " / " << fmt_points(e.max_score) << "  ("
+        << e.duration.count() / 1000.0 << " s)\n";
+    return out.str();
+}
+
+}  // namespace np::eval

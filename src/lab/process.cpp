@@ -212,16 +212,4 @@ void terminate_pids(const std::vector<pid_t>& pids, std::chrono::milliseconds gr
     }
 }
 
-std::string short_hash(const std::string& text, std::size_t hex_digits) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : text) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < hex_digits && i < 16; ++i) out += digits[(h >> (60 - 4 * i)) & 0xF];
-    return out;
-}
-
 }  // namespace np::lab

@@ -42,7 +42,4 @@ void terminate_pids(const std::vector<pid_t>& pids,
 
 bool pid_alive(pid_t pid);
 
-// Short hex digest (FNV-1a 64) of `text`, for names that must stay under kernel limits.
-std::string short_hash(const std::string& text, std::size_t hex_digits = 8);
-
 }  // namespace np::lab

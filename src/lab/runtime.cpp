@@ -565,7 +565,12 @@ void LocalRuntime::start_frr(const LabRecord& /*record*/, const NodeRecord& node
     // applied to vtysh).
     write_file(etc / "vtysh.conf", "service integrated-vtysh-config\nhostname " + spec.name + "\n");
     run_checked({"chown", "-R", "frr:frr", etc.string()});
-    run_checked({"ip", "netns", "exec", node.netns, options_.frrinit, "start", node.pathspace}, 60s);
+    // frrinit.sh does not enter a namespace itself (reference/devices/README.md). Its own UTS namespace gives
+    // the daemons the node's hostname, so `show running-config` says `hostname r1`, not the host's name.
+    run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c",
+                 "hostname \"$1\" && exec \"$2\" start \"$3\"", "frr-start", spec.name, options_.frrinit,
+                 node.pathspace},
+                60s);
     for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
 }
 

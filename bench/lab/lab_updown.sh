@@ -8,7 +8,13 @@ bin=${1:?usage: lab_updown.sh NETPRAXIS_BINARY [ROUNDS]}
 rounds=${2:-3}
 work=$(mktemp -d /tmp/np-bench-lab.XXXXXX)
 env="bench$$"
-trap '"$bin" --log-level error lab --state-dir "$work/state" down "$env" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+kns="npbk$$x"  # prefix of the namespaces of the kernel-memory probe
+cleanup() {
+    "$bin" --log-level error lab --state-dir "$work/state" down "$env" >/dev/null 2>&1 || true
+    for ns in $(ip netns list | awk '{print $1}' | grep "^$kns" || true); do ip netns del "$ns"; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 cat > "$work/ten.yaml" <<'YAML'
 name: ten-nodes
@@ -62,3 +68,12 @@ for i in $(seq 1 "$rounds"); do
     t2=$(ms); np down "$env" >/dev/null; t3=$(ms)
     echo "round $i: up $((t1 - t0)) ms, down $((t3 - t2)) ms"
 done
+
+# Kernel memory of a namespace node (not in any PSS): 100 namespaces with lo up and one veth end each.
+kmem() { awk '/^(Slab|Percpu|KernelStack|PageTables):/ {s+=$2} END {print s}' /proc/meminfo; }
+k0=$(kmem)
+for i in $(seq 1 100); do ip netns add "$kns$i"; ip -n "$kns$i" link set lo up; done
+for i in $(seq 1 2 99); do ip link add eth1 netns "$kns$i" type veth peer name eth1 netns "$kns$((i + 1))"; done
+sleep 1
+k1=$(kmem)
+echo "kernel memory per namespace with one veth end: $(((k1 - k0) / 100)) KiB (Slab+Percpu+KernelStack+PageTables delta)"

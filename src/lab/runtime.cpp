@@ -36,7 +36,16 @@ class HostLock {
         fs::create_directories(state_dir);
         fd_ = open((state_dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd_ < 0) throw core::internal("cannot open lock file in " + state_dir.string());
-        while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+        // Bounded like every other wait: a holder stuck for a minute is a fault to report, not to wait out.
+        auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) break;
+            if (std::chrono::steady_clock::now() > deadline) {
+                close(fd_);
+                throw core::unavailable("the local lab lock " + (state_dir / ".lock").string() +
+                                        " is held by another process for over 60 s; try again");
+            }
+            std::this_thread::sleep_for(20ms);
         }
     }
     ~HostLock() { close(fd_); }

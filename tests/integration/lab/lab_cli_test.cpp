@@ -265,6 +265,12 @@ TEST_F(LabCli, LabWhoseNetpraxisWasKilledIsCleanedByALaterDown) {
     ASSERT_TRUE(made);
     auto ls = netpraxis({"lab", "ls", "--json"});
     EXPECT_NE(ls.output.find("\"degraded\""), std::string::npos) << ls.output;
+    // A later `up` converges (removes the leftovers and starts afresh) ...
+    auto up = netpraxis({"lab", "up", kExamples + "vpcs-router.yaml", "--name", e});
+    ASSERT_EQ(up.status, 0) << up.output;
+    auto ping = netpraxis({"lab", "exec", e, "pc1", "--", "ping", "10.0.2.10", "-c", "2"});
+    EXPECT_NE(ping.output.find("icmp_seq=2 ttl=63"), std::string::npos) << ping.output;
+    // ... and `down` removes everything.
     auto down = netpraxis({"lab", "down", e});
     ASSERT_EQ(down.status, 0) << down.output;
     expect_nothing_left(e);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -90,13 +91,23 @@ std::vector<std::string> netns_with_prefix(const std::string& prefix) {
     return out;
 }
 
-std::vector<pid_t> netns_pids(const std::string& ns) {
-    auto r = run_command({"ip", "netns", "pids", ns}, 10s);
+// PIDs whose network namespace is one of `names` (what `ip netns pids` does, for all of them in one pass).
+std::vector<pid_t> pids_in_namespaces(const std::set<std::string>& names) {
+    std::set<std::pair<dev_t, ino_t>> wanted;
+    for (const auto& ns : names) {
+        struct stat st {};
+        if (::stat(("/var/run/netns/" + ns).c_str(), &st) == 0) wanted.insert({st.st_dev, st.st_ino});
+    }
     std::vector<pid_t> out;
-    if (r.status != 0) return out;
-    std::istringstream in(r.output);
-    long pid = 0;
-    while (in >> pid) out.push_back(static_cast<pid_t>(pid));
+    if (wanted.empty()) return out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+        auto name = e.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        struct stat st {};
+        if (::stat((e.path() / "ns" / "net").c_str(), &st) != 0) continue;
+        if (wanted.count({st.st_dev, st.st_ino})) out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
     return out;
 }
 
@@ -669,7 +680,9 @@ void LocalRuntime::teardown(const LabRecord& record, const std::string& env) {
         } catch (const std::exception&) {
         }
     }
-    // Helpers first (bridges hold TAPs inside the namespaces; VPCS runs in the lab folder).
+    // Every process of the lab at once: helpers in the lab folder (VPCS, the bridges holding TAPs) and all
+    // processes inside its namespaces (FRR daemons, watchfrr, anything a student started), then the
+    // namespaces.
     std::vector<pid_t> pids = pids_with_cwd_under(dir);
     for (const auto& n : record.nodes)
         for (auto p : n.pids)
@@ -679,17 +692,20 @@ void LocalRuntime::teardown(const LabRecord& record, const std::string& env) {
                 auto cwd = fs::read_symlink("/proc/" + std::to_string(p) + "/cwd", ec).string();
                 if (!ec && cwd.rfind(fs::weakly_canonical(dir).string(), 0) == 0) pids.push_back(p);
             }
-    terminate_pids(pids);
     std::set<std::string> namespaces;
     for (const auto& n : record.nodes)
-        if (!n.netns.empty()) namespaces.insert(n.netns);
+        if (!n.netns.empty() && netns_exists(n.netns)) namespaces.insert(n.netns);
     for (const auto& ns : netns_with_prefix(env + "_")) namespaces.insert(ns);
-    for (const auto& ns : namespaces) {
-        if (!netns_exists(ns)) continue;
-        terminate_pids(netns_pids(ns));  // FRR daemons, watchfrr, anything a student started
-        auto r = run_command({"ip", "netns", "del", ns}, 10s);
-        if (r.status != 0 && netns_exists(ns))
-            log::warn("lab.netns_delete_failed", {{"env", env}, {"netns", ns}, {"output", r.output}});
+    for (auto p : pids_in_namespaces(namespaces))
+        if (std::find(pids.begin(), pids.end(), p) == pids.end()) pids.push_back(p);
+    terminate_pids(pids);
+    if (!namespaces.empty()) {
+        std::string batch;
+        for (const auto& ns : namespaces) batch += "netns del " + ns + "\n";
+        auto r = run_command({"ip", "-force", "-batch", "-"}, 30s, batch);
+        for (const auto& ns : namespaces)
+            if (netns_exists(ns))
+                log::warn("lab.netns_delete_failed", {{"env", env}, {"netns", ns}, {"output", r.output}});
     }
     std::set<fs::path> frr_dirs;
     for (const auto& n : record.nodes)

@@ -13,6 +13,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -43,13 +45,16 @@ class PtyConsole final : public ConsoleStream {
         boost::system::error_code ec;
         stream_.close(ec);
         if (child_ > 0) {
+            // Never block the event loop: hang up, and let a short-lived thread reap (SIGKILL after 2 s).
             kill(child_, SIGHUP);
-            // Reap without blocking the loop for long: a shell leaves on SIGHUP at once.
-            for (int i = 0; i < 50 && waitpid(child_, nullptr, WNOHANG) == 0; ++i) usleep(2000);
-            if (waitpid(child_, nullptr, WNOHANG) == 0) {
-                kill(child_, SIGKILL);
-                waitpid(child_, nullptr, 0);
-            }
+            std::thread([pid = child_] {
+                for (int i = 0; i < 100; ++i) {
+                    if (waitpid(pid, nullptr, WNOHANG) != 0) return;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                }
+                kill(pid, SIGKILL);
+                waitpid(pid, nullptr, 0);
+            }).detach();
             child_ = -1;
         }
     }

@@ -426,6 +426,8 @@ LabRecord LocalRuntime::define(const Topology& topology, const std::string& env)
 LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, const Progress& progress) {
     if (!valid_env_name(env))
         throw core::invalid("bad environment name '" + env + "': use 1-24 of a-z, 0-9 and '-'");
+    if (geteuid() != 0)
+        throw core::forbidden("local labs need root (network namespaces, FRR daemons, TAP devices); run as root");
     auto report = [&](const std::string& step, int done, int total) {
         if (progress) progress(step, done, total);
     };

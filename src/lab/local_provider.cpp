@@ -110,6 +110,8 @@ boost::asio::awaitable<void> LocalProvider::stop(const std::string& env) {
 
 boost::asio::awaitable<void> LocalProvider::reset(const std::string& env) {
     co_await stop(env);
+    auto forget = [this, env] { runtime_.forget_saved(env); };
+    co_await pool_.run(std::move(forget));
     co_await start(env);
 }
 

@@ -57,7 +57,8 @@ class Provider {
     virtual boost::asio::awaitable<void> create(const LabRequest& request) = 0;
     virtual boost::asio::awaitable<void> start(const std::string& env) = 0;
     virtual boost::asio::awaitable<void> stop(const std::string& env) = 0;
-    // Back to the exercise's initial state (local: stop and start from the recorded topology).
+    // stop/start keep what the students saved (like a VM's disk); reset goes back to the exercise's
+    // initial state (local: stop, drop saved configs, start from the recorded topology).
     virtual boost::asio::awaitable<void> reset(const std::string& env) = 0;
     // Removes everything; done only when nothing is left. Idempotent (absent is success).
     virtual boost::asio::awaitable<void> destroy(const std::string& env) = 0;

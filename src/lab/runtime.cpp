@@ -427,7 +427,8 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     if (!valid_env_name(env))
         throw core::invalid("bad environment name '" + env + "': use 1-24 of a-z, 0-9 and '-'");
     if (geteuid() != 0)
-        throw core::forbidden("local labs need root (network namespaces, FRR daemons, TAP devices); run as root");
+        throw core::forbidden(
+            "local labs need root (network namespaces, FRR daemons, TAP devices); run as root");
     auto report = [&](const std::string& step, int done, int total) {
         if (progress) progress(step, done, total);
     };
@@ -586,7 +587,7 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     return record;
 }
 
-void LocalRuntime::start_frr(const LabRecord& /*record*/, const NodeRecord& node, const Node& spec) {
+void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec) {
     run_checked({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1",
                  "net.ipv6.conf.all.forwarding=1"});
     auto etc = options_.frr_etc / node.pathspace;
@@ -600,9 +601,12 @@ void LocalRuntime::start_frr(const LabRecord& /*record*/, const NodeRecord& node
         if (pos != std::string::npos) daemons.replace(pos, d.size() + 4, "\n" + d + "=yes");
     }
     write_file(etc / "daemons", daemons);
-    std::string conf = spec.config.empty() ? "frr defaults traditional\nhostname " + spec.name +
-                                                 "\nservice integrated-vtysh-config\n!\n"
-                                           : spec.config;
+    // A configuration the student saved (`write memory`) before a stop wins over the topology's.
+    std::string conf = read_file(lab_dir(record.env) / "saved" / (spec.name + ".frr.conf"));
+    if (conf.empty())
+        conf = spec.config.empty() ? "frr defaults traditional\nhostname " + spec.name +
+                                         "\nservice integrated-vtysh-config\n!\n"
+                                   : spec.config;
     write_file(etc / "frr.conf", conf);
     // vtysh takes its prompt from its own config (reference/devices/README.md: `hostname` in frr.conf is not
     // applied to vtysh).
@@ -621,7 +625,10 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
     auto dir = lab_dir(record.env) / "nodes" / node.name;
     fs::create_directories(dir);
     // VPCS reads startup.vpc from its working directory; the prompt follows the node name like in GNS3.
-    write_file(dir / "startup.vpc", "set pcname " + node.name + "\n" + spec.config + "\n");
+    // A configuration saved on the console (`save`) before a stop wins over the topology's.
+    std::string saved = read_file(lab_dir(record.env) / "saved" / (node.name + ".vpc"));
+    write_file(dir / "startup.vpc",
+               "set pcname " + node.name + "\n" + (saved.empty() ? spec.config : saved) + "\n");
     auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
                           std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
                           std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
@@ -734,6 +741,18 @@ void LocalRuntime::stop(const std::string& env) {
     HostLock lock(options_.state_dir);
     auto record = read(env);
     if (!record) throw core::not_found("no local lab '" + env + "' (see `netpraxis lab ls`)");
+    // Keep what the students saved (FRR `write memory`, VPCS `save`) for the next start, like a VM's disk.
+    auto saved = lab_dir(env) / "saved";
+    for (const auto& n : record->nodes) {
+        fs::path from = n.kind == NodeKind::frr    ? options_.frr_etc / n.pathspace / "frr.conf"
+                        : n.kind == NodeKind::vpcs ? lab_dir(env) / "nodes" / n.name / "startup.vpc"
+                                                   : fs::path();
+        if (from.empty() || !fs::exists(from)) continue;
+        fs::create_directories(saved);
+        std::error_code ec;
+        fs::copy_file(from, saved / (n.name + (n.kind == NodeKind::frr ? ".frr.conf" : ".vpc")),
+                      fs::copy_options::overwrite_existing, ec);
+    }
     teardown(*record, env);
     LabRecord stopped = *record;
     stopped.status = "stopped";
@@ -741,6 +760,11 @@ void LocalRuntime::stop(const std::string& env) {
     stopped.bridges.clear();
     for (auto& n : stopped.nodes) n.pids.clear();
     write_record(stopped);
+}
+
+void LocalRuntime::forget_saved(const std::string& env) {
+    std::error_code ec;
+    fs::remove_all(lab_dir(env) / "saved", ec);
 }
 
 void LocalRuntime::down(const std::string& env) {

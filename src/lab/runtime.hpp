@@ -96,8 +96,11 @@ class LocalRuntime {
     // Records `env` as a stopped lab of `topology` (the provider's create); caps are checked.
     LabRecord define(const Topology& topology, const std::string& env);
 
-    // Removes every namespace, process and file of the running lab but keeps its record (status stopped).
+    // Removes every namespace, process and file of the running lab but keeps its record (status stopped)
+    // and the configurations the students saved (FRR `write memory`, VPCS `save`): the next up uses them.
     void stop(const std::string& env);
+    // Drops those saved configurations (the provider's reset: back to the topology's startup configs).
+    void forget_saved(const std::string& env);
 
     // Removes everything the lab made, and its record. Works from the record and from the naming scheme,
     // so it also cleans a lab whose creator was killed. Throws not_found when there was nothing at all.

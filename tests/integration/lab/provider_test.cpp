@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "lab/local_provider.hpp"
+#include "lab/process.hpp"
 
 namespace np::lab {
 namespace {
@@ -151,11 +152,26 @@ TEST_F(LocalProviderTest, LifecycleInventoryAndConsoles) {
             EXPECT_EQ(e.code(), core::Code::not_found);
         }
 
+        // A student saves a change; stop/start keeps it (like a VM's disk), reset goes back to the start.
+        auto vtysh = [&](std::vector<std::string> commands) {
+            std::vector<std::string> argv = {"vtysh", "-N", env_ + "_r1"};
+            for (auto& c : commands) argv.insert(argv.end(), {"-c", c});
+            return run_command(argv).output;
+        };
+        vtysh({"configure terminal", "ip route 10.77.0.0/16 Null0", "end", "write memory"});
+        EXPECT_NE(vtysh({"show ip route static"}).find("10.77.0.0/16"), std::string::npos);
         co_await p.stop(env_);
         EXPECT_EQ((co_await p.observe(env_)).state, EnvState::stopped);
         EXPECT_FALSE(fs::exists("/var/run/netns/" + env_ + "_r1"));
+        EXPECT_FALSE(fs::exists("/etc/frr/" + env_ + "_r1"));
+        co_await p.start(env_);
+        EXPECT_EQ((co_await p.observe(env_)).state, EnvState::running);
+        EXPECT_NE(vtysh({"show ip route static"}).find("10.77.0.0/16"), std::string::npos)
+            << "saved config lost";
         co_await p.reset(env_);
         EXPECT_EQ((co_await p.observe(env_)).state, EnvState::running);
+        EXPECT_EQ(vtysh({"show ip route static"}).find("10.77.0.0/16"), std::string::npos) << "reset kept it";
+        EXPECT_NE(vtysh({"show ip route connected"}).find("10.0.1.0/24"), std::string::npos);
         co_await p.destroy(env_);
         EXPECT_EQ((co_await p.observe(env_)).state, EnvState::absent);
         co_await p.destroy(env_);  // idempotent

@@ -588,8 +588,9 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
 }
 
 void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec) {
-    run_checked({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1",
-                 "net.ipv6.conf.all.forwarding=1"});
+    run_checked({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"});
+    // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
+    run_command({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"});
     auto etc = options_.frr_etc / node.pathspace;
     fs::create_directories(etc);
     std::string daemons = read_file(options_.frr_etc / "daemons");

@@ -179,3 +179,50 @@ TEST(Topology, NameRules) {
 
 }  // namespace
 }  // namespace np::lab
+
+namespace np::lab {
+namespace {
+
+// A deterministic mini-fuzz: mutated topologies either parse or fail with core::Error, never anything else.
+TEST(Topology, MutatedInputFailsOnlyWithCoreErrors) {
+    const std::string seed = R"(name: fuzz
+nodes:
+  r1: {kind: frr, daemons: [ospfd], exec: ["true"]}
+  pc1: {kind: vpcs, config: "ip 10.0.0.1/24\n"}
+  h1: {kind: linux}
+links:
+  - endpoints: ["pc1:eth0", "r1:eth1"]
+  - endpoints: ["h1:eth1", "r1:eth2"]
+)";
+    const std::string alphabet = ":-[]{}\"'\n #&*!|>%@`,?0aZ";
+    std::uint32_t state = 12345;
+    auto next = [&] {
+        state = state * 1664525u + 1013904223u;
+        return state >> 8;
+    };
+    int parsed = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string text = seed;
+        for (int m = 0, count = 1 + static_cast<int>(next() % 4); m < count; ++m) {
+            auto pos = next() % text.size();
+            switch (next() % 3) {
+                case 0: text[pos] = alphabet[next() % alphabet.size()]; break;
+                case 1: text.erase(pos, 1 + next() % 8); break;
+                default: text.insert(pos, 1, alphabet[next() % alphabet.size()]);
+            }
+            if (text.empty()) text = "x";
+        }
+        try {
+            parse_topology(text, "fuzz.yaml");
+            ++parsed;
+        } catch (const core::Error& e) {
+            EXPECT_EQ(e.code(), core::Code::invalid) << text;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "non-core exception " << e.what() << " for:\n" << text;
+        }
+    }
+    EXPECT_GT(parsed, 0);  // some mutations (e.g. in comments or values) still parse
+}
+
+}  // namespace
+}  // namespace np::lab

@@ -24,6 +24,9 @@ CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) { registry().e
 core::Config load_config(const GlobalOptions& global) {
     core::Config config = global.config_path.empty() ? core::Config{} : core::Config::load(global.config_path);
     config.apply_env(environ);
+    // Command-line flags win over the config file.
+    log::setup(global.log_level.empty() ? config.get_string("log.level", "info") : global.log_level,
+               global.log_format.empty() ? config.get_string("log.format", "logfmt") : global.log_format);
     return config;
 }
 
@@ -41,7 +44,10 @@ int main(int argc, char** argv) {
     root.add_option("--log-level", global.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
     root.add_option("--log-format", global.log_format, "logfmt or json")->check(CLI::IsMember({"logfmt", "json"}));
-    root.parse_complete_callback([&] { log::setup(global.log_level, global.log_format); });
+    root.parse_complete_callback([&] {
+        log::setup(global.log_level.empty() ? "info" : global.log_level,
+                   global.log_format.empty() ? "logfmt" : global.log_format);
+    });
 
     auto& commands = app::registry();
     std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.first < b.first; });

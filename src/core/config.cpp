@@ -23,15 +23,17 @@ std::vector<std::string> split_path(std::string_view path) {
 }
 
 YAML::Node lookup(const YAML::Node& root, std::string_view path) {
-    // yaml-cpp's operator[] on a non-const node would insert; walk clones instead.
-    YAML::Node cur = YAML::Clone(root);
+    // Walk const nodes: yaml-cpp's non-const operator[] would insert, and assigning one Node to another
+    // overwrites the first's content rather than rebinding it, so each step is a new element.
+    std::vector<YAML::Node> chain{root};
     for (const auto& p : split_path(path)) {
+        const YAML::Node& cur = chain.back();
         if (!cur.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
         YAML::Node next = cur[p];
         if (!next) return YAML::Node(YAML::NodeType::Undefined);
-        cur = next;
+        chain.push_back(next);
     }
-    return cur;
+    return chain.back();
 }
 
 Error bad_type(std::string_view path, std::string_view want, const YAML::Node& n) {

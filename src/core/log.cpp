@@ -113,6 +113,7 @@ std::string render(std::string_view event, std::initializer_list<Field> fields, 
 
 void setup(std::string_view level, std::string_view format) {
     g_json = format == "json";
+    spdlog::drop("netpraxis");
     auto logger = spdlog::stderr_logger_mt("netpraxis");
     spdlog::set_default_logger(logger);
     if (g_json) {

@@ -150,6 +150,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 if (ec == bhttp::error::header_limit)
                     co_await write_simple(stream, 431, "Request header fields too large",
                                           "the request headers exceed the server's limit", false);
+                else if (ec == bhttp::error::body_limit)  // Content-Length already says too much
+                    co_await write_simple(stream, 413, "Payload too large",
+                                          "the request body exceeds the server's limit", false);
                 else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
                          ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                          ec != asio::error::eof && !stopping)

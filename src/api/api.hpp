@@ -1,0 +1,71 @@
+// api::Api: the HTTP API of netpraxis: dispatch through the route table, per-route access policy,
+// body validation, problem JSON errors, metrics. `handle` is the np::http::Server handler.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/router.hpp"
+#include "http/message.hpp"
+
+namespace np::core {
+class WorkerPool;
+}
+namespace np::store {
+class Store;
+}
+namespace np::auth {
+class JwtCodec;
+class LoginService;
+}  // namespace np::auth
+namespace np::app {
+class EventBus;
+class JobRunner;
+}  // namespace np::app
+
+namespace np::api {
+
+struct ApiOptions {
+    std::string version = "0.1.0";
+    bool secure_cookies = false;               // set the Secure flag (behind HTTPS)
+    std::string environment_provider = "local";// provider of new environments
+    std::chrono::milliseconds sse_keepalive{15'000};
+    std::string static_dir;                    // web UI files, served for non-API GETs when set
+};
+
+struct ApiDeps {
+    store::Store& store;
+    core::WorkerPool& pool;
+    auth::JwtCodec& jwt;
+    auth::LoginService& login;
+    app::EventBus& bus;
+    app::JobRunner& jobs;
+    ApiOptions options;
+    std::function<bool()> ready;  // /readyz
+};
+
+class Metrics;
+
+class Api {
+   public:
+    explicit Api(ApiDeps deps);
+    ~Api();
+    boost::asio::awaitable<http::Response> handle(http::Request& request);
+    const Router& router() const { return router_; }
+
+   private:
+    ApiDeps deps_;
+    Router router_;
+    std::unique_ptr<Metrics> metrics_;
+    std::string openapi_;
+};
+
+// Problem JSON (RFC 9457) for an error, with the request id; used by the API and tests.
+http::Response problem_response(int status, std::string_view title, std::string_view detail,
+                                std::string_view request_id, std::string_view type = "about:blank");
+
+}  // namespace np::api

@@ -1,0 +1,53 @@
+// Internal to src/api: helpers shared by the routes_*.cpp files (Boost.JSON is fine here: only api includes it).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include "api/api.hpp"
+#include "api/router.hpp"
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+namespace np::api {
+
+namespace json = boost::json;
+
+http::Response json_ok(const json::value& v, int status = 200);
+store::Page page_of(const Context& ctx);
+template <class T, class F>
+json::object page_json(const store::PageResult<T>& page, F&& to_json) {
+    json::array items;
+    for (const auto& item : page.items) items.push_back(to_json(item));
+    json::object o{{"items", std::move(items)}};
+    o["next"] = page.next.empty() ? json::value(nullptr) : json::value(page.next);
+    return o;
+}
+
+// Body accessors (the body was validated against the route's fields already).
+std::string body_string(const Context& ctx, std::string_view key, std::string fallback = {});
+std::int64_t body_int(const Context& ctx, std::string_view key, std::int64_t fallback);
+bool body_has(const Context& ctx, std::string_view key);
+std::string query_or(const Context& ctx, std::string_view key, std::string fallback = {});
+// Parses JSON text stored in the store; a corrupt value becomes null rather than a failed request.
+json::value parse_stored(const std::string& text);
+
+json::object user_json(const store::User& u);
+json::object exercise_json(const store::Exercise& e);
+json::object version_json(const store::ExerciseVersion& v, bool with_content);
+json::object assignment_json(const store::Assignment& a);
+json::object environment_json(const store::Environment& e);
+json::object evaluation_json(const store::Evaluation& e, bool teacher_view);
+json::object job_json(const store::Job& j);
+json::object audit_json(const store::AuditEntry& a);
+
+// Appends an audit entry (call inside the worker-pool closure of the write it describes).
+void audit(store::Store& store, const Context& ctx, std::string action, std::string object_type,
+           std::string object_id, std::string detail = "{}");
+
+void add_auth_routes(Router& r, ApiDeps& d);
+void add_user_routes(Router& r, ApiDeps& d);
+void add_exercise_routes(Router& r, ApiDeps& d);
+void add_assignment_routes(Router& r, ApiDeps& d);
+void add_job_routes(Router& r, ApiDeps& d);
+
+}  // namespace np::api

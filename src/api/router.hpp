@@ -1,0 +1,95 @@
+// The route table: every route of the HTTP API with its method, path pattern, access policy, summary and
+// input description. Dispatch, access checks and /api/v1/openapi.json are all derived from this one table,
+// so the document can never drift from the code.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "auth/jwt.hpp"
+#include "http/message.hpp"
+
+namespace boost::json {
+class value;
+class object;
+}  // namespace boost::json
+
+namespace np::api {
+
+enum class Policy {
+    public_,        // no token needed
+    authenticated,  // any logged-in user
+    student_own,    // a student reaches only their own objects (the handler checks ownership); teachers all
+    teacher,        // teachers only
+};
+std::string_view policy_name(Policy p);
+
+// One field of a JSON request body or one query parameter: drives validation and the OpenAPI schema.
+struct Field {
+    std::string name;
+    std::string type;  // string | integer | number | boolean | array | object
+    bool required = false;
+    std::string description;
+    std::string items = "string";  // element type for arrays
+};
+
+struct Context;
+using RouteHandler = std::function<boost::asio::awaitable<http::Response>(Context&)>;
+
+struct Route {
+    http::Method method;
+    std::string pattern;  // "/api/v1/exercises/{id}"
+    Policy policy;
+    std::string tag;
+    std::string summary;
+    std::vector<Field> body;   // accepted JSON body fields (unknown fields are rejected)
+    std::vector<Field> query;  // query parameters
+    int success_status = 200;
+    RouteHandler handler;
+    bool paginated = false;    // documents limit/after and the {items, next} envelope
+    bool csrf_exempt = false;  // login: no session yet
+};
+
+// What a handler gets: the request, the authenticated caller, path parameters and the parsed body.
+struct Context {
+    http::Request& request;
+    const Route& route;
+    std::optional<auth::Claims> caller;
+    std::vector<std::pair<std::string, std::string>> params;
+    boost::json::object* body = nullptr;  // parsed and validated when the route declares body fields
+
+    const std::string& param(std::string_view name) const;
+    bool is_teacher() const { return caller && caller->role == "teacher"; }
+    // Throws forbidden unless the caller is a teacher or the student who owns the object.
+    void require_owner(const std::string& student_id) const;
+};
+
+class Router {
+   public:
+    void add(Route route);
+    // The matching route and its path parameters; `method_mismatch` tells 405 from 404.
+    const Route* match(http::Method method, std::string_view path,
+                       std::vector<std::pair<std::string, std::string>>& params, bool& method_mismatch) const;
+    const std::vector<Route>& routes() const { return routes_; }
+    // OpenAPI 3.1 document for every route.
+    std::string openapi(std::string_view version) const;
+
+   private:
+    struct Segment {
+        std::string text;
+        bool is_param;
+    };
+    struct Compiled {
+        std::vector<Segment> segments;
+    };
+    std::vector<Route> routes_;
+    std::vector<Compiled> compiled_;
+};
+
+}  // namespace np::api

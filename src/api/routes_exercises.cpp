@@ -1,0 +1,216 @@
+// Exercises and their versions. A published version is immutable: edits make a new draft version.
+#include <yaml-cpp/yaml.h>
+
+#include "api/handlers.hpp"
+#include "core/ids.hpp"
+#include "core/offload.hpp"
+
+namespace np::api {
+using Aw = boost::asio::awaitable<http::Response>;
+
+namespace {
+
+void check_slug(const std::string& s) {
+    bool ok = !s.empty() && s.size() <= 64 && std::isalnum(static_cast<unsigned char>(s.front()));
+    for (char c : s) ok = ok && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-');
+    if (!ok) throw core::invalid("bad slug", {{"slug", "1-64 characters: lowercase letters, digits and '-'"}});
+}
+
+// A YAML document that does not parse is refused with its line, before anything is stored.
+void check_yaml(const std::string& field, const std::string& text) {
+    if (text.empty()) return;
+    try {
+        auto n = YAML::Load(text);
+        if (!n.IsMap()) throw core::invalid(field + " is not valid", {{field, "must be a YAML mapping"}});
+    } catch (const YAML::Exception& e) {
+        throw core::invalid(field + " is not valid YAML",
+                            {{field, "line " + std::to_string(e.mark.line + 1) + ": " + e.msg}});
+    }
+}
+
+store::ExerciseVersion version_from_body(const Context& ctx, const std::string& exercise_id) {
+    store::ExerciseVersion v;
+    v.exercise_id = exercise_id;
+    v.spec = body_string(ctx, "spec");
+    v.instructions = body_string(ctx, "instructions");
+    v.topology = body_string(ctx, "topology");
+    v.gns3_project = body_string(ctx, "gns3_project");
+    v.created_at = core::unix_now();
+    check_yaml("spec", v.spec);
+    check_yaml("topology", v.topology);
+    return v;
+}
+
+int version_param(const Context& ctx) {
+    try {
+        size_t used = 0;
+        int v = std::stoi(ctx.param("version"), &used);
+        if (used == ctx.param("version").size() && v > 0) return v;
+    } catch (const std::exception&) {
+    }
+    throw core::invalid("version must be a positive integer");
+}
+
+const std::vector<Field> kContentFields = {
+    {"spec", "string", false, "exercise.yaml text (FORMATS.md)"},
+    {"instructions", "string", false, "Markdown"},
+    {"topology", "string", false, "topology.yaml text for the local provider"},
+    {"gns3_project", "string", false, "GNS3 project for the proxmox provider"}};
+
+}  // namespace
+
+void add_exercise_routes(Router& r, ApiDeps& d) {
+    r.add({http::Method::get, "/api/v1/exercises", Policy::teacher, "exercises", "List exercises", {},
+           {{"q", "string", false, "substring of the slug or title"}}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto q = query_or(ctx, "q");
+               auto page = page_of(ctx);
+               auto res = co_await d.pool.run([&] { return d.store.list_exercises(q, page); });
+               co_return json_ok(page_json(res, exercise_json));
+           },
+           true});
+
+    auto create_fields = kContentFields;
+    create_fields.insert(create_fields.begin(), {{"slug", "string", true, "unique, e.g. ospf-two-lans"},
+                                                 {"title", "string", true, ""}});
+    r.add({http::Method::post, "/api/v1/exercises", Policy::teacher, "exercises",
+           "Create an exercise with its first (draft) version", create_fields, {}, 201,
+           [&d](Context& ctx) -> Aw {
+               store::Exercise e;
+               e.id = core::new_id();
+               e.slug = body_string(ctx, "slug");
+               e.title = body_string(ctx, "title");
+               e.created_by = ctx.caller->user_id;
+               e.created_at = core::unix_now();
+               check_slug(e.slug);
+               if (e.title.empty()) throw core::invalid("title is empty", {{"title", "must not be empty"}});
+               auto v = version_from_body(ctx, e.id);
+               auto stored = co_await d.pool.run([&] {
+                   store::ExerciseVersion out;
+                   d.store.transaction([&] {
+                       d.store.create_exercise(e);
+                       out = d.store.add_version(v);
+                       audit(d.store, ctx, "exercise.create", "exercise", e.id);
+                   });
+                   return *d.store.get_exercise(e.id);
+               });
+               co_return json_ok(exercise_json(stored), 201);
+           }});
+
+    r.add({http::Method::get, "/api/v1/exercises/{id}", Policy::teacher, "exercises",
+           "One exercise (by id or slug) with its versions", {}, {}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               auto [e, versions] = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   return std::make_pair(*ex, d.store.list_versions(ex->id));
+               });
+               auto o = exercise_json(e);
+               json::array vs;
+               for (const auto& v : versions) vs.push_back(version_json(v, false));
+               o["versions"] = std::move(vs);
+               co_return json_ok(o);
+           }});
+
+    r.add({http::Method::patch, "/api/v1/exercises/{id}", Policy::teacher, "exercises", "Rename an exercise",
+           {{"title", "string", true, ""}}, {}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               auto title = body_string(ctx, "title");
+               if (title.empty()) throw core::invalid("title is empty", {{"title", "must not be empty"}});
+               auto e = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   d.store.transaction([&] {
+                       d.store.update_exercise_title(ex->id, title);
+                       audit(d.store, ctx, "exercise.rename", "exercise", ex->id);
+                   });
+                   return *d.store.get_exercise(ex->id);
+               });
+               co_return json_ok(exercise_json(e));
+           }});
+
+    r.add({http::Method::post, "/api/v1/exercises/{id}/versions", Policy::teacher, "exercises",
+           "Add a new draft version", kContentFields, {}, 201,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               auto v = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   auto nv = version_from_body(ctx, ex->id);
+                   store::ExerciseVersion out;
+                   d.store.transaction([&] {
+                       out = d.store.add_version(nv);
+                       audit(d.store, ctx, "exercise.version.add", "exercise", ex->id);
+                   });
+                   return out;
+               });
+               co_return json_ok(version_json(v, true), 201);
+           }});
+
+    r.add({http::Method::get, "/api/v1/exercises/{id}/versions/{version}", Policy::teacher, "exercises",
+           "One version with its content", {}, {}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               int n = version_param(ctx);
+               auto v = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   return d.store.get_version(ex->id, n);
+               });
+               if (!v) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+               co_return json_ok(version_json(*v, true));
+           }});
+
+    r.add({http::Method::put, "/api/v1/exercises/{id}/versions/{version}", Policy::teacher, "exercises",
+           "Replace a draft version's content (published versions are immutable: 409)", kContentFields, {}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               int n = version_param(ctx);
+               auto v = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   auto cur = d.store.get_version(ex->id, n);
+                   if (!cur) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+                   if (cur->state == "published")
+                       throw core::conflict("version " + std::to_string(n) +
+                                            " is published and immutable: add a new version instead");
+                   auto nv = version_from_body(ctx, ex->id);
+                   nv.id = cur->id;
+                   nv.version = cur->version;
+                   nv.created_at = cur->created_at;
+                   d.store.transaction([&] {
+                       d.store.update_draft(nv);
+                       audit(d.store, ctx, "exercise.version.update", "exercise", ex->id);
+                   });
+                   return *d.store.get_version(ex->id, n);
+               });
+               co_return json_ok(version_json(v, true));
+           }});
+
+    r.add({http::Method::post, "/api/v1/exercises/{id}/versions/{version}/publish", Policy::teacher, "exercises",
+           "Publish a draft version: from now on it is immutable and can be assigned", {}, {}, 200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               int n = version_param(ctx);
+               auto v = co_await d.pool.run([&] {
+                   auto ex = d.store.get_exercise(id);
+                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   auto cur = d.store.get_version(ex->id, n);
+                   if (!cur) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+                   if (cur->spec.empty())
+                       throw core::invalid("version " + std::to_string(n) + " has no grading spec",
+                                           {{"spec", "is required before publishing"}});
+                   d.store.transaction([&] {
+                       d.store.publish_version(ex->id, n, core::unix_now());
+                       audit(d.store, ctx, "exercise.version.publish", "exercise", ex->id,
+                             json::serialize(json::object{{"version", n}}));
+                   });
+                   return *d.store.get_version(ex->id, n);
+               });
+               co_return json_ok(version_json(v, false));
+           }});
+}
+
+}  // namespace np::api

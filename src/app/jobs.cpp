@@ -1,0 +1,179 @@
+#include "app/jobs.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "app/events.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/offload.hpp"
+
+namespace np::app {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+struct JobRunner::Impl {
+    explicit Impl(asio::any_io_executor ex) : wake(ex), drained(ex) {}
+    asio::steady_timer wake;
+    asio::steady_timer drained;
+};
+
+JobRunner::JobRunner(asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
+                     JobRunnerOptions options)
+    : impl_(std::make_unique<Impl>(executor)),
+      executor_(executor),
+      store_(store),
+      pool_(pool),
+      bus_(bus),
+      options_(std::move(options)) {
+    if (options_.instance_id.empty()) options_.instance_id = "np-" + core::random_hex(4);
+}
+
+JobRunner::~JobRunner() = default;
+
+void JobRunner::register_kind(std::string kind, JobFn fn) { kinds_[std::move(kind)] = std::move(fn); }
+
+void JobRunner::publish_state(const store::Job& job) {
+    json::object data{{"id", job.id},
+                      {"kind", job.kind},
+                      {"state", job.state},
+                      {"done", job.progress_done},
+                      {"total", job.progress_total},
+                      {"message", job.message}};
+    if (!job.error.empty()) data["error"] = job.error;
+    Event e;
+    e.type = "job.state";
+    e.job_id = job.id;
+    if (job.subject_type == "environment") e.environment_id = job.subject_id;
+    e.owner_id = job.owner_id;
+    e.data = json::serialize(data);
+    bus_.publish(std::move(e));
+}
+
+asio::awaitable<store::Job> JobRunner::submit(store::Job job) {
+    if (job.id.empty()) job.id = core::new_id();
+    job.state = "queued";
+    job.created_at = core::unix_now();
+    co_await pool_.run([&] { store_.create_job(job); });
+    publish_state(job);
+    impl_->wake.cancel();
+    co_return job;
+}
+
+asio::awaitable<bool> JobRunner::cancel(const std::string& job_id) {
+    bool ok = co_await pool_.run([&] { return store_.cancel_job(job_id, core::unix_now()); });
+    if (ok) {
+        cancelled_.insert(job_id);
+        auto job = co_await pool_.run([&] { return store_.get_job(job_id); });
+        if (job) publish_state(*job);
+    }
+    co_return ok;
+}
+
+void JobRunner::start() { asio::co_spawn(executor_, loop(), asio::detached); }
+
+asio::awaitable<void> JobRunner::loop() {
+    while (!stopping_) {
+        while (!stopping_ && static_cast<int>(running_.size()) < options_.max_concurrency) {
+            std::optional<store::Job> job;
+            try {
+                job = co_await pool_.run(
+                    [&] { return store_.claim_job(options_.instance_id, core::unix_now(), options_.lease_seconds); });
+            } catch (const std::exception& e) {
+                log::error("jobs.claim_failed", {{"error", e.what()}});
+                break;
+            }
+            if (!job) break;
+            running_.insert(job->id);
+            asio::co_spawn(executor_, run(std::move(*job)), asio::detached);
+        }
+        impl_->wake.expires_after(options_.poll_interval);
+        co_await impl_->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> JobRunner::run(store::Job job) {
+    log::info("jobs.start", {{"job", job.id}, {"kind", job.kind}, {"attempt", job.attempt}});
+    publish_state(job);
+    JobContext ctx(*this, job);
+    std::string state = "succeeded", result = "{}", error;
+    auto it = kinds_.find(job.kind);
+    if (it == kinds_.end()) {
+        state = "failed";
+        error = "this netpraxis instance cannot run jobs of kind '" + job.kind + "'";
+    } else {
+        try {
+            result = co_await it->second(ctx);
+            if (ctx.cancelled()) state = "cancelled";
+        } catch (const core::Error& e) {
+            state = ctx.cancelled() ? "cancelled" : "failed";
+            error = e.what();
+        } catch (const std::exception& e) {
+            state = "failed";
+            error = std::string("internal error: ") + e.what();
+        }
+    }
+    auto now = core::unix_now();
+    try {
+        if (!cancelled_.contains(job.id))
+            co_await pool_.run([&] { store_.finish_job(job.id, state, result, error, now); });
+    } catch (const std::exception& e) {
+        log::error("jobs.finish_failed", {{"job", job.id}, {"error", e.what()}});
+    }
+    job = ctx.job_;
+    job.state = cancelled_.contains(job.id) ? "cancelled" : state;
+    job.error = error;
+    job.result = result;
+    job.finished_at = now;
+    log::info("jobs.end", {{"job", job.id}, {"kind", job.kind}, {"state", job.state}, {"error", error}});
+    publish_state(job);
+    running_.erase(job.id);
+    cancelled_.erase(job.id);
+    impl_->drained.cancel();
+    impl_->wake.cancel();
+}
+
+asio::awaitable<void> JobRunner::stop(std::chrono::milliseconds grace) {
+    stopping_ = true;
+    impl_->wake.cancel();
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (!running_.empty() && std::chrono::steady_clock::now() < deadline) {
+        for (const auto& id : running_) cancelled_.insert(id);
+        impl_->drained.expires_after(std::chrono::milliseconds(50));
+        co_await impl_->drained.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+bool JobContext::cancelled() const { return runner_.cancelled_.contains(job_.id) || runner_.stopping_; }
+
+asio::awaitable<void> JobContext::progress(std::int64_t done, std::int64_t total, std::string message) {
+    job_.progress_done = done;
+    job_.progress_total = total;
+    job_.message = std::move(message);
+    auto now = std::chrono::steady_clock::now();
+    bool final_step = total > 0 && done >= total;
+    if (final_step || now - last_persist_ >= std::chrono::milliseconds(250)) {
+        last_persist_ = now;
+        auto lease = core::unix_now() + runner_.options_.lease_seconds;
+        bool still_ours = co_await runner_.pool_.run([&] {
+            return runner_.store_.update_job_progress(job_.id, runner_.options_.instance_id, done, total,
+                                                      job_.message, lease);
+        });
+        if (!still_ours) runner_.cancelled_.insert(job_.id);
+    }
+    json::object data{{"id", job_.id}, {"done", done}, {"total", total}, {"message", job_.message}};
+    Event e;
+    e.type = "job.progress";
+    e.job_id = job_.id;
+    if (job_.subject_type == "environment") e.environment_id = job_.subject_id;
+    e.owner_id = job_.owner_id;
+    e.data = json::serialize(data);
+    runner_.bus_.publish(std::move(e));
+}
+
+}  // namespace np::app

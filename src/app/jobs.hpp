@@ -1,0 +1,92 @@
+// app::JobRunner: runs long work as persisted jobs (DESIGN.md "Jobs"). Job rows are claimed from the store
+// with a lease (a crashed instance's job is taken over when its lease expires), progress is persisted and
+// published on the EventBus, and each kind is a registered coroutine whose steps are idempotent.
+// Runs on the event loop; store calls go through the worker pool.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace np::core {
+class WorkerPool;
+}
+
+namespace np::app {
+
+class EventBus;
+class JobRunner;
+
+class JobContext {
+   public:
+    JobContext(JobRunner& runner, store::Job job) : runner_(runner), job_(std::move(job)) {}
+    const store::Job& job() const { return job_; }
+    // Records progress (persisted at most every 250 ms, always published as an event).
+    boost::asio::awaitable<void> progress(std::int64_t done, std::int64_t total, std::string message);
+    // True once the job was cancelled through the API or its lease was lost: stop at the next step.
+    bool cancelled() const;
+
+   private:
+    friend class JobRunner;
+    JobRunner& runner_;
+    store::Job job_;
+    std::chrono::steady_clock::time_point last_persist_{};
+};
+
+// A job kind: does the work and returns its result as a JSON object text; throws core::Error to fail.
+using JobFn = std::function<boost::asio::awaitable<std::string>(JobContext&)>;
+
+struct JobRunnerOptions {
+    std::string instance_id;  // lease owner name; random when empty
+    int max_concurrency = 4;
+    int lease_seconds = 60;
+    std::chrono::milliseconds poll_interval{1000};
+};
+
+class JobRunner {
+   public:
+    JobRunner(boost::asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
+              JobRunnerOptions options);
+    ~JobRunner();
+
+    void register_kind(std::string kind, JobFn fn);
+    bool has_kind(const std::string& kind) const { return kinds_.contains(kind); }
+    // Stores a queued job (id, state and created_at are filled) and wakes the runner.
+    boost::asio::awaitable<store::Job> submit(store::Job job);
+    // Cancels a queued or running job; false when it had already finished.
+    boost::asio::awaitable<bool> cancel(const std::string& job_id);
+
+    void start();
+    // Stops claiming and waits (at most `grace`) for running jobs; unfinished ones keep their lease and are
+    // taken over after it expires.
+    boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+    std::size_t running() const { return running_.size(); }
+
+   private:
+    friend class JobContext;
+    boost::asio::awaitable<void> loop();
+    boost::asio::awaitable<void> run(store::Job job);
+    void publish_state(const store::Job& job);
+
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    boost::asio::any_io_executor executor_;
+    store::Store& store_;
+    core::WorkerPool& pool_;
+    EventBus& bus_;
+    JobRunnerOptions options_;
+    std::map<std::string, JobFn> kinds_;
+    std::set<std::string> running_;
+    std::set<std::string> cancelled_;
+    bool stopping_ = false;
+};
+
+}  // namespace np::app

@@ -1,0 +1,175 @@
+#include "app/server_main.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+#include "api/api.hpp"
+#include "app/events.hpp"
+#include "app/job_kinds.hpp"
+#include "app/jobs.hpp"
+#include "auth/jwt.hpp"
+#include "auth/local_realm.hpp"
+#include "auth/login.hpp"
+#include "auth/password.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/offload.hpp"
+#include "http/server.hpp"
+#include "store/store.hpp"
+
+namespace np::app {
+namespace asio = boost::asio;
+
+std::string store_url_from(const core::Config& config, const std::string& override_url) {
+    if (!override_url.empty()) return override_url;
+    return config.get_string("store.url", "sqlite:./var/netpraxis.db");
+}
+
+std::unique_ptr<store::Store> open_and_migrate(const std::string& url) {
+    std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+    if (!url.starts_with("postgres") && path != ":memory:") {
+        auto parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty()) std::filesystem::create_directories(parent);
+    }
+    auto s = store::open_store(url);
+    int applied = s->migrate();
+    if (applied > 0) log::info("store.migrated", {{"applied", applied}, {"version", s->schema_version()}});
+    return s;
+}
+
+namespace {
+
+std::string jwt_secret(const core::Config& config, store::Store& store) {
+    auto configured = config.get_string("auth.jwt_secret");
+    if (!configured.empty()) return configured;
+    // Generated once and kept in the store, so tokens survive restarts and every instance agrees.
+    return store.put_setting_if_absent("jwt_secret", core::random_base64url(48));
+}
+
+void bootstrap_first_teacher(const core::Config& config, store::Store& store) {
+    if (store.count_users() > 0) return;
+    store::User u;
+    u.id = core::new_id();
+    u.username = config.get_string("auth.bootstrap_user", "admin");
+    u.realm = "local";
+    u.role = "teacher";
+    u.display_name = "Administrator";
+    u.must_change_password = true;
+    u.created_at = core::unix_now();
+    auto password = auth::generate_password();
+    u.password_hash = auth::hash_password(password);
+    store.create_user(u);
+    // Printed once on the console (never logged), the way Jenkins and Grafana hand out their first login.
+    std::cout << "\n  First teacher account created: username '" << u.username << "', one-time password: " << password
+              << "\n  It is shown only now. Log in and change it (PATCH /api/v1/users/" << u.id << ").\n\n"
+              << std::flush;
+    log::info("auth.bootstrap_user_created", {{"user", u.username}});
+}
+
+std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config, store::Store& store,
+                                                      core::WorkerPool& pool) {
+    std::vector<std::unique_ptr<auth::Realm>> realms;
+    auto list = config.node("auth.realms");
+    if (!list || list.IsNull()) {
+        realms.push_back(std::make_unique<auth::LocalRealm>("local", store, pool));
+        return realms;
+    }
+    if (!list.IsSequence()) throw core::invalid("auth.realms must be a list of {name, kind, ...}");
+    auth::RealmDeps deps{store, pool, config};
+    for (const auto& entry : list) realms.push_back(auth::make_realm(entry, deps));
+    if (realms.empty()) throw core::invalid("auth.realms is empty: nobody could log in");
+    return realms;
+}
+
+std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, const core::Config& config) {
+    std::string address = config.get_string("server.address", "127.0.0.1");
+    auto port = config.get_int("server.port", 8080);
+    if (!listen.empty()) {
+        auto colon = listen.rfind(':');
+        if (colon == std::string::npos) throw core::invalid("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
+        address = listen.substr(0, colon);
+        try {
+            port = std::stoi(listen.substr(colon + 1));
+        } catch (const std::exception&) {
+            throw core::invalid("--listen: bad port in '" + listen + "'");
+        }
+    }
+    if (port < 0 || port > 65535) throw core::invalid("server.port must be 0-65535");
+    return {address, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+int serve(const core::Config& config, const ServeOptions& options, const std::function<void(std::uint16_t)>& on_ready) {
+    auto url = store_url_from(config, options.store_url);
+    auto store = open_and_migrate(url);
+    bootstrap_first_teacher(config, *store);
+    auth::JwtCodec jwt(jwt_secret(config, *store),
+                       std::chrono::duration_cast<std::chrono::seconds>(
+                           config.get_duration("auth.token_ttl", std::chrono::hours(8))));
+
+    asio::io_context ioc(1);
+    core::WorkerPool pool(static_cast<std::size_t>(config.get_int("server.workers", 4)));
+    auth::LoginService login(make_realms(config, *store, pool), core::Clock::system(),
+                             static_cast<int>(config.get_int("auth.login_attempts_per_user", 10)),
+                             static_cast<int>(config.get_int("auth.login_attempts_per_address", 30)));
+    EventBus bus(ioc.get_executor(), static_cast<std::size_t>(config.get_int("events.buffer", 4096)));
+    JobRunnerOptions jopts;
+    jopts.instance_id = config.get_string("jobs.instance_id");
+    jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));
+    jopts.lease_seconds = static_cast<int>(config.get_int("jobs.lease_seconds", 60));
+    JobRunner jobs(ioc.get_executor(), *store, pool, bus, jopts);
+    register_job_kinds(jobs, config, *store, pool);
+
+    bool shutting_down = false;
+    api::ApiOptions aopts;
+    aopts.secure_cookies = config.get_bool("server.secure_cookies", false);
+    aopts.environment_provider = config.get_string("lab.provider", "local");
+    aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
+    api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; }});
+
+    http::ServerOptions sopts;
+    std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);
+    sopts.body_limit = static_cast<std::size_t>(config.get_int("server.body_limit", 1024 * 1024));
+    sopts.header_limit = static_cast<std::size_t>(config.get_int("server.header_limit", 16 * 1024));
+    sopts.idle_timeout = config.get_duration("server.idle_timeout", std::chrono::seconds(60));
+    sopts.read_timeout = config.get_duration("server.read_timeout", std::chrono::seconds(30));
+    sopts.write_timeout = config.get_duration("server.write_timeout", std::chrono::seconds(30));
+    sopts.shutdown_grace = config.get_duration("server.shutdown_grace", std::chrono::seconds(20));
+    sopts.access_log = config.get_bool("server.access_log", true);
+    http::Server server(ioc.get_executor(), sopts, [&api](http::Request& r) { return api.handle(r); });
+    auto port = server.listen();
+    server.start();
+    jobs.start();
+    log::info("server.listening", {{"address", sopts.address}, {"port", port}, {"store", url.starts_with("postgres") ? "postgresql" : url}});
+    if (options.print_banner)
+        std::cout << "netpraxis listening on http://" << sopts.address << ":" << port << "\n" << std::flush;
+    if (on_ready) on_ready(port);
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        log::info("server.shutdown", {{"signal", sig}, {"in_flight", server.in_flight()}});
+        shutting_down = true;
+        asio::co_spawn(
+            ioc,
+            [&]() -> asio::awaitable<void> {
+                bus.close();
+                co_await server.shutdown();
+                co_await jobs.stop(sopts.shutdown_grace);
+                ioc.stop();
+            },
+            asio::detached);
+    });
+    ioc.run();
+    log::info("server.stopped");
+    return 0;
+}
+
+}  // namespace np::app

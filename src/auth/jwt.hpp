@@ -1,0 +1,50 @@
+// Session tokens: HS256 JWTs through libjwt (no hand-rolled token parsing). Only HS256 is accepted; `alg:
+// none`, other algorithms, bad signatures, expired or not-yet-valid tokens are rejected. Verified tokens are
+// cached by their exact text, so the hot path (every authenticated request) costs one hash lookup.
+// Runs on the event loop only (the cache is not locked).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace np::auth {
+
+struct Claims {
+    std::string user_id;   // sub
+    std::string username;
+    std::string role;      // teacher | student
+    std::string realm;
+    std::string display_name;
+    std::string csrf;      // the CSRF token bound to this session (double submit for cookie writes)
+    std::string jti;       // token id, for logout revocation
+    std::int64_t issued_at = 0;
+    std::int64_t expires_at = 0;
+};
+
+class JwtCodec {
+   public:
+    JwtCodec(std::string secret, std::chrono::seconds ttl, std::string issuer = "netpraxis");
+
+    // Fills iat, exp, jti and csrf when empty, and returns the signed token.
+    std::string issue(Claims& claims, std::int64_t now) const;
+    // The claims of a valid token; throws core::Error(unauthenticated) with the reason otherwise.
+    Claims verify(std::string_view token, std::int64_t now);
+    // Logout: the token's jti is refused until it would have expired anyway.
+    void revoke(const Claims& claims);
+
+    std::chrono::seconds ttl() const { return ttl_; }
+
+   private:
+    Claims decode(std::string_view token) const;
+
+    std::string secret_;
+    std::chrono::seconds ttl_;
+    std::string issuer_;
+    std::unordered_map<std::string, Claims> cache_;
+    std::unordered_map<std::string, std::int64_t> revoked_;  // jti -> exp
+};
+
+}  // namespace np::auth

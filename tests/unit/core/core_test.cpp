@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+
+using namespace np;
+
+TEST(Config, ReadsNestedKeysWithDefaults) {
+    auto c = core::Config::from_string("server:\n  port: 9000\n  address: 0.0.0.0\nauth:\n  token_ttl: 2h\n");
+    EXPECT_EQ(c.get_int("server.port", 1), 9000);
+    EXPECT_EQ(c.get_string("server.address"), "0.0.0.0");
+    EXPECT_EQ(c.get_int("server.missing", 7), 7);
+    EXPECT_EQ(c.get_duration("auth.token_ttl", {}), std::chrono::hours(2));
+    EXPECT_FALSE(c.has("store.url"));
+}
+
+TEST(Config, WrongTypeNamesTheKeyAndLine) {
+    auto c = core::Config::from_string("server:\n  port: eighty\n");
+    try {
+        c.get_int("server.port", 0);
+        FAIL() << "expected an error";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::Code::invalid);
+        EXPECT_NE(std::string(e.what()).find("server.port"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos);
+    }
+}
+
+TEST(Config, BrokenYamlIsInvalidWithLine) {
+    try {
+        core::Config::from_string("server:\n  port: [1, 2\n");
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.code(), core::Code::invalid);
+        EXPECT_NE(std::string(e.what()).find("line"), std::string::npos);
+    }
+}
+
+TEST(Config, EnvironmentOverridesUseDoubleUnderscores) {
+    auto c = core::Config::from_string("auth:\n  jwt_secret: from-file\n");
+    std::string a = "NETPRAXIS_AUTH__JWT_SECRET=from-env", b = "NETPRAXIS_SERVER__PORT=8181", d = "NETPRAXIS_CONFIG=x",
+                e = "HOME=/root";
+    char* env[] = {a.data(), b.data(), d.data(), e.data(), nullptr};
+    c.apply_env(env);
+    EXPECT_EQ(c.get_string("auth.jwt_secret"), "from-env");
+    EXPECT_EQ(c.get_int("server.port", 0), 8181);
+    EXPECT_FALSE(c.has("config"));
+}
+
+TEST(Config, Durations) {
+    EXPECT_EQ(core::parse_duration("500ms", "x"), std::chrono::milliseconds(500));
+    EXPECT_EQ(core::parse_duration("30", "x"), std::chrono::seconds(30));
+    EXPECT_EQ(core::parse_duration("1.5m", "x"), std::chrono::seconds(90));
+    EXPECT_THROW(core::parse_duration("soon", "x"), core::Error);
+    EXPECT_THROW(core::parse_duration("5 parsecs", "x"), core::Error);
+    EXPECT_THROW(core::parse_duration("-3s", "x"), core::Error);
+}
+
+TEST(Log, RedactsSecretKeysAndQuotes) {
+    auto line = log::render("auth.login", {{"user", "alice"}, {"password", "hunter2"}, {"pve_ticket", "PVE:x"},
+                                           {"msg", "two words"}, {"Authorization", "Bearer abc"}},
+                            false);
+    EXPECT_EQ(line.find("hunter2"), std::string::npos);
+    EXPECT_EQ(line.find("PVE:x"), std::string::npos);
+    EXPECT_EQ(line.find("Bearer abc"), std::string::npos);
+    EXPECT_NE(line.find("user=alice"), std::string::npos);
+    EXPECT_NE(line.find("msg=\"two words\""), std::string::npos);
+    auto json = log::render("e", {{"k", "a\"b\n"}}, true);
+    EXPECT_EQ(json, R"("event":"e","k":"a\"b\n")");
+}
+
+TEST(Ids, TimeOrderedAndUnique) {
+    auto a = core::new_id();
+    auto b = core::new_id();
+    EXPECT_EQ(a.size(), 20u);
+    EXPECT_NE(a, b);
+    EXPECT_LE(a.substr(0, 12), b.substr(0, 12));
+    EXPECT_EQ(core::random_hex(4).size(), 8u);
+    EXPECT_EQ(core::random_base64url(3).size(), 4u);
+}
+
+TEST(Time, Rfc3339RoundTripAndOffsets) {
+    std::int64_t t = 0;
+    ASSERT_TRUE(core::parse_rfc3339("2026-11-25T18:21:28Z", t));
+    EXPECT_EQ(core::rfc3339(t), "2026-11-25T18:21:28Z");
+    std::int64_t t2 = 0;
+    ASSERT_TRUE(core::parse_rfc3339("2026-11-25T19:21:28+01:00", t2));
+    EXPECT_EQ(t, t2);
+    EXPECT_FALSE(core::parse_rfc3339("tomorrow", t));
+    EXPECT_FALSE(core::parse_rfc3339("2026-13-01T00:00:00Z", t));
+}
+
+TEST(Error, CodesMapToHttp) {
+    EXPECT_EQ(core::http_status(core::Code::invalid), 400);
+    EXPECT_EQ(core::http_status(core::Code::rate_limited), 429);
+    EXPECT_EQ(core::http_status(core::Code::upstream), 502);
+    EXPECT_TRUE(core::unavailable("x").retryable());
+    EXPECT_FALSE(core::invalid("x").retryable());
+}

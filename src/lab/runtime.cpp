@@ -571,7 +571,17 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
         log::error("lab.up_failed", {{"env", env}, {"error", e.what()}});
         try {
             teardown(record, env);
-            fs::remove_all(lab_dir(env));
+            if (fs::exists(lab_dir(env) / "saved")) {
+                // Keep the students' saved configs: the environment stays, stopped, for another try.
+                LabRecord stopped = record;
+                stopped.status = "stopped";
+                stopped.owner_pid = 0;
+                stopped.bridges.clear();
+                for (auto& n : stopped.nodes) n.pids.clear();
+                write_record(stopped);
+            } else {
+                fs::remove_all(lab_dir(env));
+            }
         } catch (const std::exception& cleanup) {
             log::error("lab.cleanup_failed", {{"env", env}, {"error", cleanup.what()}});
         }

@@ -1,5 +1,6 @@
 // open_store: the store URL of config key `store.url` to an implementation.
 #include "core/error.hpp"
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
@@ -20,15 +21,15 @@ std::string redacted_url(const std::string& url) {
 std::unique_ptr<Store> open_store(const std::string& url) {
     if (url.empty()) throw core::invalid("store.url is empty (e.g. sqlite:./var/netpraxis.db)");
     if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-        throw core::invalid("store.url '" + url.substr(0, url.find(':')) +
-                            "://...': the PostgreSQL store is not supported yet; use sqlite:PATH");
+        return std::make_unique<PgStore>(PgOptions{.conninfo = url});
     }
     std::string path = url;
     if (url.starts_with("sqlite:")) {
         path = url.substr(7);
         if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
     } else if (url.find("://") != std::string::npos) {
-        throw core::invalid("store.url '" + url + "' has an unknown scheme; use sqlite:PATH");
+        throw core::invalid("store.url '" + url +
+                            "' has an unknown scheme; use sqlite:PATH or postgresql://...");
     }
     if (path.empty()) throw core::invalid("store.url '" + url + "' names no database file");
     return std::make_unique<SqliteStore>(SqliteOptions{.path = path});

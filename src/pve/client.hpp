@@ -43,10 +43,13 @@ struct ClientOptions {
     std::chrono::milliseconds request_timeout{30'000};
     std::chrono::seconds ticket_renew_after{3600};  // tickets live 7200 s; renew well before
     std::chrono::milliseconds storage_list_timeout{60'000};
+    // Concurrent operations per node and per storage. A storage admits a few disk operations at once and
+    // queues the rest until its lock times out (API.md §6): start at about twice that, widen while
+    // operations finish quickly, narrow on lock timeouts and 5xx.
     net::LimiterOptions node_limits{
-        2, 24, 6, std::chrono::milliseconds(3000), 0.7, std::chrono::milliseconds(500)};
+        2, 32, 12, std::chrono::milliseconds(5000), 0.7, std::chrono::milliseconds(1000)};
     net::LimiterOptions storage_limits{
-        1, 16, 4, std::chrono::milliseconds(3000), 0.7, std::chrono::milliseconds(500)};
+        1, 16, 6, std::chrono::milliseconds(5000), 0.7, std::chrono::milliseconds(1000)};
 };
 
 // An error reply of the API: HTTP status plus PVE's message (status line or body "message").

@@ -131,7 +131,13 @@ struct Run {
             auto volumes = co_await client.storage_content(node, s.storage, vmid);
             for (const auto& v : volumes) {
                 if (v.vmid != vmid) continue;
-                auto upid = co_await client.delete_volume(node, s.storage, v.volid);
+                std::string upid;
+                try {
+                    upid = co_await client.delete_volume(node, s.storage, v.volid);
+                } catch (const core::Error& e) {
+                    // Gone already: an earlier attempt whose reply was lost removed it.
+                    if (e.code() != core::Code::not_found) throw;
+                }
                 if (!upid.empty()) co_await waiter.wait_ok(upid, limits.task_timeout);
                 log::info("pve.orphan_removed", {{"node", node}, {"volid", v.volid}, {"vmid", vmid}});
                 ++removed;

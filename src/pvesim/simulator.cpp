@@ -647,7 +647,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
         auto it = std::find_if(volumes.begin(), volumes.end(), [&](const Volume& v) {
             return v.volid == volid && v.storage == storage && (v.node.empty() || v.node == node);
         });
-        if (it == volumes.end()) return pve_error(500, "no such volume '" + volid + "'");
+        if (it == volumes.end()) return pve_error(500, "volume '" + volid + "' does not exist");
         if (auto g = guests.find(it->vmid);
             g != guests.end() && !g->second.foreign &&
             g->second.disk_value.find(volid.substr(volid.find(':') + 1)) != std::string::npos)

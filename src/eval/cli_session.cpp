@@ -106,6 +106,12 @@ class CliSession final : public Session {
         // Wake the console only if it stays silent: VPCS shows nothing on a second connection until it gets
         // input, but on a first one a RETURN sent during the banner makes it drop the next command line.
         co_await wait_prompt(deadline, true);
+        // One more RETURN and its prompt (netmiko's set_base_prompt does the same): input that the device
+        // merged with our telnet negotiation replies or dropped while busy with its banner (VPCS handles only
+        // the first line of a read) cannot then swallow the first real command.
+        text_.clear();
+        co_await send(p_.telnet_return);
+        co_await wait_prompt(deadline, true);
         if (in_config()) co_await leave_config(deadline);
         if (p_.has_user_prompt() && !p_.enable.empty() && search(prompt_, p_.user_prompt_re)) {
             text_.clear();
@@ -205,9 +211,16 @@ class CliSession final : public Session {
                 co_return;
             }
             if (co_await answer_pager()) continue;
+            // Dialogs may end with a newline ("Press RETURN to get started.\n"): look at the last non-empty
+            // line.
+            std::string_view trimmed = text_;
+            while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' '))
+                trimmed.remove_suffix(1);
+            auto nl = trimmed.rfind('\n');
+            std::string_view dialog_line = nl == std::string_view::npos ? trimmed : trimmed.substr(nl + 1);
             bool answered = false;
             for (const auto& d : p_.dialogs) {
-                if (tail.empty() || !search(tail, d.re)) continue;
+                if (dialog_line.empty() || !search(dialog_line, d.re)) continue;
                 std::string reply = d.send;
                 auto subst = [&](const std::string& key, const std::string& value) {
                     for (auto pos = reply.find(key); pos != std::string::npos; pos = reply.find(key))

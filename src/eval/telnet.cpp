@@ -62,7 +62,7 @@ class TelnetStream final : public ByteStream {
             std::string replies;
             std::size_t before = out.size();
             decode(std::string_view(buf_.data(), n), out, replies);
-            if (!replies.empty()) co_await write(std::move(replies));
+            if (!replies.empty()) co_await write_raw(std::move(replies));  // IAC sequences: never escaped
             if (out.size() > before) co_return true;  // only negotiation so far: keep reading
         }
     }
@@ -75,9 +75,7 @@ class TelnetStream final : public ByteStream {
             wire.push_back(c);
             if (static_cast<unsigned char>(c) == kIac) wire.push_back(c);
         }
-        auto [ec, n] =
-            co_await asio::async_write(socket_, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
-        if (ec) throw core::unavailable(target_.name + ": telnet write to " + where() + ": " + ec.message());
+        co_await write_raw(std::move(wire));
     }
 
     void close() override {
@@ -87,6 +85,12 @@ class TelnetStream final : public ByteStream {
     }
 
  private:
+    asio::awaitable<void> write_raw(std::string wire) {
+        auto [ec, n] =
+            co_await asio::async_write(socket_, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
+        if (ec) throw core::unavailable(target_.name + ": telnet write to " + where() + ": " + ec.message());
+    }
+
     std::string where() const { return target_.host + ":" + std::to_string(target_.port); }
 
     void decode(std::string_view in, std::string& out, std::string& replies) {

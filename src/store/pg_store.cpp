@@ -193,6 +193,10 @@ struct PgConnection {
     std::unordered_map<std::string, std::string> statements;  // SQL as written -> prepared statement name
     int depth = 0;
 
+    // PostgreSQL has row locks and many writers: nothing to hold around a transaction.
+    struct WriterLock {};
+    WriterLock lock_writer() { return {}; }
+
     PgConnection() = default;
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;

@@ -2,7 +2,8 @@
 // a connection type C that each engine provides (sqlite_store.cpp, pg_store.cpp). C supplies
 //   Stmt (bind/bind_args/next/run/text/i64/i32/real), Error (a core::Error with is_unique,
 //   is_primary_key, is_foreign_key), query(sql) with `?`/`?N` placeholders, exec, exec_quietly, depth,
-//   in_transaction(), table_exists(name), lock_migrations(), claim_job_sql(cols), and the dialect words
+//   in_transaction(), table_exists(name), lock_migrations(), claim_job_sql(cols), WriterLock and
+//   lock_writer() (held around each outermost transaction), and the dialect words
 //   kBegin, kLike, kForUpdate, kDialect.
 #pragma once
 
@@ -35,6 +36,8 @@ template <class C, class F>
 auto run_transaction(C& c, F&& fn) -> decltype(fn()) {
     const bool outermost = c.depth == 0;
     const std::string savepoint = "np_sp" + std::to_string(c.depth);
+    // Released after COMMIT or ROLLBACK (declared first, destroyed last).
+    [[maybe_unused]] auto writer = outermost ? c.lock_writer() : typename C::WriterLock{};
     c.exec(outermost ? std::string(C::kBegin) : "SAVEPOINT " + savepoint);
     ++c.depth;
     bool closed = false;

@@ -165,6 +165,14 @@ struct SqliteConnection {
     sqlite3* db = nullptr;
     std::unordered_map<std::string, sqlite3_stmt*> statements;
     int depth = 0;
+    std::mutex* writer_mutex = nullptr;  // the store's; shared by all its connections
+
+    // SQLite has one writer at a time; a writer that finds the lock taken sleeps in the busy handler
+    // (1, 2, 5, 10... ms steps) instead of being woken. Writers of this process queue on a mutex instead
+    // (measured by bench/store: 4 claiming threads went from ~320 to thousands of claims/s); other
+    // processes still meet the busy timeout.
+    using WriterLock = std::unique_lock<std::mutex>;
+    WriterLock lock_writer() { return WriterLock(*writer_mutex); }
 
     SqliteConnection() = default;
     SqliteConnection(const SqliteConnection&) = delete;
@@ -234,6 +242,7 @@ struct SqliteStore::Impl {
     int open_flags = 0;
     std::string temporary_file;  // ":memory:" stores: removed with the store
     mutable std::mutex mutex;
+    std::mutex writer_mutex;  // see SqliteConnection::lock_writer
     std::unordered_map<std::thread::id, std::unique_ptr<SqliteConnection>> connections;
 
     // The calling thread's connection, opened on first use.
@@ -244,8 +253,9 @@ struct SqliteStore::Impl {
         return *slot;
     }
 
-    std::unique_ptr<SqliteConnection> open() const {
+    std::unique_ptr<SqliteConnection> open() {
         auto c = std::make_unique<SqliteConnection>();
+        c->writer_mutex = &writer_mutex;
         int rc = sqlite3_open_v2(open_name.c_str(), &c->db, open_flags, nullptr);
         if (rc != SQLITE_OK) {
             std::string why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);

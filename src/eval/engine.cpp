@@ -350,6 +350,7 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         r.attempts = rt.attempts;
         r.waited = rt.waited;
         r.checking = rt.checking;
+        r.commands = rt.commands;
         if (!values_error.empty()) {
             r.status = CheckStatus::error;
             r.feedback = "variables: " + values_error;

@@ -37,6 +37,7 @@ struct CheckResult {
     int attempts = 0;                       // how many times the commands were run (retry)
     std::chrono::milliseconds waited{0};    // time spent waiting between retries
     std::chrono::milliseconds checking{0};  // time spent running this check's commands
+    std::vector<std::string> commands;      // rendered commands (reports hide hidden checks' ones)
 };
 
 struct TranscriptEntry {

@@ -32,11 +32,17 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
     root["max_score"] = number(e.max_score);
     root["duration_ms"] = e.duration.count();
     json::array checks;
-    std::set<std::pair<std::string, std::string>> hidden_commands;
+    // Student view: a hidden check shows only that it exists and its points; its commands leave the
+    // transcript unless a visible check ran the same command.
+    std::set<std::pair<std::string, std::string>> visible_commands, hidden_commands;
+    for (const auto& c : e.checks)
+        for (const auto& cmd : c.commands)
+            (c.hidden ? hidden_commands : visible_commands).insert({c.device, cmd});
+    int hidden_index = 0;
     for (const auto& c : e.checks) {
         json::object o;
         bool conceal = student_view && c.hidden;
-        o["id"] = conceal ? json::value(c.id) : json::value(c.id);
+        o["id"] = conceal ? "hidden-" + std::to_string(++hidden_index) : c.id;
         o["title"] = conceal ? "Hidden check" : c.title;
         o["status"] = std::string(status_name(c.status));
         o["points"] = number(c.points);
@@ -59,6 +65,9 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
     if (with_transcript) {
         json::array t;
         for (const auto& x : e.transcript) {
+            if (student_view && hidden_commands.count({x.device, x.command}) &&
+                !visible_commands.count({x.device, x.command}))
+                continue;
             json::object o;
             o["device"] = x.device;
             o["command"] = x.command;

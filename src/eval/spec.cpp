@@ -116,7 +116,7 @@ class Parser {
                 continue;
             }
             std::string kind = def.begin()->first.Scalar();
-            const YAML::Node& v = def.begin()->second;
+            YAML::Node v = def.begin()->second;  // a copy: the iterator yields a temporary pair
             std::string vpath = path + "." + kind;
             if (kind == "int") {
                 d.kind = VariableDef::Kind::integer;
@@ -208,7 +208,7 @@ class Parser {
             return false;
         }
         std::string kind = node.begin()->first.Scalar();
-        const YAML::Node& v = node.begin()->second;
+        YAML::Node v = node.begin()->second;  // a copy: the iterator yields a temporary pair
         std::string sub = path + "." + kind;
         m.path = sub;
         m.line = line_of(node.begin()->first);

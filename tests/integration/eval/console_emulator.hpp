@@ -71,6 +71,8 @@ class ConsoleEmulator {
         return commands_;
     }
     int connections() const { return connections_; }
+    int max_open_connections() const { return max_open_; }
+    void reset_max_open() { max_open_ = 0; }
     bool left_in_config() const { return last_mode_in_config_; }
 
  private:
@@ -82,6 +84,7 @@ class ConsoleEmulator {
                 co_await acceptor_.async_accept(boost::asio::as_tuple(boost::asio::use_awaitable));
             if (ec) co_return;
             ++connections_;
+            max_open_ = std::max(max_open_.load(), ++open_);
             boost::system::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
             boost::asio::co_spawn(*io_, serve(std::make_shared<tcp::socket>(std::move(socket))),
@@ -145,6 +148,10 @@ class ConsoleEmulator {
     }
 
     boost::asio::awaitable<void> serve(std::shared_ptr<tcp::socket> sp) {
+        struct Closed {
+            std::atomic<int>& open;
+            ~Closed() { --open; }
+        } closed{open_};
         tcp::socket& s = *sp;
         if (script_.silent) {
             char b[64];
@@ -238,7 +245,7 @@ class ConsoleEmulator {
     std::thread thread_;
     mutable std::mutex mutex_;
     std::vector<std::string> commands_;
-    std::atomic<int> connections_{0};
+    std::atomic<int> connections_{0}, open_{0}, max_open_{0};
     std::atomic<bool> last_mode_in_config_{false};
 };
 

@@ -248,5 +248,102 @@ checks:
     EXPECT_EQ(console.connections(), 2);  // a fresh session after the timeout
 }
 
+TEST(ConsoleEmulators, GlobalBoundLimitsConcurrentEvaluations) {
+    ConsoleScript s;
+    s.prompt = "R1#";
+    s.latency = std::chrono::milliseconds(20);
+    s.outputs["show version"] = "Cisco IOS Software, Version 15.9\n";
+    ConsoleEmulator console(s);
+    Spec spec = spec_of(R"(id: bound
+devices: {r1: {platform: cisco_ios}}
+checks:
+  - {id: v, on: r1, run: show version, expect: {contains: 'Version 15'}}
+)");
+    auto targets = one("r1", "cisco_ios", console.port());
+    // Counts sessions open at once on the grader's side (the console sees hang-ups late).
+    struct CountingSession : Session {
+        std::unique_ptr<Session> inner;
+        int& open_now;
+        int& max_open;
+        CountingSession(std::unique_ptr<Session> s, int& o, int& m)
+            : inner(std::move(s)), open_now(o), max_open(m) {}
+        boost::asio::awaitable<void> open(Deadline d) override {
+            max_open = std::max(max_open, ++open_now);
+            co_await inner->open(d);
+        }
+        boost::asio::awaitable<std::string> run(const std::string& c, Deadline d) override {
+            co_return co_await inner->run(c, d);
+        }
+        boost::asio::awaitable<void> close() override {
+            --open_now;
+            co_await inner->close();
+        }
+        bool broken() const override { return inner->broken(); }
+    };
+    for (std::size_t bound : {1u, 3u}) {
+        boost::asio::io_context io;
+        EngineOptions o;
+        o.max_concurrent_evaluations = bound;
+        Engine engine(PlatformRegistry::builtin(), o);
+        int open_now = 0, max_open = 0;
+        engine.set_session_factory(
+            [&](boost::asio::any_io_executor ex, const DeviceTarget& t, const Platform& p) {
+                return std::make_unique<CountingSession>(make_session(ex, t, p, nullptr), open_now, max_open);
+            });
+        double total = 0;
+        for (int i = 0; i < 6; ++i)
+            boost::asio::co_spawn(
+                io,
+                [&, i]() -> boost::asio::awaitable<void> {
+                    Evaluation e = co_await engine.evaluate(spec, "s" + std::to_string(i), targets);
+                    total += e.score;
+                },
+                boost::asio::detached);
+        io.run();
+        EXPECT_EQ(total, 6);
+        // One device per lab: open consoles never exceed the number of evaluations allowed at once.
+        EXPECT_EQ(max_open, static_cast<int>(bound)) << "bound " << bound;
+        EXPECT_EQ(open_now, 0);
+    }
+}
+
+TEST(Reports, StudentViewConcealsHiddenChecks) {
+    Evaluation e;
+    e.exercise = "x";
+    e.student = "alice";
+    e.score = 1;
+    e.max_score = 3;
+    CheckResult open_check{
+        "visible", "Visible check", "r1", CheckStatus::passed, 1, 1, "ok", "line 1", false, 1, {}, {}, {}};
+    CheckResult hidden{"secret",
+                       "R1 runs OSPF in area 3",
+                       "r1",
+                       CheckStatus::failed,
+                       0,
+                       2,
+                       "Use area 3",
+                       "no line equals 'network 10.0.0.0/24 area 3'",
+                       true,
+                       1,
+                       {},
+                       {},
+                       {}};
+    hidden.commands = {"show running-config"};
+    e.checks = {open_check, hidden};
+    e.transcript.push_back({"r1", "show running-config", "router ospf", "", 0, 5});
+    std::string teacher = report_json(e, false, true);
+    EXPECT_NE(teacher.find("area 3"), std::string::npos);
+    std::string student = report_json(e, true, true);
+    EXPECT_EQ(student.find("area 3"), std::string::npos) << student;
+    EXPECT_EQ(student.find("Use area 3"), std::string::npos) << student;
+    EXPECT_EQ(student.find("show running-config"), std::string::npos) << student;
+    EXPECT_EQ(student.find("secret"), std::string::npos) << student;
+    EXPECT_NE(student.find("\"max_points\":2"), std::string::npos) << student;  // its points stay visible
+    EXPECT_NE(student.find("Hidden check"), std::string::npos);
+    std::string text = report_text(e, true);
+    EXPECT_EQ(text.find("area 3"), std::string::npos) << text;
+    EXPECT_NE(text.find("Score: 1 / 3"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace np::eval

@@ -24,7 +24,8 @@ constexpr unsigned char kSuppressGoAhead = 3;
 
 class TelnetStream final : public ByteStream {
  public:
-    TelnetStream(asio::any_io_executor ex, DeviceTarget target) : socket_(ex), target_(std::move(target)) {}
+    TelnetStream(asio::any_io_executor ex, DeviceTarget target)
+        : socket_(ex), timer_(ex), target_(std::move(target)) {}
 
     asio::awaitable<void> connect(Deadline deadline) override {
         auto ex = co_await asio::this_coro::executor;
@@ -50,10 +51,10 @@ class TelnetStream final : public ByteStream {
 
     asio::awaitable<bool> read_some(std::string& out, Deadline deadline) override {
         while (true) {
-            asio::steady_timer timer(socket_.get_executor(), deadline);
+            timer_.expires_at(deadline);  // one timer per session: no allocation per read
             auto r =
                 co_await (socket_.async_read_some(asio::buffer(buf_), asio::as_tuple(asio::use_awaitable)) ||
-                          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+                          timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
             if (r.index() == 1) co_return false;
             auto [ec, n] = std::get<0>(r);
             if (ec == asio::error::eof)
@@ -138,6 +139,7 @@ class TelnetStream final : public ByteStream {
     enum class State { data, iac, option, sub, sub_iac } state_ = State::data;
     unsigned char verb_ = 0;
     tcp::socket socket_;
+    asio::steady_timer timer_;
     DeviceTarget target_;
     std::array<char, 4096> buf_{};
 };

@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <regex>
+#include <utility>
+#include <vector>
 
 #include "sim_fixture.hpp"
 
@@ -66,6 +68,103 @@ TEST(PveSimBinary, StartsOnAFreePortAndServesTheApi) {
     for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(20'000);
     reap.pid = pid;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// Runs `netpraxis ARGS...` with `input` on stdin; returns its exit code and stdout.
+std::pair<int, std::string> run_cli(const std::vector<std::string>& args, const std::string& input) {
+    int in[2], out[2];
+    EXPECT_EQ(pipe(in), 0);
+    EXPECT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        dup2(out[1], STDOUT_FILENO);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        std::vector<char*> argv{const_cast<char*>(NETPRAXIS_BINARY)};
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(NETPRAXIS_BINARY, argv.data());
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    EXPECT_EQ(write(in[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+    close(in[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    close(out[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+TEST(PveCli, CloneAndDeleteWithJsonSummaries) {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "error", "pve-sim", "--port", "0",
+              "--profile", "fast", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out[1]);
+    struct Reap {
+        pid_t pid;
+        ~Reap() {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+    } reap{pid};
+    std::string line;
+    char ch;
+    while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+    close(out[0]);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex("(http://127\\.0\\.0\\.1:\\d+)"))) << line;
+    std::string url = m[1].str();
+    std::vector<std::string> conn{
+        "--log-level",      "error",      "pve",  "clone",   "--url", url,        "--user", "root@pam",
+        "--password-stdin", "--template", "9000", "--count", "6",     "--prefix", "cli",    "--json"};
+    auto [code, text] = run_cli(conn, "rootpass\n");
+    EXPECT_EQ(code, 0) << text;
+    auto summary = boost::json::parse(text).as_object();
+    EXPECT_EQ(summary.at("ok").to_number<int>(), 6);
+    EXPECT_EQ(summary.at("failed").to_number<int>(), 0);
+    EXPECT_TRUE(summary.contains("seconds"));
+    EXPECT_TRUE(summary.contains("retries"));
+    EXPECT_TRUE(summary.contains("orphans_cleaned"));
+
+    auto [tcode, ttext] = run_cli(
+        {"--log-level", "error", "pve", "template", "--url", url, "--token",
+         "root@pam!ci=6f1e2a9c-2b1d-4c3e-9a8b-7d6c5e4f3a21", "--base", "100", "--name", "cli-tpl", "--json"},
+        "");
+    EXPECT_EQ(tcode, 0) << ttext;
+    auto t = boost::json::parse(ttext).as_object();
+    EXPECT_EQ(t.at("node").as_string(), "pve1");
+    EXPECT_GE(t.at("vmid").to_number<int>(), 10000);
+
+    auto [dcode, dtext] = run_cli({"--log-level", "error", "pve", "delete", "--url", url, "--user",
+                                   "root@pam", "--password-stdin", "--prefix", "cli", "--json"},
+                                  "rootpass\n");
+    EXPECT_EQ(dcode, 0) << dtext;
+    EXPECT_EQ(boost::json::parse(dtext).at("ok").to_number<int>(), 6);
+
+    // A wrong password is a clear failure, not a crash.
+    auto [bcode, btext] = run_cli({"--log-level", "error", "pve", "delete", "--url", url, "--user",
+                                   "root@pam", "--password-stdin", "--prefix", "cli", "--json"},
+                                  "nope\n");
+    EXPECT_NE(bcode, 0);
+    // Usage errors exit 2 (CLI11 or core::invalid).
+    auto [ucode, utext] = run_cli({"pve", "clone", "--url", url, "--template", "9000"}, "");
+    EXPECT_NE(ucode, 0);
 }
 
 }  // namespace

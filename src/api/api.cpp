@@ -15,7 +15,7 @@ namespace np::api {
 
 // Prometheus counters and latency histograms per route. Lives on the event loop: plain integers suffice.
 class Metrics {
-   public:
+ public:
     static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                         0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
     struct Series {
@@ -39,8 +39,8 @@ class Metrics {
         out += "# TYPE netpraxis_http_requests_total counter\n";
         for (const auto& [key, s] : series_)
             for (const auto& [status, n] : s.by_status)
-                out += "netpraxis_http_requests_total{" + key + ",status=\"" + std::to_string(status) + "\"} " +
-                       std::to_string(n) + "\n";
+                out += "netpraxis_http_requests_total{" + key + ",status=\"" + std::to_string(status) +
+                       "\"} " + std::to_string(n) + "\n";
         out += "# HELP netpraxis_http_request_duration_seconds Time to handle a request, by route.\n";
         out += "# TYPE netpraxis_http_request_duration_seconds histogram\n";
         for (const auto& [key, s] : series_) {
@@ -53,12 +53,13 @@ class Metrics {
                        std::to_string(cum) + "\n";
             }
             cum += s.buckets.back();
-            out += "netpraxis_http_request_duration_seconds_bucket{" + key + ",le=\"+Inf\"} " + std::to_string(cum) +
-                   "\n";
+            out += "netpraxis_http_request_duration_seconds_bucket{" + key + ",le=\"+Inf\"} " +
+                   std::to_string(cum) + "\n";
             char sum[40];
             std::snprintf(sum, sizeof sum, "%.6f", s.sum);
             out += "netpraxis_http_request_duration_seconds_sum{" + key + "} " + sum + "\n";
-            out += "netpraxis_http_request_duration_seconds_count{" + key + "} " + std::to_string(s.count) + "\n";
+            out += "netpraxis_http_request_duration_seconds_count{" + key + "} " + std::to_string(s.count) +
+                   "\n";
         }
         out += "# HELP netpraxis_jobs Jobs by state.\n# TYPE netpraxis_jobs gauge\n";
         for (const char* st : {"queued", "running", "succeeded", "failed", "cancelled"}) {
@@ -73,7 +74,7 @@ class Metrics {
     }
     std::size_t sse_clients = 0;
 
-   private:
+ private:
     std::map<std::string, Series> series_;
 };
 
@@ -102,17 +103,26 @@ json::object validate_body(const Route& route, const std::string& text) {
             continue;
         }
         bool ok = true;
-        if (val.is_null()) ok = !f->required;
-        else if (f->type == "string") ok = val.is_string();
-        else if (f->type == "integer") ok = val.is_int64() || val.is_uint64();
-        else if (f->type == "number") ok = val.is_number();
-        else if (f->type == "boolean") ok = val.is_bool();
+        if (val.is_null())
+            ok = !f->required;
+        else if (f->type == "string")
+            ok = val.is_string();
+        else if (f->type == "integer")
+            ok = val.is_int64() || val.is_uint64();
+        else if (f->type == "number")
+            ok = val.is_number();
+        else if (f->type == "boolean")
+            ok = val.is_bool();
         else if (f->type == "array") {
             ok = val.is_array();
             if (ok && f->items == "string")
                 for (const auto& e : val.as_array()) ok = ok && e.is_string();
-        } else if (f->type == "object") ok = val.is_object();
-        if (!ok) errors.push_back({std::string(k), "must be " + (f->type == "array" ? "an array of " + f->items + "s" : "of type " + f->type)});
+        } else if (f->type == "object")
+            ok = val.is_object();
+        if (!ok)
+            errors.push_back(
+                {std::string(k),
+                 "must be " + (f->type == "array" ? "an array of " + f->items + "s" : "of type " + f->type)});
     }
     for (const auto& d : route.body)
         if (d.required && !obj.contains(d.name)) errors.push_back({d.name, "is required"});
@@ -124,8 +134,8 @@ json::object validate_body(const Route& route, const std::string& text) {
 
 http::Response problem_response(int status, std::string_view title, std::string_view detail,
                                 std::string_view request_id, std::string_view type) {
-    json::object p{{"type", type}, {"title", title}, {"status", status}, {"detail", detail},
-                   {"request_id", request_id}};
+    json::object p{
+        {"type", type}, {"title", title}, {"status", status}, {"detail", detail}, {"request_id", request_id}};
     auto r = http::json_response(status, json::serialize(p));
     r.content_type = "application/problem+json";
     return r;
@@ -140,7 +150,8 @@ static http::Response problem_from(const core::Error& e, std::string_view rid) {
                    {"request_id", rid}};
     if (!e.fields().empty()) {
         json::array errs;
-        for (const auto& f : e.fields()) errs.push_back(json::object{{"path", f.path}, {"message", f.message}});
+        for (const auto& f : e.fields())
+            errs.push_back(json::object{{"path", f.path}, {"message", f.message}});
         p["errors"] = std::move(errs);
     }
     auto r = http::json_response(status, json::serialize(p));
@@ -153,77 +164,106 @@ static http::Response problem_from(const core::Error& e, std::string_view rid) {
 Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()) {
     auto& d = deps_;
     auto* m = metrics_.get();
-    router_.add({http::Method::get, "/healthz", Policy::public_, "system", "Liveness: the process answers", {}, {},
-                 200, [](Context&) -> boost::asio::awaitable<http::Response> {
+    router_.add({http::Method::get,
+                 "/healthz",
+                 Policy::public_,
+                 "system",
+                 "Liveness: the process answers",
+                 {},
+                 {},
+                 200,
+                 [](Context&) -> boost::asio::awaitable<http::Response> {
                      co_return http::text_response(200, "ok\n");
                  }});
-    router_.add({http::Method::get, "/readyz", Policy::public_, "system",
-                 "Readiness: the store answers and the server is not shutting down", {}, {}, 200,
+    router_.add({http::Method::get,
+                 "/readyz",
+                 Policy::public_,
+                 "system",
+                 "Readiness: the store answers and the server is not shutting down",
+                 {},
+                 {},
+                 200,
                  [&d](Context& ctx) -> boost::asio::awaitable<http::Response> {
                      bool store_ok = co_await d.pool.run([&] { return d.store.ping(); });
                      bool ok = store_ok && (!d.ready || d.ready());
                      if (!ok)
-                         co_return problem_response(503, "Not ready", store_ok ? "shutting down" : "store unavailable",
+                         co_return problem_response(503, "Not ready",
+                                                    store_ok ? "shutting down" : "store unavailable",
                                                     ctx.request.request_id);
                      co_return http::text_response(200, "ready\n");
                  }});
-    router_.add({http::Method::get, "/metrics", Policy::public_, "system", "Prometheus metrics", {}, {}, 200,
+    router_.add({http::Method::get,
+                 "/metrics",
+                 Policy::public_,
+                 "system",
+                 "Prometheus metrics",
+                 {},
+                 {},
+                 200,
                  [&d, m](Context&) -> boost::asio::awaitable<http::Response> {
                      auto jobs = co_await d.pool.run([&] { return d.store.count_jobs_by_state(); });
                      co_return http::text_response(200, m->render(jobs, m->sse_clients),
                                                    "text/plain; version=0.0.4; charset=utf-8");
                  }});
-    router_.add({http::Method::get, "/api/v1/openapi.json", Policy::public_, "system",
-                 "This API's OpenAPI 3.1 document, generated from the route table", {}, {}, 200,
+    router_.add({http::Method::get,
+                 "/api/v1/openapi.json",
+                 Policy::public_,
+                 "system",
+                 "This API's OpenAPI 3.1 document, generated from the route table",
+                 {},
+                 {},
+                 200,
                  [this](Context&) -> boost::asio::awaitable<http::Response> {
                      co_return http::json_response(200, openapi_);
                  }});
-    router_.add(
-        {http::Method::get, "/api/v1/events", Policy::authenticated, "events",
-         "Server-sent events: job progress and state changes. Resume with the Last-Event-ID header.",
-         {},
-         {{"job", "string", false, "only events of this job"},
-          {"environment", "string", false, "only events of this environment"}},
-         200,
-         [&d, m](Context& ctx) -> boost::asio::awaitable<http::Response> {
-             app::EventFilter filter;
-             filter.job_id = query_or(ctx, "job");
-             filter.environment_id = query_or(ctx, "environment");
-             if (!ctx.is_teacher()) filter.owner_id = ctx.caller->user_id;
-             std::uint64_t after = 0;
-             auto last = ctx.request.header("last-event-id");
-             if (!last.empty()) {
-                 try {
-                     after = std::stoull(std::string(last));
-                 } catch (const std::exception&) {
-                     throw core::invalid("Last-Event-ID must be a number");
-                 }
-             }
-             auto sub = std::shared_ptr<app::EventBus::Subscription>(d.bus.subscribe(filter, after));
-             http::Response res;
-             res.content_type = "text/event-stream";
-             res.header("X-Accel-Buffering", "no");
-             auto keepalive = d.options.sse_keepalive;
-             res.stream = [sub, keepalive, m](http::StreamWriter& w) -> boost::asio::awaitable<void> {
-                 ++m->sse_clients;
-                 if (co_await w.write("retry: 2000\n\n")) {
-                     for (;;) {
-                         auto ev = co_await sub->next(keepalive);
-                         if (sub->closed() && !ev) break;
-                         std::string chunk;
-                         if (!ev) {
-                             chunk = ": ping\n\n";
-                         } else {
-                             chunk = "id: " + std::to_string(ev->id) + "\nevent: " + ev->type + "\ndata: " + ev->data +
-                                     "\n\n";
+    router_.add({http::Method::get,
+                 "/api/v1/events",
+                 Policy::authenticated,
+                 "events",
+                 "Server-sent events: job progress and state changes. Resume with the Last-Event-ID header.",
+                 {},
+                 {{"job", "string", false, "only events of this job"},
+                  {"environment", "string", false, "only events of this environment"}},
+                 200,
+                 [&d, m](Context& ctx) -> boost::asio::awaitable<http::Response> {
+                     app::EventFilter filter;
+                     filter.job_id = query_or(ctx, "job");
+                     filter.environment_id = query_or(ctx, "environment");
+                     if (!ctx.is_teacher()) filter.owner_id = ctx.caller->user_id;
+                     std::uint64_t after = 0;
+                     auto last = ctx.request.header("last-event-id");
+                     if (!last.empty()) {
+                         try {
+                             after = std::stoull(std::string(last));
+                         } catch (const std::exception&) {
+                             throw core::invalid("Last-Event-ID must be a number");
                          }
-                         if (!co_await w.write(std::move(chunk))) break;
                      }
-                 }
-                 --m->sse_clients;
-             };
-             co_return res;
-         }});
+                     auto sub = std::shared_ptr<app::EventBus::Subscription>(d.bus.subscribe(filter, after));
+                     http::Response res;
+                     res.content_type = "text/event-stream";
+                     res.header("X-Accel-Buffering", "no");
+                     auto keepalive = d.options.sse_keepalive;
+                     res.stream = [sub, keepalive, m](http::StreamWriter& w) -> boost::asio::awaitable<void> {
+                         ++m->sse_clients;
+                         if (co_await w.write("retry: 2000\n\n")) {
+                             for (;;) {
+                                 auto ev = co_await sub->next(keepalive);
+                                 if (sub->closed() && !ev) break;
+                                 std::string chunk;
+                                 if (!ev) {
+                                     chunk = ": ping\n\n";
+                                 } else {
+                                     chunk = "id: " + std::to_string(ev->id) + "\nevent: " + ev->type +
+                                             "\ndata: " + ev->data + "\n\n";
+                                 }
+                                 if (!co_await w.write(std::move(chunk))) break;
+                             }
+                         }
+                         --m->sse_clients;
+                     };
+                     co_return res;
+                 }});
     add_auth_routes(router_, deps_);
     add_user_routes(router_, deps_);
     add_exercise_routes(router_, deps_);
@@ -243,13 +283,15 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     std::string metric_key;
     if (!route) {
         metric_key = "route=\"unmatched\"";
-        res = method_mismatch ? problem_response(405, "Method not allowed",
-                                                 "this path does not accept " +
-                                                     std::string(http::method_name(req.method)),
-                                                 req.request_id)
-                              : problem_response(404, "Not found", "no route for " + req.path, req.request_id);
+        res =
+            method_mismatch
+                ? problem_response(405, "Method not allowed",
+                                   "this path does not accept " + std::string(http::method_name(req.method)),
+                                   req.request_id)
+                : problem_response(404, "Not found", "no route for " + req.path, req.request_id);
     } else {
-        metric_key = "method=\"" + std::string(http::method_name(route->method)) + "\",route=\"" + route->pattern + "\"";
+        metric_key = "method=\"" + std::string(http::method_name(route->method)) + "\",route=\"" +
+                     route->pattern + "\"";
         Context ctx{req, *route, std::nullopt, std::move(params), nullptr};
         json::object body;
         try {
@@ -264,11 +306,13 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                 from_cookie = true;
             }
             if (route->policy != Policy::public_) {
-                if (token.empty()) throw core::unauthenticated("log in first: no bearer token or session cookie");
+                if (token.empty())
+                    throw core::unauthenticated("log in first: no bearer token or session cookie");
                 ctx.caller = deps_.jwt.verify(token, core::unix_now());
                 if (from_cookie && unsafe_method(req.method) && !route->csrf_exempt &&
                     req.header("x-csrf-token") != ctx.caller->csrf)
-                    throw core::forbidden("missing or wrong X-CSRF-Token header for a cookie-authenticated write");
+                    throw core::forbidden(
+                        "missing or wrong X-CSRF-Token header for a cookie-authenticated write");
                 if (route->policy == Policy::teacher && ctx.caller->role != "teacher")
                     throw core::forbidden("this action is reserved to teachers");
             }
@@ -284,11 +328,14 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
             res = co_await route->handler(ctx);
         } catch (const core::Error& e) {
             if (core::http_status(e.code()) >= 500)
-                log::error("api.error", {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
+                log::error("api.error",
+                           {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
             res = problem_from(e, req.request_id);
         } catch (const std::exception& e) {
-            log::error("api.internal", {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
-            res = problem_response(500, "Internal error", "the server failed to handle the request", req.request_id);
+            log::error("api.internal",
+                       {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
+            res = problem_response(500, "Internal error", "the server failed to handle the request",
+                                   req.request_id);
         }
     }
     if (!res.stream) {
@@ -302,7 +349,9 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
 
 // ---- shared helpers (handlers.hpp) ----
 
-http::Response json_ok(const json::value& v, int status) { return http::json_response(status, json::serialize(v)); }
+http::Response json_ok(const json::value& v, int status) {
+    return http::json_response(status, json::serialize(v));
+}
 
 store::Page page_of(const Context& ctx) {
     store::Page p;
@@ -312,7 +361,8 @@ store::Page page_of(const Context& ctx) {
         } catch (const std::exception&) {
             throw core::invalid("limit must be an integer", {{"limit", "must be an integer from 1 to 500"}});
         }
-        if (p.limit < 1 || p.limit > 500) throw core::invalid("limit out of range", {{"limit", "must be 1 to 500"}});
+        if (p.limit < 1 || p.limit > 500)
+            throw core::invalid("limit out of range", {{"limit", "must be 1 to 500"}});
     }
     if (auto a = ctx.request.query_param("after")) p.after = *a;
     return p;

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "api/router.hpp"
+#include "core/error.hpp"
 #include "http/message.hpp"
 
 namespace np::core {
@@ -31,10 +31,10 @@ namespace np::api {
 
 struct ApiOptions {
     std::string version = "0.1.0";
-    bool secure_cookies = false;               // set the Secure flag (behind HTTPS)
-    std::string environment_provider = "local";// provider of new environments
+    bool secure_cookies = false;                 // set the Secure flag (behind HTTPS)
+    std::string environment_provider = "local";  // provider of new environments
     std::chrono::milliseconds sse_keepalive{15'000};
-    std::string static_dir;                    // web UI files, served for non-API GETs when set
+    std::string static_dir;  // web UI files, served for non-API GETs when set
 };
 
 struct ApiDeps {
@@ -46,18 +46,21 @@ struct ApiDeps {
     app::JobRunner& jobs;
     ApiOptions options;
     std::function<bool()> ready;  // /readyz
+    // Errors of a grading spec (path and line); publishing refuses a version that has any.
+    std::function<std::vector<core::FieldError>(const std::string& spec, const std::string& instructions)>
+        lint;
 };
 
 class Metrics;
 
 class Api {
-   public:
+ public:
     explicit Api(ApiDeps deps);
     ~Api();
     boost::asio::awaitable<http::Response> handle(http::Request& request);
     const Router& router() const { return router_; }
 
-   private:
+ private:
     ApiDeps deps_;
     Router router_;
     std::unique_ptr<Metrics> metrics_;

@@ -1,4 +1,5 @@
-// Internal to src/api: helpers shared by the routes_*.cpp files (Boost.JSON is fine here: only api includes it).
+// Internal to src/api: helpers shared by the routes_*.cpp files (Boost.JSON is fine here: only api includes
+// it).
 #pragma once
 
 #include <boost/json.hpp>

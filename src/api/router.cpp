@@ -59,7 +59,8 @@ void Router::add(Route route) {
 }
 
 const Route* Router::match(http::Method method, std::string_view path,
-                           std::vector<std::pair<std::string, std::string>>& params, bool& method_mismatch) const {
+                           std::vector<std::pair<std::string, std::string>>& params,
+                           bool& method_mismatch) const {
     method_mismatch = false;
     auto parts = split(path);
     for (size_t r = 0; r < routes_.size(); ++r) {
@@ -105,8 +106,9 @@ std::string Router::openapi(std::string_view version) const {
     doc["openapi"] = "3.1.0";
     doc["info"] = json::object{{"title", "netpraxis API"},
                                {"version", version},
-                               {"description", "Practical evaluations for network-administration courses. "
-                                               "Errors are RFC 9457 problem JSON."}};
+                               {"description",
+                                "Practical evaluations for network-administration courses. "
+                                "Errors are RFC 9457 problem JSON."}};
     json::object problem{{"type", "object"},
                          {"properties", json::object{{"type", {{"type", "string"}}},
                                                      {"title", {{"type", "string"}}},
@@ -117,8 +119,9 @@ std::string Router::openapi(std::string_view version) const {
     doc["components"] = json::object{
         {"schemas", json::object{{"Problem", problem}}},
         {"securitySchemes",
-         json::object{{"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
-                      {"cookie", json::object{{"type", "apiKey"}, {"in", "cookie"}, {"name", "np_session"}}}}}};
+         json::object{
+             {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
+             {"cookie", json::object{{"type", "apiKey"}, {"in", "cookie"}, {"name", "np_session"}}}}}};
     json::object paths;
     for (const auto& r : routes_) {
         json::object op;
@@ -131,7 +134,8 @@ std::string Router::openapi(std::string_view version) const {
         if (r.policy == Policy::public_)
             op["security"] = json::array{};
         else
-            op["security"] = json::array{json::object{{"bearer", json::array{}}}, json::object{{"cookie", json::array{}}}};
+            op["security"] =
+                json::array{json::object{{"bearer", json::array{}}}, json::object{{"cookie", json::array{}}}};
         json::array parameters;
         for (const auto& seg : split(r.pattern)) {
             if (seg.size() > 2 && seg.front() == '{')
@@ -147,10 +151,12 @@ std::string Router::openapi(std::string_view version) const {
                                               {"description", q.description},
                                               {"schema", schema_of(q)}});
         if (r.paginated) {
-            parameters.push_back(json::object{{"name", "limit"}, {"in", "query"},
+            parameters.push_back(json::object{{"name", "limit"},
+                                              {"in", "query"},
                                               {"description", "page size, 1 to 500 (default 50)"},
                                               {"schema", {{"type", "integer"}}}});
-            parameters.push_back(json::object{{"name", "after"}, {"in", "query"},
+            parameters.push_back(json::object{{"name", "after"},
+                                              {"in", "query"},
                                               {"description", "the `next` value of the previous page"},
                                               {"schema", {{"type", "string"}}}});
         }
@@ -164,21 +170,23 @@ std::string Router::openapi(std::string_view version) const {
             }
             json::object schema{{"type", "object"}, {"properties", props}, {"additionalProperties", false}};
             if (!required.empty()) schema["required"] = required;
-            op["requestBody"] = json::object{
-                {"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}};
+            op["requestBody"] =
+                json::object{{"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}};
         }
         json::object responses;
         responses[std::to_string(r.success_status)] = json::object{{"description", "success"}};
         auto problem_ref = json::object{
             {"description", "problem"},
-            {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+            {"content",
+             {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
         responses["4XX"] = problem_ref;
         responses["5XX"] = problem_ref;
         op["responses"] = std::move(responses);
 
         auto& path_item = paths[r.pattern];
         if (!path_item.is_object()) path_item = json::object{};
-        path_item.as_object()[lower(http::method_name(r.method) == "DELETE" ? "delete" : http::method_name(r.method))] =
+        path_item.as_object()[lower(http::method_name(r.method) == "DELETE" ? "delete"
+                                                                            : http::method_name(r.method))] =
             std::move(op);
     }
     doc["paths"] = std::move(paths);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
@@ -71,7 +70,7 @@ struct Context {
 };
 
 class Router {
-   public:
+ public:
     void add(Route route);
     // The matching route and its path parameters; `method_mismatch` tells 405 from 404.
     const Route* match(http::Method method, std::string_view path,
@@ -80,7 +79,7 @@ class Router {
     // OpenAPI 3.1 document for every route.
     std::string openapi(std::string_view version) const;
 
-   private:
+ private:
     struct Segment {
         std::string text;
         bool is_param;

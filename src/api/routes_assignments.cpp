@@ -20,9 +20,14 @@ http::Response no_content() {
 }  // namespace
 
 void add_assignment_routes(Router& r, ApiDeps& d) {
-    r.add({http::Method::get, "/api/v1/assignments", Policy::student_own, "assignments",
-           "List assignments (students: their own)", {},
-           {{"exercise_id", "string", false, ""}, {"student_id", "string", false, "teachers only"}}, 200,
+    r.add({http::Method::get,
+           "/api/v1/assignments",
+           Policy::student_own,
+           "assignments",
+           "List assignments (students: their own)",
+           {},
+           {{"exercise_id", "string", false, ""}, {"student_id", "string", false, "teachers only"}},
+           200,
            [&d](Context& ctx) -> Aw {
                store::AssignmentFilter f{query_or(ctx, "exercise_id"), query_or(ctx, "student_id")};
                if (!ctx.is_teacher()) f.student_id = ctx.caller->user_id;
@@ -32,7 +37,10 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            },
            true});
 
-    r.add({http::Method::post, "/api/v1/assignments", Policy::teacher, "assignments",
+    r.add({http::Method::post,
+           "/api/v1/assignments",
+           Policy::teacher,
+           "assignments",
            "Assign a published exercise version to students; each gets an assignment and an environment "
            "(all or none: one transaction)",
            {{"exercise_id", "string", true, "id or slug"},
@@ -42,18 +50,22 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
             {"max_attempts", "integer", false, "0 = unlimited"},
             {"cooldown_seconds", "integer", false, ""},
             {"score_policy", "string", false, "last or best"}},
-           {}, 201,
+           {},
+           201,
            [&d](Context& ctx) -> Aw {
                auto exercise_ref = body_string(ctx, "exercise_id");
                int version = static_cast<int>(body_int(ctx, "version", 0));
                std::vector<std::string> students;
-               for (const auto& s : ctx.body->at("student_ids").as_array()) students.emplace_back(s.as_string());
-               if (students.empty()) throw core::invalid("no students", {{"student_ids", "must not be empty"}});
+               for (const auto& s : ctx.body->at("student_ids").as_array())
+                   students.emplace_back(s.as_string());
+               if (students.empty())
+                   throw core::invalid("no students", {{"student_ids", "must not be empty"}});
                if (students.size() > 2000)
                    throw core::invalid("too many students", {{"student_ids", "at most 2000 per request"}});
                std::int64_t deadline = 0;
                if (auto dl = body_string(ctx, "deadline"); !dl.empty() && !core::parse_rfc3339(dl, deadline))
-                   throw core::invalid("bad deadline", {{"deadline", "must be RFC 3339, e.g. 2026-12-01T12:00:00Z"}});
+                   throw core::invalid("bad deadline",
+                                       {{"deadline", "must be RFC 3339, e.g. 2026-12-01T12:00:00Z"}});
                int max_attempts = static_cast<int>(body_int(ctx, "max_attempts", 0));
                int cooldown = static_cast<int>(body_int(ctx, "cooldown_seconds", 0));
                auto policy = body_string(ctx, "score_policy", "last");
@@ -110,8 +122,14 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                co_return json_ok(json::object{{"items", std::move(items)}}, 201);
            }});
 
-    r.add({http::Method::get, "/api/v1/assignments/{id}", Policy::student_own, "assignments",
-           "One assignment, with its environment", {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/assignments/{id}",
+           Policy::student_own,
+           "assignments",
+           "One assignment, with its environment",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto [a, env] = co_await d.pool.run([&] {
@@ -125,8 +143,14 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                co_return json_ok(o);
            }});
 
-    r.add({http::Method::del, "/api/v1/assignments/{id}", Policy::teacher, "assignments",
-           "Withdraw an assignment (its environment must be absent)", {}, {}, 204,
+    r.add({http::Method::del,
+           "/api/v1/assignments/{id}",
+           Policy::teacher,
+           "assignments",
+           "Withdraw an assignment (its environment must be absent)",
+           {},
+           {},
+           204,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                co_await d.pool.run([&] {
@@ -145,8 +169,12 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                co_return no_content();
            }});
 
-    r.add({http::Method::get, "/api/v1/environments", Policy::student_own, "environments",
-           "List environments (the class board; students: their own)", {},
+    r.add({http::Method::get,
+           "/api/v1/environments",
+           Policy::student_own,
+           "environments",
+           "List environments (the class board; students: their own)",
+           {},
            {{"assignment_id", "string", false, ""},
             {"student_id", "string", false, "teachers only"},
             {"exercise_id", "string", false, ""},
@@ -162,8 +190,14 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            },
            true});
 
-    r.add({http::Method::get, "/api/v1/environments/{id}", Policy::student_own, "environments", "One environment",
-           {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/environments/{id}",
+           Policy::student_own,
+           "environments",
+           "One environment",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto e = co_await d.pool.run([&] { return d.store.get_environment(id); });
@@ -172,43 +206,59 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                co_return json_ok(environment_json(*e));
            }});
 
-    r.add({http::Method::post, "/api/v1/environments/{id}/actions", Policy::student_own, "environments",
-           "Change an environment's desired state (start, stop, reset, destroy); the reconciler does the work as a job",
-           {{"action", "string", true, "start | stop | reset | destroy"}}, {}, 202,
-           [&d](Context& ctx) -> Aw {
-               auto id = ctx.param("id");
-               auto action = body_string(ctx, "action");
-               std::string desired;
-               if (action == "start" || action == "reset") desired = "running";
-               else if (action == "stop") desired = "stopped";
-               else if (action == "destroy") desired = "absent";
-               else throw core::invalid("unknown action", {{"action", "must be start, stop, reset or destroy"}});
-               if (action == "destroy" && !ctx.is_teacher())
-                   throw core::forbidden("only a teacher can destroy an environment");
-               auto env = co_await d.pool.run([&] {
-                   auto e = d.store.get_environment(id);
-                   if (!e) throw core::not_found("no such object");
-                   ctx.require_owner(e->student_id);
-                   e->desired_state = desired;
-                   e->updated_at = core::unix_now();
-                   d.store.transaction([&] {
-                       d.store.update_environment(*e);
-                       audit(d.store, ctx, "environment." + action, "environment", e->id);
-                   });
-                   return *e;
-               });
-               store::Job job;
-               job.kind = "environment.reconcile";
-               job.params = json::serialize(json::object{{"environment_id", env.id}, {"action", action}});
-               job.owner_id = env.student_id;
-               job.subject_type = "environment";
-               job.subject_id = env.id;
-               job = co_await d.jobs.submit(job);
-               co_return json_ok(json::object{{"environment", environment_json(env)}, {"job", job_json(job)}}, 202);
-           }});
+    r.add(
+        {http::Method::post,
+         "/api/v1/environments/{id}/actions",
+         Policy::student_own,
+         "environments",
+         "Change an environment's desired state (start, stop, reset, destroy); the reconciler does the work "
+         "as a job",
+         {{"action", "string", true, "start | stop | reset | destroy"}},
+         {},
+         202,
+         [&d](Context& ctx) -> Aw {
+             auto id = ctx.param("id");
+             auto action = body_string(ctx, "action");
+             std::string desired;
+             if (action == "start" || action == "reset")
+                 desired = "running";
+             else if (action == "stop")
+                 desired = "stopped";
+             else if (action == "destroy")
+                 desired = "absent";
+             else
+                 throw core::invalid("unknown action", {{"action", "must be start, stop, reset or destroy"}});
+             if (action == "destroy" && !ctx.is_teacher())
+                 throw core::forbidden("only a teacher can destroy an environment");
+             auto env = co_await d.pool.run([&] {
+                 auto e = d.store.get_environment(id);
+                 if (!e) throw core::not_found("no such object");
+                 ctx.require_owner(e->student_id);
+                 e->desired_state = desired;
+                 e->updated_at = core::unix_now();
+                 d.store.transaction([&] {
+                     d.store.update_environment(*e);
+                     audit(d.store, ctx, "environment." + action, "environment", e->id);
+                 });
+                 return *e;
+             });
+             store::Job job;
+             job.kind = "environment.reconcile";
+             job.params = json::serialize(json::object{{"environment_id", env.id}, {"action", action}});
+             job.owner_id = env.student_id;
+             job.subject_type = "environment";
+             job.subject_id = env.id;
+             job = co_await d.jobs.submit(job);
+             co_return json_ok(json::object{{"environment", environment_json(env)}, {"job", job_json(job)}},
+                               202);
+         }});
 
-    r.add({http::Method::get, "/api/v1/evaluations", Policy::student_own, "evaluations",
-           "List evaluations (the gradebook; students: their own attempts)", {},
+    r.add({http::Method::get,
+           "/api/v1/evaluations",
+           Policy::student_own,
+           "evaluations",
+           "List evaluations (the gradebook; students: their own attempts)",
+           {},
            {{"assignment_id", "string", false, ""},
             {"student_id", "string", false, "teachers only"},
             {"status", "string", false, "queued | running | done | error"}},
@@ -220,13 +270,19 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                auto page = page_of(ctx);
                auto res = co_await d.pool.run([&] { return d.store.list_evaluations(f, page); });
                bool teacher = ctx.is_teacher();
-               co_return json_ok(
-                   page_json(res, [teacher](const store::Evaluation& e) { return evaluation_json(e, teacher); }));
+               co_return json_ok(page_json(
+                   res, [teacher](const store::Evaluation& e) { return evaluation_json(e, teacher); }));
            },
            true});
 
-    r.add({http::Method::get, "/api/v1/evaluations/{id}", Policy::student_own, "evaluations",
-           "One evaluation with per-check results (hidden checks redacted for students)", {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/evaluations/{id}",
+           Policy::student_own,
+           "evaluations",
+           "One evaluation with per-check results (hidden checks redacted for students)",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto e = co_await d.pool.run([&] { return d.store.get_evaluation(id); });
@@ -235,9 +291,14 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                co_return json_ok(evaluation_json(*e, ctx.is_teacher()));
            }});
 
-    r.add({http::Method::post, "/api/v1/assignments/{id}/evaluations", Policy::student_own, "evaluations",
-           "Request grading of the assignment's lab now (attempts, cooldown and deadline apply to students)", {},
-           {}, 202,
+    r.add({http::Method::post,
+           "/api/v1/assignments/{id}/evaluations",
+           Policy::student_own,
+           "evaluations",
+           "Request grading of the assignment's lab now (attempts, cooldown and deadline apply to students)",
+           {},
+           {},
+           202,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto now = core::unix_now();
@@ -249,16 +310,18 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                        ctx.require_owner(a->student_id);
                        if (!ctx.is_teacher()) {
                            if (a->deadline && now > a->deadline)
-                               throw core::conflict("the deadline (" + core::rfc3339(a->deadline) + ") has passed");
+                               throw core::conflict("the deadline (" + core::rfc3339(a->deadline) +
+                                                    ") has passed");
                            int used = d.store.count_evaluations(a->id);
                            if (a->max_attempts && used >= a->max_attempts)
                                throw core::conflict("all " + std::to_string(a->max_attempts) +
                                                     " attempts are used");
                            if (auto last = d.store.last_evaluation(a->id);
                                last && a->cooldown_seconds && now < last->created_at + a->cooldown_seconds)
-                               throw core::Error(core::Code::rate_limited,
-                                                 "wait " + std::to_string(last->created_at + a->cooldown_seconds - now) +
-                                                     " s before the next evaluation");
+                               throw core::Error(
+                                   core::Code::rate_limited,
+                                   "wait " + std::to_string(last->created_at + a->cooldown_seconds - now) +
+                                       " s before the next evaluation");
                        }
                        store::Evaluation e;
                        e.id = core::new_id();

@@ -9,64 +9,71 @@ namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
 
 void add_auth_routes(Router& r, ApiDeps& d) {
-    Route login{http::Method::post,
-                "/api/v1/auth/login",
-                Policy::public_,
-                "auth",
-                "Log in through the configured realms (teacher realms first). Returns a bearer token and sets "
-                "an HttpOnly session cookie; cookie-authenticated writes must send the csrf_token in X-CSRF-Token.",
-                {{"username", "string", true, ""}, {"password", "string", true, ""}},
-                {},
-                200,
-                [&d](Context& ctx) -> Aw {
-                    auto username = body_string(ctx, "username");
-                    auto identity =
-                        co_await d.login.login(username, body_string(ctx, "password"), ctx.request.remote_address);
-                    // External realms create their users on first login; the role follows the realm.
-                    auto user = co_await d.pool.run([&] {
-                        auto u = d.store.find_user(identity.username, identity.realm);
-                        if (!u) {
-                            store::User nu;
-                            nu.id = core::new_id();
-                            nu.username = identity.username;
-                            nu.realm = identity.realm;
-                            nu.role = identity.role;
-                            nu.display_name = identity.display_name;
-                            nu.created_at = core::unix_now();
-                            d.store.create_user(nu);
-                            return nu;
-                        }
-                        if (u->role != identity.role && identity.realm != "local") {
-                            u->role = identity.role;
-                            d.store.update_user(*u);
-                        }
-                        return *u;
-                    });
-                    auth::Claims claims;
-                    claims.user_id = user.id;
-                    claims.username = user.username;
-                    claims.role = user.role;
-                    claims.realm = user.realm;
-                    claims.display_name = user.display_name;
-                    auto token = d.jwt.issue(claims, core::unix_now());
-                    json::object out{{"token", token},
-                                     {"token_type", "Bearer"},
-                                     {"csrf_token", claims.csrf},
-                                     {"expires_at", core::rfc3339(claims.expires_at)},
-                                     {"user", user_json(user)}};
-                    auto res = json_ok(out);
-                    std::string attrs = "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(d.jwt.ttl().count());
-                    if (d.options.secure_cookies) attrs += "; Secure";
-                    res.header("Set-Cookie", "np_session=" + token + attrs + "; HttpOnly");
-                    res.header("Set-Cookie", "np_csrf=" + claims.csrf + attrs);
-                    res.header("Cache-Control", "no-store");
-                    co_return res;
-                }};
+    Route login{
+        http::Method::post,
+        "/api/v1/auth/login",
+        Policy::public_,
+        "auth",
+        "Log in through the configured realms (teacher realms first). Returns a bearer token and sets "
+        "an HttpOnly session cookie; cookie-authenticated writes must send the csrf_token in X-CSRF-Token.",
+        {{"username", "string", true, ""}, {"password", "string", true, ""}},
+        {},
+        200,
+        [&d](Context& ctx) -> Aw {
+            auto username = body_string(ctx, "username");
+            auto identity =
+                co_await d.login.login(username, body_string(ctx, "password"), ctx.request.remote_address);
+            // External realms create their users on first login; the role follows the realm.
+            auto user = co_await d.pool.run([&] {
+                auto u = d.store.find_user(identity.username, identity.realm);
+                if (!u) {
+                    store::User nu;
+                    nu.id = core::new_id();
+                    nu.username = identity.username;
+                    nu.realm = identity.realm;
+                    nu.role = identity.role;
+                    nu.display_name = identity.display_name;
+                    nu.created_at = core::unix_now();
+                    d.store.create_user(nu);
+                    return nu;
+                }
+                if (u->role != identity.role && identity.realm != "local") {
+                    u->role = identity.role;
+                    d.store.update_user(*u);
+                }
+                return *u;
+            });
+            auth::Claims claims;
+            claims.user_id = user.id;
+            claims.username = user.username;
+            claims.role = user.role;
+            claims.realm = user.realm;
+            claims.display_name = user.display_name;
+            auto token = d.jwt.issue(claims, core::unix_now());
+            json::object out{{"token", token},
+                             {"token_type", "Bearer"},
+                             {"csrf_token", claims.csrf},
+                             {"expires_at", core::rfc3339(claims.expires_at)},
+                             {"user", user_json(user)}};
+            auto res = json_ok(out);
+            std::string attrs = "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(d.jwt.ttl().count());
+            if (d.options.secure_cookies) attrs += "; Secure";
+            res.header("Set-Cookie", "np_session=" + token + attrs + "; HttpOnly");
+            res.header("Set-Cookie", "np_csrf=" + claims.csrf + attrs);
+            res.header("Cache-Control", "no-store");
+            co_return res;
+        }};
     login.csrf_exempt = true;
     r.add(std::move(login));
 
-    r.add({http::Method::post, "/api/v1/auth/logout", Policy::authenticated, "auth",
-           "Log out: the token is revoked and the session cookie cleared", {}, {}, 204,
+    r.add({http::Method::post,
+           "/api/v1/auth/logout",
+           Policy::authenticated,
+           "auth",
+           "Log out: the token is revoked and the session cookie cleared",
+           {},
+           {},
+           204,
            [&d](Context& ctx) -> Aw {
                d.jwt.revoke(*ctx.caller);
                http::Response res;
@@ -76,8 +83,14 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                co_return res;
            }});
 
-    r.add({http::Method::get, "/api/v1/me", Policy::authenticated, "auth",
-           "The logged-in user (from the session token)", {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/me",
+           Policy::authenticated,
+           "auth",
+           "The logged-in user (from the session token)",
+           {},
+           {},
+           200,
            [](Context& ctx) -> Aw {
                const auto& c = *ctx.caller;
                json::object o{{"id", c.user_id},

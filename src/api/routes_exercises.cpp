@@ -12,8 +12,11 @@ namespace {
 
 void check_slug(const std::string& s) {
     bool ok = !s.empty() && s.size() <= 64 && std::isalnum(static_cast<unsigned char>(s.front()));
-    for (char c : s) ok = ok && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-');
-    if (!ok) throw core::invalid("bad slug", {{"slug", "1-64 characters: lowercase letters, digits and '-'"}});
+    for (char c : s)
+        ok = ok && (std::islower(static_cast<unsigned char>(c)) ||
+                    std::isdigit(static_cast<unsigned char>(c)) || c == '-');
+    if (!ok)
+        throw core::invalid("bad slug", {{"slug", "1-64 characters: lowercase letters, digits and '-'"}});
 }
 
 // A YAML document that does not parse is refused with its line, before anything is stored.
@@ -60,8 +63,14 @@ const std::vector<Field> kContentFields = {
 }  // namespace
 
 void add_exercise_routes(Router& r, ApiDeps& d) {
-    r.add({http::Method::get, "/api/v1/exercises", Policy::teacher, "exercises", "List exercises", {},
-           {{"q", "string", false, "substring of the slug or title"}}, 200,
+    r.add({http::Method::get,
+           "/api/v1/exercises",
+           Policy::teacher,
+           "exercises",
+           "List exercises",
+           {},
+           {{"q", "string", false, "substring of the slug or title"}},
+           200,
            [&d](Context& ctx) -> Aw {
                auto q = query_or(ctx, "q");
                auto page = page_of(ctx);
@@ -73,8 +82,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
     auto create_fields = kContentFields;
     create_fields.insert(create_fields.begin(), {{"slug", "string", true, "unique, e.g. ospf-two-lans"},
                                                  {"title", "string", true, ""}});
-    r.add({http::Method::post, "/api/v1/exercises", Policy::teacher, "exercises",
-           "Create an exercise with its first (draft) version", create_fields, {}, 201,
+    r.add({http::Method::post,
+           "/api/v1/exercises",
+           Policy::teacher,
+           "exercises",
+           "Create an exercise with its first (draft) version",
+           create_fields,
+           {},
+           201,
            [&d](Context& ctx) -> Aw {
                store::Exercise e;
                e.id = core::new_id();
@@ -97,8 +112,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(exercise_json(stored), 201);
            }});
 
-    r.add({http::Method::get, "/api/v1/exercises/{id}", Policy::teacher, "exercises",
-           "One exercise (by id or slug) with its versions", {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/exercises/{id}",
+           Policy::teacher,
+           "exercises",
+           "One exercise (by id or slug) with its versions",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto [e, versions] = co_await d.pool.run([&] {
@@ -113,8 +134,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(o);
            }});
 
-    r.add({http::Method::patch, "/api/v1/exercises/{id}", Policy::teacher, "exercises", "Rename an exercise",
-           {{"title", "string", true, ""}}, {}, 200,
+    r.add({http::Method::patch,
+           "/api/v1/exercises/{id}",
+           Policy::teacher,
+           "exercises",
+           "Rename an exercise",
+           {{"title", "string", true, ""}},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto title = body_string(ctx, "title");
@@ -131,8 +158,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(exercise_json(e));
            }});
 
-    r.add({http::Method::post, "/api/v1/exercises/{id}/versions", Policy::teacher, "exercises",
-           "Add a new draft version", kContentFields, {}, 201,
+    r.add({http::Method::post,
+           "/api/v1/exercises/{id}/versions",
+           Policy::teacher,
+           "exercises",
+           "Add a new draft version",
+           kContentFields,
+           {},
+           201,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto v = co_await d.pool.run([&] {
@@ -149,8 +182,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(version_json(v, true), 201);
            }});
 
-    r.add({http::Method::get, "/api/v1/exercises/{id}/versions/{version}", Policy::teacher, "exercises",
-           "One version with its content", {}, {}, 200,
+    r.add({http::Method::get,
+           "/api/v1/exercises/{id}/versions/{version}",
+           Policy::teacher,
+           "exercises",
+           "One version with its content",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                int n = version_param(ctx);
@@ -163,8 +202,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(version_json(*v, true));
            }});
 
-    r.add({http::Method::put, "/api/v1/exercises/{id}/versions/{version}", Policy::teacher, "exercises",
-           "Replace a draft version's content (published versions are immutable: 409)", kContentFields, {}, 200,
+    r.add({http::Method::put,
+           "/api/v1/exercises/{id}/versions/{version}",
+           Policy::teacher,
+           "exercises",
+           "Replace a draft version's content (published versions are immutable: 409)",
+           kContentFields,
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                int n = version_param(ctx);
@@ -172,7 +217,8 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    auto ex = d.store.get_exercise(id);
                    if (!ex) throw core::not_found("no exercise '" + id + "'");
                    auto cur = d.store.get_version(ex->id, n);
-                   if (!cur) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+                   if (!cur)
+                       throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
                    if (cur->state == "published")
                        throw core::conflict("version " + std::to_string(n) +
                                             " is published and immutable: add a new version instead");
@@ -189,8 +235,14 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                co_return json_ok(version_json(v, true));
            }});
 
-    r.add({http::Method::post, "/api/v1/exercises/{id}/versions/{version}/publish", Policy::teacher, "exercises",
-           "Publish a draft version: from now on it is immutable and can be assigned", {}, {}, 200,
+    r.add({http::Method::post,
+           "/api/v1/exercises/{id}/versions/{version}/publish",
+           Policy::teacher,
+           "exercises",
+           "Publish a draft version: from now on it is immutable and can be assigned",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                int n = version_param(ctx);
@@ -198,10 +250,18 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    auto ex = d.store.get_exercise(id);
                    if (!ex) throw core::not_found("no exercise '" + id + "'");
                    auto cur = d.store.get_version(ex->id, n);
-                   if (!cur) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+                   if (!cur)
+                       throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
                    if (cur->spec.empty())
                        throw core::invalid("version " + std::to_string(n) + " has no grading spec",
                                            {{"spec", "is required before publishing"}});
+                   if (d.lint) {
+                       auto errors = d.lint(cur->spec, cur->instructions);
+                       if (!errors.empty())
+                           throw core::invalid("the grading spec of version " + std::to_string(n) +
+                                                   " has errors: fix them in a draft, then publish",
+                                               std::move(errors));
+                   }
                    d.store.transaction([&] {
                        d.store.publish_version(ex->id, n, core::unix_now());
                        audit(d.store, ctx, "exercise.version.publish", "exercise", ex->id,

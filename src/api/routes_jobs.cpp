@@ -7,13 +7,19 @@ namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
 
 void add_job_routes(Router& r, ApiDeps& d) {
-    r.add({http::Method::get, "/api/v1/jobs", Policy::student_own, "jobs", "List jobs (students: their own)", {},
+    r.add({http::Method::get,
+           "/api/v1/jobs",
+           Policy::student_own,
+           "jobs",
+           "List jobs (students: their own)",
+           {},
            {{"state", "string", false, "queued | running | succeeded | failed | cancelled"},
             {"kind", "string", false, ""},
             {"subject_id", "string", false, "the object the job works on"}},
            200,
            [&d](Context& ctx) -> Aw {
-               store::JobFilter f{query_or(ctx, "state"), query_or(ctx, "kind"), "", query_or(ctx, "subject_id")};
+               store::JobFilter f{query_or(ctx, "state"), query_or(ctx, "kind"), "",
+                                  query_or(ctx, "subject_id")};
                if (!ctx.is_teacher()) f.owner_id = ctx.caller->user_id;
                auto page = page_of(ctx);
                auto res = co_await d.pool.run([&] { return d.store.list_jobs(f, page); });
@@ -21,7 +27,13 @@ void add_job_routes(Router& r, ApiDeps& d) {
            },
            true});
 
-    r.add({http::Method::get, "/api/v1/jobs/{id}", Policy::student_own, "jobs", "One job with its progress", {}, {},
+    r.add({http::Method::get,
+           "/api/v1/jobs/{id}",
+           Policy::student_own,
+           "jobs",
+           "One job with its progress",
+           {},
+           {},
            200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
@@ -31,20 +43,33 @@ void add_job_routes(Router& r, ApiDeps& d) {
                co_return json_ok(job_json(*j));
            }});
 
-    r.add({http::Method::post, "/api/v1/jobs/{id}/cancel", Policy::student_own, "jobs",
-           "Cancel a queued or running job", {}, {}, 200,
+    r.add({http::Method::post,
+           "/api/v1/jobs/{id}/cancel",
+           Policy::student_own,
+           "jobs",
+           "Cancel a queued or running job",
+           {},
+           {},
+           200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto j = co_await d.pool.run([&] { return d.store.get_job(id); });
                if (!j) throw core::not_found("no such object");
                ctx.require_owner(j->owner_id);
-               if (!co_await d.jobs.cancel(id)) throw core::conflict("job " + id + " has already finished (" + j->state + ")");
+               if (!co_await d.jobs.cancel(id))
+                   throw core::conflict("job " + id + " has already finished (" + j->state + ")");
                auto after = co_await d.pool.run([&] { return d.store.get_job(id); });
                co_return json_ok(job_json(*after));
            }});
 
-    r.add({http::Method::get, "/api/v1/audit", Policy::teacher, "audit", "The audit log (who did what, when)", {},
-           {{"object_id", "string", false, ""}}, 200,
+    r.add({http::Method::get,
+           "/api/v1/audit",
+           Policy::teacher,
+           "audit",
+           "The audit log (who did what, when)",
+           {},
+           {{"object_id", "string", false, ""}},
+           200,
            [&d](Context& ctx) -> Aw {
                auto obj = query_or(ctx, "object_id");
                auto page = page_of(ctx);

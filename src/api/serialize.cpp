@@ -4,7 +4,9 @@
 
 namespace np::api {
 namespace {
-json::value time_or_null(std::int64_t t) { return t ? json::value(core::rfc3339(t)) : json::value(nullptr); }
+json::value time_or_null(std::int64_t t) {
+    return t ? json::value(core::rfc3339(t)) : json::value(nullptr);
+}
 }  // namespace
 
 json::object user_json(const store::User& u) {
@@ -78,11 +80,12 @@ json::object evaluation_json(const store::Evaluation& e, bool teacher_view) {
             auto& o = r.as_object();
             auto* hidden = o.if_contains("hidden");
             if (hidden && hidden->is_bool() && hidden->as_bool()) {
-                json::object redacted{{"id", o.contains("id") ? o["id"] : json::value(nullptr)},
-                                      {"hidden", true},
-                                      {"status", o.contains("status") ? o["status"] : json::value(nullptr)},
-                                      {"points", o.contains("points") ? o["points"] : json::value(nullptr)},
-                                      {"max_points", o.contains("max_points") ? o["max_points"] : json::value(nullptr)}};
+                json::object redacted{
+                    {"id", o.contains("id") ? o["id"] : json::value(nullptr)},
+                    {"hidden", true},
+                    {"status", o.contains("status") ? o["status"] : json::value(nullptr)},
+                    {"points", o.contains("points") ? o["points"] : json::value(nullptr)},
+                    {"max_points", o.contains("max_points") ? o["max_points"] : json::value(nullptr)}};
                 r = std::move(redacted);
             }
         }
@@ -108,7 +111,8 @@ json::object job_json(const store::Job& j) {
             {"kind", j.kind},
             {"params", parse_stored(j.params)},
             {"state", j.state},
-            {"progress", json::object{{"done", j.progress_done}, {"total", j.progress_total}, {"message", j.message}}},
+            {"progress",
+             json::object{{"done", j.progress_done}, {"total", j.progress_total}, {"message", j.message}}},
             {"owner_id", j.owner_id},
             {"attempt", j.attempt},
             {"subject", json::object{{"type", j.subject_type}, {"id", j.subject_id}}},

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "core/config.hpp"
@@ -12,8 +11,8 @@ namespace np::app {
 
 struct GlobalOptions {
     std::string config_path;  // --config FILE; empty: embedded defaults
-    std::string log_level;   // --log-level; empty: config log.level, else info
-    std::string log_format;  // --log-format; empty: config log.format, else logfmt
+    std::string log_level;    // --log-level; empty: config log.level, else info
+    std::string log_format;   // --log-format; empty: config log.format, else logfmt
 };
 
 using CommandSetup = void (*)(CLI::App& root, GlobalOptions& global);

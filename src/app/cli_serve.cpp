@@ -16,7 +16,8 @@ namespace {
 void setup_serve(CLI::App& root, GlobalOptions& global) {
     auto opts = std::make_shared<ServeOptions>();
     auto* cmd = root.add_subcommand("serve", "Run the netpraxis server (HTTP API, events, jobs)");
-    cmd->add_option("--listen", opts->listen, "ADDRESS:PORT to listen on (default from server.address/server.port: 127.0.0.1:8080)");
+    cmd->add_option("--listen", opts->listen,
+                    "ADDRESS:PORT to listen on (default from server.address/server.port: 127.0.0.1:8080)");
     cmd->add_option("--store", opts->store_url, "store URL: sqlite:PATH (default sqlite:./var/netpraxis.db)");
     cmd->callback([opts, &global] {
         auto config = load_config(global);
@@ -34,11 +35,15 @@ void setup_user(CLI::App& root, GlobalOptions& global) {
         bool password_stdin = false;
     };
     auto add = std::make_shared<AddOptions>();
-    auto* cmd = user->add_subcommand("add", "Create a local user (prints a generated password unless --password-stdin)");
+    auto* cmd = user->add_subcommand(
+        "add", "Create a local user (prints a generated password unless --password-stdin)");
     cmd->add_option("--username", add->username, "login name")->required();
-    cmd->add_option("--role", add->role, "teacher or student")->required()->check(CLI::IsMember({"teacher", "student"}));
+    cmd->add_option("--role", add->role, "teacher or student")
+        ->required()
+        ->check(CLI::IsMember({"teacher", "student"}));
     cmd->add_option("--display-name", add->display_name, "full name shown in the UI");
-    cmd->add_flag("--password-stdin", add->password_stdin, "read the password from standard input (first line)");
+    cmd->add_flag("--password-stdin", add->password_stdin,
+                  "read the password from standard input (first line)");
     cmd->add_option("--store", add->store_url, "store URL (default from config store.url)");
     cmd->callback([add, &global] {
         auto config = load_config(global);

@@ -24,7 +24,9 @@ struct EventBus::Subscription::State {
 EventBus::EventBus(boost::asio::any_io_executor executor, std::size_t capacity)
     : executor_(executor), capacity_(capacity) {}
 
-EventBus::~EventBus() { close(); }
+EventBus::~EventBus() {
+    close();
+}
 
 std::uint64_t EventBus::publish(Event event) {
     event.id = next_id_++;
@@ -70,7 +72,9 @@ EventBus::Subscription::~Subscription() {
     if (state_) state_->timer.cancel();
 }
 
-bool EventBus::Subscription::closed() const { return state_->closed; }
+bool EventBus::Subscription::closed() const {
+    return state_->closed;
+}
 
 boost::asio::awaitable<std::optional<Event>> EventBus::Subscription::next(std::chrono::milliseconds timeout) {
     auto st = state_;

@@ -5,7 +5,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -17,12 +16,12 @@
 namespace np::app {
 
 struct Event {
-    std::uint64_t id = 0;     // monotonic per process, starts above 0
-    std::string type;         // "job.progress", "job.state", "environment.state", "evaluation.state"
+    std::uint64_t id = 0;  // monotonic per process, starts above 0
+    std::string type;      // "job.progress", "job.state", "environment.state", "evaluation.state"
     std::string job_id;
     std::string environment_id;
-    std::string owner_id;     // the student/user the event concerns: students only see their own
-    std::string data;         // JSON object
+    std::string owner_id;  // the student/user the event concerns: students only see their own
+    std::string data;      // JSON object
 };
 
 struct EventFilter {
@@ -33,7 +32,7 @@ struct EventFilter {
 };
 
 class EventBus {
-   public:
+ public:
     explicit EventBus(boost::asio::any_io_executor executor, std::size_t capacity = 4096);
     ~EventBus();
 
@@ -49,19 +48,19 @@ class EventBus {
     std::uint64_t last_id() const { return next_id_ - 1; }
 
     class Subscription {
-       public:
+     public:
         ~Subscription();
         // The next matching event, or nullopt after `timeout` (send a keep-alive) or when the bus closed.
         boost::asio::awaitable<std::optional<Event>> next(std::chrono::milliseconds timeout);
         bool closed() const;
 
-       private:
+     private:
         friend class EventBus;
         struct State;
         std::shared_ptr<State> state_;
     };
 
-   private:
+ private:
     boost::asio::any_io_executor executor_;
     std::size_t capacity_;
     std::deque<Event> ring_;

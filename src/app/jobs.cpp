@@ -23,8 +23,8 @@ struct JobRunner::Impl {
     asio::steady_timer drained;
 };
 
-JobRunner::JobRunner(asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
-                     JobRunnerOptions options)
+JobRunner::JobRunner(asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool,
+                     EventBus& bus, JobRunnerOptions options)
     : impl_(std::make_unique<Impl>(executor)),
       executor_(executor),
       store_(store),
@@ -36,7 +36,9 @@ JobRunner::JobRunner(asio::any_io_executor executor, store::Store& store, core::
 
 JobRunner::~JobRunner() = default;
 
-void JobRunner::register_kind(std::string kind, JobFn fn) { kinds_[std::move(kind)] = std::move(fn); }
+void JobRunner::register_kind(std::string kind, JobFn fn) {
+    kinds_[std::move(kind)] = std::move(fn);
+}
 
 void JobRunner::publish_state(const store::Job& job) {
     json::object data{{"id", job.id},
@@ -75,15 +77,18 @@ asio::awaitable<bool> JobRunner::cancel(const std::string& job_id) {
     co_return ok;
 }
 
-void JobRunner::start() { asio::co_spawn(executor_, loop(), asio::detached); }
+void JobRunner::start() {
+    asio::co_spawn(executor_, loop(), asio::detached);
+}
 
 asio::awaitable<void> JobRunner::loop() {
     while (!stopping_) {
         while (!stopping_ && static_cast<int>(running_.size()) < options_.max_concurrency) {
             std::optional<store::Job> job;
             try {
-                job = co_await pool_.run(
-                    [&] { return store_.claim_job(options_.instance_id, core::unix_now(), options_.lease_seconds); });
+                job = co_await pool_.run([&] {
+                    return store_.claim_job(options_.instance_id, core::unix_now(), options_.lease_seconds);
+                });
             } catch (const std::exception& e) {
                 log::error("jobs.claim_failed", {{"error", e.what()}});
                 break;
@@ -149,7 +154,9 @@ asio::awaitable<void> JobRunner::stop(std::chrono::milliseconds grace) {
     }
 }
 
-bool JobContext::cancelled() const { return runner_.cancelled_.contains(job_.id) || runner_.stopping_; }
+bool JobContext::cancelled() const {
+    return runner_.cancelled_.contains(job_.id) || runner_.stopping_;
+}
 
 asio::awaitable<void> JobContext::progress(std::int64_t done, std::int64_t total, std::string message) {
     job_.progress_done = done;

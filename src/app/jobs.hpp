@@ -6,7 +6,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -26,7 +25,7 @@ class EventBus;
 class JobRunner;
 
 class JobContext {
-   public:
+ public:
     JobContext(JobRunner& runner, store::Job job) : runner_(runner), job_(std::move(job)) {}
     const store::Job& job() const { return job_; }
     // Records progress (persisted at most every 250 ms, always published as an event).
@@ -34,7 +33,7 @@ class JobContext {
     // True once the job was cancelled through the API or its lease was lost: stop at the next step.
     bool cancelled() const;
 
-   private:
+ private:
     friend class JobRunner;
     JobRunner& runner_;
     store::Job job_;
@@ -52,9 +51,9 @@ struct JobRunnerOptions {
 };
 
 class JobRunner {
-   public:
-    JobRunner(boost::asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
-              JobRunnerOptions options);
+ public:
+    JobRunner(boost::asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool,
+              EventBus& bus, JobRunnerOptions options);
     ~JobRunner();
 
     void register_kind(std::string kind, JobFn fn);
@@ -70,7 +69,7 @@ class JobRunner {
     boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
     std::size_t running() const { return running_.size(); }
 
-   private:
+ private:
     friend class JobContext;
     boost::asio::awaitable<void> loop();
     boost::asio::awaitable<void> run(store::Job job);

@@ -19,10 +19,13 @@ std::vector<std::pair<int, CommandSetup>>& registry() {
 
 }  // namespace
 
-CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) { registry().emplace_back(order, setup); }
+CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) {
+    registry().emplace_back(order, setup);
+}
 
 core::Config load_config(const GlobalOptions& global) {
-    core::Config config = global.config_path.empty() ? core::Config{} : core::Config::load(global.config_path);
+    core::Config config =
+        global.config_path.empty() ? core::Config{} : core::Config::load(global.config_path);
     config.apply_env(environ);
     // Command-line flags win over the config file.
     log::setup(global.log_level.empty() ? config.get_string("log.level", "info") : global.log_level,
@@ -38,12 +41,14 @@ int main(int argc, char** argv) {
     root.set_version_flag("--version", "netpraxis 0.1.0");
     root.require_subcommand(1);
     app::GlobalOptions global;
-    root.add_option("-c,--config", global.config_path, "YAML configuration file (see examples/netpraxis.yaml)")
+    root.add_option("-c,--config", global.config_path,
+                    "YAML configuration file (see examples/netpraxis.yaml)")
         ->envname("NETPRAXIS_CONFIG")
         ->check(CLI::ExistingFile);
     root.add_option("--log-level", global.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-    root.add_option("--log-format", global.log_format, "logfmt or json")->check(CLI::IsMember({"logfmt", "json"}));
+    root.add_option("--log-format", global.log_format, "logfmt or json")
+        ->check(CLI::IsMember({"logfmt", "json"}));
     root.parse_complete_callback([&] {
         log::setup(global.log_level.empty() ? "info" : global.log_level,
                    global.log_format.empty() ? "logfmt" : global.log_format);

@@ -4,14 +4,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-
 #include <filesystem>
 #include <iostream>
 
 #include "api/api.hpp"
 #include "app/events.hpp"
-#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "app/workflows.hpp"
 #include "auth/jwt.hpp"
 #include "auth/local_realm.hpp"
 #include "auth/login.hpp"
@@ -66,7 +65,8 @@ void bootstrap_first_teacher(const core::Config& config, store::Store& store) {
     u.password_hash = auth::hash_password(password);
     store.create_user(u);
     // Printed once on the console (never logged), the way Jenkins and Grafana hand out their first login.
-    std::cout << "\n  First teacher account created: username '" << u.username << "', one-time password: " << password
+    std::cout << "\n  First teacher account created: username '" << u.username
+              << "', one-time password: " << password
               << "\n  It is shown only now. Log in and change it (PATCH /api/v1/users/" << u.id << ").\n\n"
               << std::flush;
     log::info("auth.bootstrap_user_created", {{"user", u.username}});
@@ -92,7 +92,8 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, co
     auto port = config.get_int("server.port", 8080);
     if (!listen.empty()) {
         auto colon = listen.rfind(':');
-        if (colon == std::string::npos) throw core::invalid("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
+        if (colon == std::string::npos)
+            throw core::invalid("--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
         address = listen.substr(0, colon);
         try {
             port = std::stoi(listen.substr(colon + 1));
@@ -106,7 +107,8 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, co
 
 }  // namespace
 
-int serve(const core::Config& config, const ServeOptions& options, const std::function<void(std::uint16_t)>& on_ready) {
+int serve(const core::Config& config, const ServeOptions& options,
+          const std::function<void(std::uint16_t)>& on_ready) {
     auto url = store_url_from(config, options.store_url);
     auto store = open_and_migrate(url);
     bootstrap_first_teacher(config, *store);
@@ -125,14 +127,18 @@ int serve(const core::Config& config, const ServeOptions& options, const std::fu
     jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));
     jopts.lease_seconds = static_cast<int>(config.get_int("jobs.lease_seconds", 60));
     JobRunner jobs(ioc.get_executor(), *store, pool, bus, jopts);
-    register_job_kinds(jobs, config, *store, pool);
+    Workflows workflows(ioc.get_executor(), config, *store, pool, bus);
+    workflows.register_with(jobs);
 
     bool shutting_down = false;
     api::ApiOptions aopts;
     aopts.secure_cookies = config.get_bool("server.secure_cookies", false);
     aopts.environment_provider = config.get_string("lab.provider", "local");
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
-    api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; }});
+    api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
+                              [&workflows](const std::string& spec, const std::string& instructions) {
+                                  return workflows.lint(spec, instructions);
+                              }});
 
     http::ServerOptions sopts;
     std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);
@@ -146,8 +152,16 @@ int serve(const core::Config& config, const ServeOptions& options, const std::fu
     http::Server server(ioc.get_executor(), sopts, [&api](http::Request& r) { return api.handle(r); });
     auto port = server.listen();
     server.start();
-    jobs.start();
-    log::info("server.listening", {{"address", sopts.address}, {"port", port}, {"store", url.starts_with("postgres") ? "postgresql" : url}});
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            co_await workflows.reconcile_at_start();
+            jobs.start();
+        },
+        asio::detached);
+    log::info("server.listening", {{"address", sopts.address},
+                                   {"port", port},
+                                   {"store", url.starts_with("postgres") ? "postgresql" : url}});
     if (options.print_banner)
         std::cout << "netpraxis listening on http://" << sopts.address << ":" << port << "\n" << std::flush;
     if (on_ready) on_ready(port);

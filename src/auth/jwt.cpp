@@ -100,7 +100,8 @@ Claims JwtCodec::verify(std::string_view token, std::int64_t now) {
         throw core::unauthenticated("token expired: log in again");
     }
     if (c.issued_at > now + 60) throw core::unauthenticated("token not yet valid");
-    if (!revoked_.empty() && revoked_.contains(c.jti)) throw core::unauthenticated("token was revoked (logged out)");
+    if (!revoked_.empty() && revoked_.contains(c.jti))
+        throw core::unauthenticated("token was revoked (logged out)");
     return c;
 }
 

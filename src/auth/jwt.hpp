@@ -13,19 +13,19 @@
 namespace np::auth {
 
 struct Claims {
-    std::string user_id;   // sub
+    std::string user_id;  // sub
     std::string username;
-    std::string role;      // teacher | student
+    std::string role;  // teacher | student
     std::string realm;
     std::string display_name;
-    std::string csrf;      // the CSRF token bound to this session (double submit for cookie writes)
-    std::string jti;       // token id, for logout revocation
+    std::string csrf;  // the CSRF token bound to this session (double submit for cookie writes)
+    std::string jti;   // token id, for logout revocation
     std::int64_t issued_at = 0;
     std::int64_t expires_at = 0;
 };
 
 class JwtCodec {
-   public:
+ public:
     JwtCodec(std::string secret, std::chrono::seconds ttl, std::string issuer = "netpraxis");
 
     // Fills iat, exp, jti and csrf when empty, and returns the signed token.
@@ -37,7 +37,7 @@ class JwtCodec {
 
     std::chrono::seconds ttl() const { return ttl_; }
 
-   private:
+ private:
     Claims decode(std::string_view token) const;
 
     std::string secret_;

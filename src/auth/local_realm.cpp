@@ -15,7 +15,8 @@ namespace np::auth {
 LocalRealm::LocalRealm(std::string name, store::Store& store, core::WorkerPool& pool)
     : name_(std::move(name)), store_(store), pool_(pool) {}
 
-boost::asio::awaitable<std::optional<Identity>> LocalRealm::authenticate(std::string username, std::string password) {
+boost::asio::awaitable<std::optional<Identity>> LocalRealm::authenticate(std::string username,
+                                                                         std::string password) {
     co_return co_await pool_.run([&]() -> std::optional<Identity> {
         auto user = store_.find_user(username, "local");
         if (!user || user->password_hash.empty()) {
@@ -38,13 +39,16 @@ std::map<std::string, RealmFactory>& factories() {
 
 }  // namespace
 
-void register_realm_kind(std::string kind, RealmFactory factory) { factories()[std::move(kind)] = std::move(factory); }
+void register_realm_kind(std::string kind, RealmFactory factory) {
+    factories()[std::move(kind)] = std::move(factory);
+}
 
 std::unique_ptr<Realm> make_realm(const YAML::Node& entry, RealmDeps& deps) {
     if (!entry.IsMap()) throw core::invalid("auth.realms entries must be mappings with name and kind");
     auto kind = entry["kind"] ? entry["kind"].as<std::string>() : "";
     auto name = entry["name"] ? entry["name"].as<std::string>() : kind;
-    if (kind == "local") return std::make_unique<LocalRealm>(name.empty() ? "local" : name, deps.store, deps.pool);
+    if (kind == "local")
+        return std::make_unique<LocalRealm>(name.empty() ? "local" : name, deps.store, deps.pool);
     auto it = factories().find(kind);
     if (it == factories().end())
         throw core::invalid("auth.realms: realm '" + name + "' has unknown kind '" + kind +

@@ -19,12 +19,15 @@ int RateLimiter::attempt(const std::string& key) {
     }
     q.push_back(now);
     if (events_.size() > 100'000) {  // bound memory under a spray of usernames: drop idle keys
-        std::erase_if(events_, [&](auto& kv) { return kv.second.empty() || kv.second.back() + window_ <= now; });
+        std::erase_if(events_,
+                      [&](auto& kv) { return kv.second.empty() || kv.second.back() + window_ <= now; });
     }
     return 0;
 }
 
-void RateLimiter::reset(const std::string& key) { events_.erase(key); }
+void RateLimiter::reset(const std::string& key) {
+    events_.erase(key);
+}
 
 LoginService::LoginService(std::vector<std::unique_ptr<Realm>> realms, const core::Clock& clock,
                            int per_user_per_minute, int per_address_per_minute)
@@ -35,10 +38,11 @@ LoginService::LoginService(std::vector<std::unique_ptr<Realm>> realms, const cor
 boost::asio::awaitable<Identity> LoginService::login(std::string username, std::string password,
                                                      std::string address) {
     if (username.empty() || password.empty()) throw core::invalid("username and password are required");
-    if (username.size() > 128 || password.size() > 1024) throw core::unauthenticated("invalid username or password");
+    if (username.size() > 128 || password.size() > 1024)
+        throw core::unauthenticated("invalid username or password");
     if (int wait = per_address_.attempt("addr:" + address); wait > 0)
-        throw core::Error(core::Code::rate_limited,
-                          "too many login attempts from this address; retry in " + std::to_string(wait) + " s");
+        throw core::Error(core::Code::rate_limited, "too many login attempts from this address; retry in " +
+                                                        std::to_string(wait) + " s");
     if (int wait = per_user_.attempt("user:" + username); wait > 0)
         throw core::Error(core::Code::rate_limited,
                           "too many login attempts for this user; retry in " + std::to_string(wait) + " s");

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -23,13 +22,13 @@ namespace np::auth {
 
 // Sliding-window limiter: at most `max` events per `window` per key.
 class RateLimiter {
-   public:
+ public:
     RateLimiter(int max, std::chrono::seconds window, const core::Clock& clock);
     // Records an attempt; returns 0 when allowed, else the seconds until the next attempt is allowed.
     int attempt(const std::string& key);
     void reset(const std::string& key);
 
-   private:
+ private:
     int max_;
     std::chrono::seconds window_;
     const core::Clock& clock_;
@@ -37,9 +36,9 @@ class RateLimiter {
 };
 
 class LoginService {
-   public:
-    LoginService(std::vector<std::unique_ptr<Realm>> realms, const core::Clock& clock, int per_user_per_minute = 10,
-                 int per_address_per_minute = 30);
+ public:
+    LoginService(std::vector<std::unique_ptr<Realm>> realms, const core::Clock& clock,
+                 int per_user_per_minute = 10, int per_address_per_minute = 30);
 
     // The accepted identity; throws core::Error unauthenticated (bad credentials), rate_limited (with the
     // wait in the message) or unavailable (every realm that could have answered was unreachable).
@@ -47,7 +46,7 @@ class LoginService {
 
     const std::vector<std::unique_ptr<Realm>>& realms() const { return realms_; }
 
-   private:
+ private:
     std::vector<std::unique_ptr<Realm>> realms_;
     RateLimiter per_user_;
     RateLimiter per_address_;

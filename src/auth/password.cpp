@@ -21,12 +21,14 @@ constexpr std::size_t kHashLen = 32;
 
 std::string hash_password(std::string_view password) {
     std::array<unsigned char, kSaltLen> salt{};
-    if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) throw core::internal("random generator failed");
+    if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1)
+        throw core::internal("random generator failed");
     std::size_t len = argon2_encodedlen(kTimeCost, kMemoryKiB, kLanes, kSaltLen, kHashLen, Argon2_id);
     std::string encoded(len, '\0');
-    int rc = argon2id_hash_encoded(kTimeCost, kMemoryKiB, kLanes, password.data(), password.size(), salt.data(),
-                                   salt.size(), kHashLen, encoded.data(), encoded.size());
-    if (rc != ARGON2_OK) throw core::internal(std::string("password hashing failed: ") + argon2_error_message(rc));
+    int rc = argon2id_hash_encoded(kTimeCost, kMemoryKiB, kLanes, password.data(), password.size(),
+                                   salt.data(), salt.size(), kHashLen, encoded.data(), encoded.size());
+    if (rc != ARGON2_OK)
+        throw core::internal(std::string("password hashing failed: ") + argon2_error_message(rc));
     encoded.resize(encoded.find('\0'));
     return encoded;
 }
@@ -37,6 +39,8 @@ bool verify_password(std::string_view encoded, std::string_view password) {
     return argon2id_verify(enc.c_str(), password.data(), password.size()) == ARGON2_OK;
 }
 
-std::string generate_password() { return core::random_base64url(15); }
+std::string generate_password() {
+    return core::random_base64url(15);
+}
 
 }  // namespace np::auth

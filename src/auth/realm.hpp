@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,7 +33,7 @@ struct Identity {
 };
 
 class Realm {
-   public:
+ public:
     virtual ~Realm() = default;
     virtual const std::string& name() const = 0;
     virtual std::string_view kind() const = 0;
@@ -42,7 +41,7 @@ class Realm {
     // wrong password: the two are deliberately not told apart). Throws core::Error(unavailable/upstream)
     // when the realm's backend cannot be reached or answers badly, so the caller can say so.
     virtual boost::asio::awaitable<std::optional<Identity>> authenticate(std::string username,
-                                                                          std::string password) = 0;
+                                                                         std::string password) = 0;
 };
 
 // What a realm factory may use.

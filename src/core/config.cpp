@@ -110,9 +110,13 @@ void Config::set(std::string_view path, const std::string& value) {
     chain.back()[parts.back()] = value;
 }
 
-bool Config::has(std::string_view path) const { return lookup(root_, path).IsDefined(); }
+bool Config::has(std::string_view path) const {
+    return lookup(root_, path).IsDefined();
+}
 
-YAML::Node Config::node(std::string_view path) const { return lookup(root_, path); }
+YAML::Node Config::node(std::string_view path) const {
+    return lookup(root_, path);
+}
 
 std::string Config::get_string(std::string_view path, std::string_view fallback) const {
     auto n = lookup(root_, path);
@@ -141,7 +145,8 @@ bool Config::get_bool(std::string_view path, bool fallback) const {
     }
 }
 
-std::chrono::milliseconds Config::get_duration(std::string_view path, std::chrono::milliseconds fallback) const {
+std::chrono::milliseconds Config::get_duration(std::string_view path,
+                                               std::chrono::milliseconds fallback) const {
     auto n = lookup(root_, path);
     if (!n || n.IsNull()) return fallback;
     if (!n.IsScalar()) throw bad_type(path, "a duration such as 30s", n);
@@ -159,11 +164,16 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     if (ec != std::errc() || value < 0) throw fail();
     std::string_view unit(ptr, static_cast<size_t>(text.data() + text.size() - ptr));
     double ms = 0;
-    if (unit.empty() || unit == "s") ms = value * 1000;
-    else if (unit == "ms") ms = value;
-    else if (unit == "m" || unit == "min") ms = value * 60'000;
-    else if (unit == "h") ms = value * 3'600'000;
-    else throw fail();
+    if (unit.empty() || unit == "s")
+        ms = value * 1000;
+    else if (unit == "ms")
+        ms = value;
+    else if (unit == "m" || unit == "min")
+        ms = value * 60'000;
+    else if (unit == "h")
+        ms = value * 3'600'000;
+    else
+        throw fail();
     return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 

@@ -14,7 +14,7 @@
 namespace np::core {
 
 class Config {
-   public:
+ public:
     Config();  // the embedded defaults: no file, empty tree
     // Loads `path` (throws core::Error naming the file and line on bad YAML), then applies the environment.
     static Config load(const std::string& path);
@@ -35,7 +35,7 @@ class Config {
     const YAML::Node& root() const { return root_; }
     const std::string& source() const { return source_; }
 
-   private:
+ private:
     YAML::Node root_;
     std::string source_ = "(defaults)";
 };

@@ -30,15 +30,18 @@ struct FieldError {
 };
 
 class Error : public std::runtime_error {
-   public:
+ public:
     Error(Code code, std::string message, bool retryable = false, std::vector<FieldError> fields = {})
-        : std::runtime_error(std::move(message)), code_(code), retryable_(retryable), fields_(std::move(fields)) {}
+        : std::runtime_error(std::move(message)),
+          code_(code),
+          retryable_(retryable),
+          fields_(std::move(fields)) {}
 
     Code code() const noexcept { return code_; }
     bool retryable() const noexcept { return retryable_; }
     const std::vector<FieldError>& fields() const noexcept { return fields_; }
 
-   private:
+ private:
     Code code_;
     bool retryable_;
     std::vector<FieldError> fields_;
@@ -48,14 +51,30 @@ class Error : public std::runtime_error {
 inline Error invalid(std::string m, std::vector<FieldError> f = {}) {
     return {Code::invalid, std::move(m), false, std::move(f)};
 }
-inline Error unauthenticated(std::string m) { return {Code::unauthenticated, std::move(m)}; }
-inline Error forbidden(std::string m) { return {Code::forbidden, std::move(m)}; }
-inline Error not_found(std::string m) { return {Code::not_found, std::move(m)}; }
-inline Error conflict(std::string m) { return {Code::conflict, std::move(m)}; }
-inline Error upstream(std::string m, bool retryable = false) { return {Code::upstream, std::move(m), retryable}; }
-inline Error unavailable(std::string m) { return {Code::unavailable, std::move(m), true}; }
-inline Error timeout(std::string m) { return {Code::timeout, std::move(m), true}; }
-inline Error internal(std::string m) { return {Code::internal, std::move(m)}; }
+inline Error unauthenticated(std::string m) {
+    return {Code::unauthenticated, std::move(m)};
+}
+inline Error forbidden(std::string m) {
+    return {Code::forbidden, std::move(m)};
+}
+inline Error not_found(std::string m) {
+    return {Code::not_found, std::move(m)};
+}
+inline Error conflict(std::string m) {
+    return {Code::conflict, std::move(m)};
+}
+inline Error upstream(std::string m, bool retryable = false) {
+    return {Code::upstream, std::move(m), retryable};
+}
+inline Error unavailable(std::string m) {
+    return {Code::unavailable, std::move(m), true};
+}
+inline Error timeout(std::string m) {
+    return {Code::timeout, std::move(m), true};
+}
+inline Error internal(std::string m) {
+    return {Code::internal, std::move(m)};
+}
 
 // HTTP status and short machine name ("not_found") of a code.
 int http_status(Code code) noexcept;

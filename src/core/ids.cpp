@@ -93,7 +93,8 @@ std::string new_request_id() {
 }
 
 std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -106,7 +107,9 @@ std::string rfc3339(std::int64_t unix_seconds) {
     return buf;
 }
 
-std::string rfc3339_now() { return rfc3339(unix_now()); }
+std::string rfc3339_now() {
+    return rfc3339(unix_now());
+}
 
 bool parse_rfc3339(std::string_view text, std::int64_t& out) {
     int y, mo, d, h, mi, s;
@@ -135,7 +138,8 @@ bool parse_rfc3339(std::string_view text, std::int64_t& out) {
     }
     int oh = 0, om = 0;
     char sign = r.front();
-    if ((sign != '+' && sign != '-') || std::sscanf(std::string(r.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2)
+    if ((sign != '+' && sign != '-') ||
+        std::sscanf(std::string(r.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2)
         return false;
     std::int64_t off = oh * 3600 + om * 60;
     out = sign == '+' ? t - off : t + off;

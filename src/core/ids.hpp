@@ -26,7 +26,7 @@ bool parse_rfc3339(std::string_view text, std::int64_t& unix_seconds);
 
 // Time source that tests replace (STYLE: time is injected, not slept).
 class Clock {
-   public:
+ public:
     virtual ~Clock() = default;
     virtual std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
     virtual std::int64_t unix_now() const { return core::unix_now(); }

@@ -23,9 +23,10 @@ spdlog::level::level_enum to_spd(Level l) {
 }
 
 void append_logfmt_value(std::string& out, std::string_view v) {
-    bool quote = v.empty() || std::any_of(v.begin(), v.end(), [](char c) {
-                     return c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-                 });
+    bool quote =
+        v.empty() || std::any_of(v.begin(), v.end(), [](char c) {
+            return c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        });
     if (!quote) {
         out.append(v);
         return;
@@ -78,10 +79,11 @@ void append_json_string(std::string& out, std::string_view v) {
 }  // namespace
 
 bool is_secret_key(std::string_view key) {
-    static constexpr std::array<std::string_view, 8> kSecret = {"password", "token",  "ticket", "secret",
-                                                                "cookie",   "authorization", "csrf", "passwd"};
+    static constexpr std::array<std::string_view, 8> kSecret = {
+        "password", "token", "ticket", "secret", "cookie", "authorization", "csrf", "passwd"};
     std::string lower(key);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return std::any_of(kSecret.begin(), kSecret.end(),
                        [&](std::string_view s) { return lower.find(s) != std::string::npos; });
 }
@@ -117,7 +119,8 @@ void setup(std::string_view level, std::string_view format) {
     auto logger = spdlog::stderr_logger_mt("netpraxis");
     spdlog::set_default_logger(logger);
     if (g_json) {
-        spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+        spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                            spdlog::pattern_time_type::utc);
     } else {
         spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
     }
@@ -125,7 +128,9 @@ void setup(std::string_view level, std::string_view format) {
     spdlog::flush_on(spdlog::level::info);
 }
 
-bool enabled(Level level) { return spdlog::should_log(to_spd(level)); }
+bool enabled(Level level) {
+    return spdlog::should_log(to_spd(level));
+}
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
     if (!enabled(level)) return;

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <initializer_list>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace np::log {
@@ -20,8 +20,7 @@ struct Field {
     Field(std::string_view k, std::string_view v) : key(k), value(v) {}
     Field(std::string_view k, const char* v) : key(k), value(v ? v : "") {}
     template <class N>
-        requires std::is_arithmetic_v<N>
-    Field(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
+    requires std::is_arithmetic_v<N> Field(std::string_view k, N n) : key(k), value(std::to_string(n)) {}
 };
 
 // Configure the process logger: level name ("debug".."error"), format "logfmt" or "json".
@@ -36,8 +35,14 @@ bool is_secret_key(std::string_view key);
 inline void debug(std::string_view e, std::initializer_list<Field> f = {}) {
     if (enabled(Level::debug)) write(Level::debug, e, f);
 }
-inline void info(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::info, e, f); }
-inline void warn(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::warn, e, f); }
-inline void error(std::string_view e, std::initializer_list<Field> f = {}) { write(Level::error, e, f); }
+inline void info(std::string_view e, std::initializer_list<Field> f = {}) {
+    write(Level::info, e, f);
+}
+inline void warn(std::string_view e, std::initializer_list<Field> f = {}) {
+    write(Level::warn, e, f);
+}
+inline void error(std::string_view e, std::initializer_list<Field> f = {}) {
+    write(Level::error, e, f);
+}
 
 }  // namespace np::log

@@ -8,7 +8,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -17,7 +16,7 @@
 namespace np::core {
 
 class WorkerPool {
-   public:
+ public:
     explicit WorkerPool(std::size_t threads) : pool_(threads) {}
     ~WorkerPool() { pool_.join(); }
     WorkerPool(const WorkerPool&) = delete;
@@ -53,7 +52,7 @@ class WorkerPool {
 
     void join() { pool_.join(); }
 
-   private:
+ private:
     boost::asio::thread_pool pool_;
 };
 

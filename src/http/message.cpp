@@ -61,7 +61,8 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
         if (!percent_decode(pair.substr(0, eq), key, true)) continue;
         if (key != name) continue;
         std::string value;
-        if (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value, true)) return std::nullopt;
+        if (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value, true))
+            return std::nullopt;
         return value;
     }
     return std::nullopt;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -39,7 +38,7 @@ struct Request {
 
 // Writes a streaming body (SSE): each write is flushed to the client as one chunk.
 class StreamWriter {
-   public:
+ public:
     virtual ~StreamWriter() = default;
     // Returns false when the client went away or the server is closing.
     virtual boost::asio::awaitable<bool> write(std::string data) = 0;

@@ -9,7 +9,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-
 #include <list>
 
 #include "core/error.hpp"
@@ -48,7 +47,8 @@ bool valid_request_id(std::string_view id) {
 
 std::string problem_body(int status, std::string_view title, std::string_view detail, std::string_view rid) {
     // Minimal problem JSON for failures that happen before a request reaches the API layer.
-    // title/detail here are fixed strings of ours: no escaping needed beyond the request id, which is validated.
+    // title/detail here are fixed strings of ours: no escaping needed beyond the request id, which is
+    // validated.
     std::string out = R"({"type":"about:blank","title":")";
     out.append(title).append(R"(","status":)").append(std::to_string(status));
     out.append(R"(,"detail":")").append(detail).append(R"(","request_id":")").append(rid).append("\"}");
@@ -95,18 +95,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     class ChunkWriter final : public StreamWriter {
-       public:
+     public:
         ChunkWriter(Impl& impl, beast::tcp_stream& s) : impl_(impl), stream_(s) {}
         asio::awaitable<bool> write(std::string data) override {
             if (failed_ || impl_.stopping) co_return false;
             stream_.expires_after(impl_.options.write_timeout);
-            auto [ec, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), use_nothrow);
+            auto [ec, n] =
+                co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), use_nothrow);
             if (ec) failed_ = true;
             co_return !ec;
         }
         bool failed() const { return failed_; }
 
-       private:
+     private:
         Impl& impl_;
         beast::tcp_stream& stream_;
         bool failed_ = false;
@@ -202,7 +203,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             req.body = std::move(msg.body());
             req.remote_address = remote;
             auto incoming_id = msg["X-Request-Id"];
-            req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : core::new_request_id();
+            req.request_id =
+                valid_request_id(incoming_id) ? std::string(incoming_id) : core::new_request_id();
             bool keep_alive = msg.keep_alive();
 
             Response res;
@@ -210,8 +212,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 res = co_await handler(req);
             } catch (const std::exception& e) {
                 log::error("http.handler_failed", {{"rid", req.request_id}, {"error", e.what()}});
-                res = json_response(500, problem_body(500, "Internal error", "the server failed to handle the request",
-                                                      req.request_id));
+                res = json_response(
+                    500, problem_body(500, "Internal error", "the server failed to handle the request",
+                                      req.request_id));
                 res.content_type = "application/problem+json";
             }
             keep_alive = keep_alive && !stopping;
@@ -219,8 +222,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             bool ok = res.stream ? co_await write_stream(stream, req, res, me)
                                  : co_await write_response(stream, req, res, msg.version(), keep_alive);
             if (options.access_log) {
-                auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                                started)
+                auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - started)
                               .count();
                 log::info("http.request", {{"rid", req.request_id},
                                            {"method", method_name(req.method)},
@@ -255,7 +258,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return !ec;
     }
 
-    asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Request& req, Response& res, Session& me) {
+    asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Request& req, Response& res,
+                                       Session& me) {
         bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
         head.set(bhttp::field::server, "netpraxis");
         head.set(bhttp::field::content_type, res.content_type);
@@ -318,7 +322,9 @@ std::uint16_t Server::listen() {
     return acc.local_endpoint().port();
 }
 
-void Server::start() { asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached); }
+void Server::start() {
+    asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
+}
 
 asio::awaitable<void> Server::shutdown() {
     auto impl = impl_;
@@ -338,7 +344,11 @@ asio::awaitable<void> Server::shutdown() {
     for (auto& s : impl->sessions) s.stream->socket().close(ec);
 }
 
-std::size_t Server::connections() const { return impl_->sessions.size(); }
-std::size_t Server::in_flight() const { return impl_->busy; }
+std::size_t Server::connections() const {
+    return impl_->sessions.size();
+}
+std::size_t Server::in_flight() const {
+    return impl_->busy;
+}
 
 }  // namespace np::http

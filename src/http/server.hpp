@@ -5,7 +5,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -20,15 +19,15 @@ struct ServerOptions {
     std::uint16_t port = 8080;  // 0: pick a free port (tests)
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
-    std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: waiting for a request's first bytes
-    std::chrono::milliseconds read_timeout{30'000};   // reading one request once it has started
-    std::chrono::milliseconds write_timeout{30'000};  // writing one response (or one stream chunk)
-    std::chrono::milliseconds shutdown_grace{20'000}; // how long in-flight requests get at shutdown
+    std::chrono::milliseconds idle_timeout{60'000};    // keep-alive: waiting for a request's first bytes
+    std::chrono::milliseconds read_timeout{30'000};    // reading one request once it has started
+    std::chrono::milliseconds write_timeout{30'000};   // writing one response (or one stream chunk)
+    std::chrono::milliseconds shutdown_grace{20'000};  // how long in-flight requests get at shutdown
     bool access_log = true;
 };
 
 class Server {
-   public:
+ public:
     Server(boost::asio::any_io_executor executor, ServerOptions options, Handler handler);
     ~Server();
     Server(const Server&) = delete;
@@ -45,7 +44,7 @@ class Server {
     std::size_t connections() const;
     std::size_t in_flight() const;
 
-   private:
+ private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

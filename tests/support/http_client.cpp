@@ -41,7 +41,9 @@ HttpClient::~HttpClient() {
     impl_->socket.close(ec);
 }
 
-bool HttpClient::connected() const { return impl_->socket.is_open(); }
+bool HttpClient::connected() const {
+    return impl_->socket.is_open();
+}
 
 static HttpResult to_result(bhttp::response<bhttp::string_body>& res) {
     HttpResult r;
@@ -109,7 +111,8 @@ std::string HttpClient::read_stream_until(const std::string& needle, int timeout
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     int fd = impl_->socket.native_handle();
     while (impl_->stream_data.find(needle) == std::string::npos) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -130,7 +133,10 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
     dir_ = mkdtemp(tmpl);
     std::vector<std::string> args{NETPRAXIS_BINARY};
     if (!config_yaml.empty()) {
-        std::ofstream(dir_ + "/config.yaml") << config_yaml;
+        std::string text = config_yaml;  // "{dir}" stands for this server's private folder
+        for (auto pos = text.find("{dir}"); pos != std::string::npos; pos = text.find("{dir}"))
+            text.replace(pos, 5, dir_);
+        std::ofstream(dir_ + "/config.yaml") << text;
         args.push_back("--config");
         args.push_back(dir_ + "/config.yaml");
     }

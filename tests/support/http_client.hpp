@@ -22,28 +22,32 @@ struct HttpResult {
 
 // One keep-alive connection to 127.0.0.1:port.
 class HttpClient {
-   public:
+ public:
     explicit HttpClient(std::uint16_t port);
     ~HttpClient();
     HttpResult request(const std::string& method, const std::string& target, const std::string& body = "",
                        const std::vector<std::pair<std::string, std::string>>& headers = {});
     // Sends raw bytes and reads one response (malformed-request tests).
     HttpResult raw(const std::string& bytes);
-    // Streaming: sends a GET and returns once headers arrive; then read_some() returns body bytes as they come.
-    int open_stream(const std::string& target, const std::vector<std::pair<std::string, std::string>>& headers);
+    // Streaming: sends a GET and returns once headers arrive; then read_some() returns body bytes as they
+    // come.
+    int open_stream(const std::string& target,
+                    const std::vector<std::pair<std::string, std::string>>& headers);
     std::string read_stream_until(const std::string& needle, int timeout_ms);
     bool connected() const;
 
-   private:
+ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
 // `netpraxis serve` in a child process with its own SQLite file; parses the port and the first teacher's
-// one-time password from its console output. Killed (SIGKILL) on destruction if still running.
+// one-time password from its console output. "{dir}" in `config_yaml` is replaced by its private folder.
+// Killed (SIGKILL) on destruction if still running.
 class ServerProcess {
-   public:
-    explicit ServerProcess(const std::vector<std::string>& extra_args = {}, const std::string& config_yaml = "");
+ public:
+    explicit ServerProcess(const std::vector<std::string>& extra_args = {},
+                           const std::string& config_yaml = "");
     ~ServerProcess();
     std::uint16_t port() const { return port_; }
     const std::string& admin_password() const { return admin_password_; }
@@ -52,7 +56,7 @@ class ServerProcess {
     int stop(int signal, int timeout_ms = 10000);
     std::string output() const;  // everything it printed so far (stdout + stderr)
 
-   private:
+ private:
     int pid_ = -1;
     int out_fd_ = -1;
     std::uint16_t port_ = 0;

@@ -14,10 +14,12 @@ namespace json = boost::json;
 
 namespace {
 
-json::value parse(const std::string& s) { return json::parse(s); }
+json::value parse(const std::string& s) {
+    return json::parse(s);
+}
 
 class Api : public ::testing::Test {
-   protected:
+ protected:
     static void SetUpTestSuite() { server_ = new ServerProcess(); }
     static void TearDownTestSuite() {
         delete server_;
@@ -36,7 +38,9 @@ class Api : public ::testing::Test {
         auto token = std::string(parse(r.body).at("token").as_string());
         return {{"Authorization", "Bearer " + token}};
     }
-    std::vector<std::pair<std::string, std::string>> admin() { return login("admin", server_->admin_password()); }
+    std::vector<std::pair<std::string, std::string>> admin() {
+        return login("admin", server_->admin_password());
+    }
 
     // Creates a student with a password and returns its id.
     std::string make_student(const std::string& name) {
@@ -80,8 +84,9 @@ TEST_F(Api, HealthReadyMetricsAndOpenApi) {
     ASSERT_EQ(o.status, 200);
     auto doc = parse(o.body).as_object();
     EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
-    for (const char* p : {"/api/v1/me", "/api/v1/auth/login", "/api/v1/exercises/{id}/versions/{version}/publish",
-                          "/api/v1/assignments", "/api/v1/evaluations/{id}", "/api/v1/jobs", "/api/v1/events"})
+    for (const char* p :
+         {"/api/v1/me", "/api/v1/auth/login", "/api/v1/exercises/{id}/versions/{version}/publish",
+          "/api/v1/assignments", "/api/v1/evaluations/{id}", "/api/v1/jobs", "/api/v1/events"})
         EXPECT_TRUE(doc.at("paths").as_object().contains(p)) << p;
     EXPECT_EQ(c.request("GET", "/nope").status, 404);
     EXPECT_EQ(c.request("DELETE", "/api/v1/me").status, 405);
@@ -106,13 +111,15 @@ TEST_F(Api, LoginFailuresAndTokenProblems) {
     auto c = client();
     auto bad = c.request("POST", "/api/v1/auth/login", R"({"username":"admin","password":"wrong-password"})");
     EXPECT_EQ(bad.status, 401);
-    auto unknown = c.request("POST", "/api/v1/auth/login", R"({"username":"ghost","password":"wrong-password"})");
+    auto unknown =
+        c.request("POST", "/api/v1/auth/login", R"({"username":"ghost","password":"wrong-password"})");
     EXPECT_EQ(unknown.status, 401);
     EXPECT_EQ(parse(bad.body).at("detail"), parse(unknown.body).at("detail"));
     EXPECT_EQ(c.request("GET", "/api/v1/me").status, 401);
     EXPECT_EQ(c.request("GET", "/api/v1/me", "", {{"Authorization", "Bearer abc.def.ghi"}}).status, 401);
-    auto none = c.request("GET", "/api/v1/me", "",
-                          {{"Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZSI6InRlYWNoZXIifQ."}});
+    auto none =
+        c.request("GET", "/api/v1/me", "",
+                  {{"Authorization", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZSI6InRlYWNoZXIifQ."}});
     EXPECT_EQ(none.status, 401);
     EXPECT_EQ(none.header("content-type"), "application/problem+json");
     EXPECT_FALSE(parse(none.body).at("request_id").as_string().empty());
@@ -146,16 +153,20 @@ TEST_F(Api, StudentsAreKeptToTheirOwnObjects) {
     auto t = admin();
     auto s1 = make_student("stud-a1");
     auto s2 = make_student("stud-a2");
-    auto ex = c.request("POST", "/api/v1/exercises",
-                        json::serialize(json::object{{"slug", "ping-two"}, {"title", "Two PCs"}, {"spec", kSpec}}), t);
+    auto ex = c.request(
+        "POST", "/api/v1/exercises",
+        json::serialize(json::object{{"slug", "ping-two"}, {"title", "Two PCs"}, {"spec", kSpec}}), t);
     ASSERT_EQ(ex.status, 201) << ex.body;
     auto ex_id = std::string(parse(ex.body).at("id").as_string());
     // Not published yet: cannot be assigned.
-    auto assign_body = json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{s1, s2}}});
+    auto assign_body =
+        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{s1, s2}}});
     EXPECT_EQ(c.request("POST", "/api/v1/assignments", assign_body, t).status, 409);
     ASSERT_EQ(c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", "", t).status, 200);
     // Published versions are immutable.
-    EXPECT_EQ(c.request("PUT", "/api/v1/exercises/" + ex_id + "/versions/1", R"({"spec":"id: x\n"})", t).status, 409);
+    EXPECT_EQ(
+        c.request("PUT", "/api/v1/exercises/" + ex_id + "/versions/1", R"({"spec":"id: x\n"})", t).status,
+        409);
     auto as = c.request("POST", "/api/v1/assignments", assign_body, t);
     ASSERT_EQ(as.status, 201) << as.body;
     auto items = parse(as.body).at("items").as_array();
@@ -175,7 +186,8 @@ TEST_F(Api, StudentsAreKeptToTheirOwnObjects) {
     ASSERT_EQ(mine.size(), 1u);
     EXPECT_EQ(mine[0].at("id").as_string(), a1);
     // Even an explicit filter for another student is overridden.
-    auto other = parse(c.request("GET", "/api/v1/environments?student_id=" + s2, "", st1).body).at("items").as_array();
+    auto other =
+        parse(c.request("GET", "/api/v1/environments?student_id=" + s2, "", st1).body).at("items").as_array();
     for (auto& e : other) EXPECT_EQ(e.at("student_id").as_string(), s1);
     // Evaluating another's assignment is refused; own is queued as a job.
     EXPECT_EQ(c.request("POST", "/api/v1/assignments/" + a2 + "/evaluations", "", st1).status, 404);
@@ -191,21 +203,29 @@ TEST_F(Api, StudentsAreKeptToTheirOwnObjects) {
     // Environment actions: own only; destroy is for teachers.
     auto env1 = parse(c.request("GET", "/api/v1/assignments/" + a1, "", st1).body).at("environment");
     auto env_id = std::string(env1.at("id").as_string());
-    EXPECT_EQ(c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"start"})", st2).status, 404);
-    EXPECT_EQ(c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"destroy"})", st1).status,
+    EXPECT_EQ(
+        c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"start"})", st2).status,
+        404);
+    EXPECT_EQ(c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"destroy"})", st1)
+                  .status,
               403);
-    EXPECT_EQ(c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"fly"})", st1).status, 400);
-    EXPECT_EQ(c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"start"})", st1).status,
-              202);
+    EXPECT_EQ(
+        c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"fly"})", st1).status,
+        400);
+    EXPECT_EQ(
+        c.request("POST", "/api/v1/environments/" + env_id + "/actions", R"({"action":"start"})", st1).status,
+        202);
     // The audit log recorded the teacher's actions.
-    auto audit = parse(c.request("GET", "/api/v1/audit?object_id=" + ex_id, "", t).body).at("items").as_array();
+    auto audit =
+        parse(c.request("GET", "/api/v1/audit?object_id=" + ex_id, "", t).body).at("items").as_array();
     EXPECT_GE(audit.size(), 2u);
 }
 
 TEST_F(Api, CookieSessionsNeedCsrfForWrites) {
     auto c = client();
-    auto r = c.request("POST", "/api/v1/auth/login",
-                       json::serialize(json::object{{"username", "admin"}, {"password", server_->admin_password()}}));
+    auto r = c.request(
+        "POST", "/api/v1/auth/login",
+        json::serialize(json::object{{"username", "admin"}, {"password", server_->admin_password()}}));
     ASSERT_EQ(r.status, 200);
     auto cookies = r.header("set-cookie");
     EXPECT_NE(cookies.find("HttpOnly"), std::string::npos);
@@ -229,8 +249,9 @@ TEST_F(Api, PaginationWalksEveryPage) {
     std::set<std::string> seen;
     int pages = 0;
     for (;;) {
-        auto r = c.request("GET", "/api/v1/users?role=student&q=page-&limit=3" + (after.empty() ? "" : "&after=" + after),
-                           "", t);
+        auto r = c.request(
+            "GET", "/api/v1/users?role=student&q=page-&limit=3" + (after.empty() ? "" : "&after=" + after),
+            "", t);
         ASSERT_EQ(r.status, 200);
         auto o = parse(r.body).as_object();
         for (auto& u : o.at("items").as_array()) seen.insert(std::string(u.at("username").as_string()));
@@ -247,12 +268,14 @@ TEST_F(Api, EventsStreamResumesWithLastEventId) {
     auto t = admin();
     auto s = make_student("sse-student");
     auto c = client();
-    auto ex = c.request("POST", "/api/v1/exercises",
-                        json::serialize(json::object{{"slug", "sse-ex"}, {"title", "SSE"}, {"spec", kSpec}}), t);
+    auto ex =
+        c.request("POST", "/api/v1/exercises",
+                  json::serialize(json::object{{"slug", "sse-ex"}, {"title", "SSE"}, {"spec", kSpec}}), t);
     auto ex_id = std::string(parse(ex.body).at("id").as_string());
     c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", "", t);
-    auto as = c.request("POST", "/api/v1/assignments",
-                        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{s}}}), t);
+    auto as =
+        c.request("POST", "/api/v1/assignments",
+                  json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{s}}}), t);
     auto a_id = std::string(parse(as.body).at("items").at(0).at("id").as_string());
 
     auto stream = std::make_unique<HttpClient>(server_->port());
@@ -284,8 +307,9 @@ TEST(ApiShutdown, SigtermLetsTheServerExitCleanly) {
     HttpClient c(server.port());
     EXPECT_EQ(c.request("GET", "/healthz").status, 200);
     HttpClient stream(server.port());
-    auto r = c.request("POST", "/api/v1/auth/login",
-                       json::serialize(json::object{{"username", "admin"}, {"password", server.admin_password()}}));
+    auto r = c.request(
+        "POST", "/api/v1/auth/login",
+        json::serialize(json::object{{"username", "admin"}, {"password", server.admin_password()}}));
     auto token = std::string(parse(r.body).at("token").as_string());
     ASSERT_EQ(stream.open_stream("/api/v1/events", {{"Authorization", "Bearer " + token}}), 200);
     // An open event stream and an idle keep-alive connection must not hold the shutdown up.

@@ -1,4 +1,6 @@
 // np::http::Server on real loopback sockets: keep-alive, limits, malformed input, graceful shutdown.
+#include "http/server.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -10,7 +12,6 @@
 #include <future>
 #include <thread>
 
-#include "http/server.hpp"
 #include "http_client.hpp"
 
 using namespace np;
@@ -36,8 +37,8 @@ struct TestServer {
                     co_await t.async_wait(asio::use_awaitable);
                 }
                 ++handled;
-                co_return http::json_response(200, R"({"path":")" + req.path + R"(","bytes":)" +
-                                                       std::to_string(req.body.size()) + "}");
+                co_return http::json_response(
+                    200, R"({"path":")" + req.path + R"(","bytes":)" + std::to_string(req.body.size()) + "}");
             });
         port = server->listen();
         server->start();

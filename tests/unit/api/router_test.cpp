@@ -1,10 +1,10 @@
+#include "api/router.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <regex>
 #include <set>
-
-#include "api/router.hpp"
 
 using namespace np;
 namespace json = boost::json;
@@ -17,9 +17,17 @@ api::RouteHandler noop() {
 
 TEST(Router, MatchesParamsAndTellsMethodMismatch) {
     api::Router r;
-    r.add({http::Method::get, "/api/v1/exercises/{id}", api::Policy::teacher, "x", "get", {}, {}, 200, noop()});
-    r.add({http::Method::post, "/api/v1/exercises/{id}/versions/{version}/publish", api::Policy::teacher, "x", "pub",
-           {}, {}, 200, noop()});
+    r.add(
+        {http::Method::get, "/api/v1/exercises/{id}", api::Policy::teacher, "x", "get", {}, {}, 200, noop()});
+    r.add({http::Method::post,
+           "/api/v1/exercises/{id}/versions/{version}/publish",
+           api::Policy::teacher,
+           "x",
+           "pub",
+           {},
+           {},
+           200,
+           noop()});
     std::vector<std::pair<std::string, std::string>> params;
     bool mismatch = false;
     auto* route = r.match(http::Method::get, "/api/v1/exercises/abc", params, mismatch);
@@ -39,11 +47,34 @@ TEST(Router, MatchesParamsAndTellsMethodMismatch) {
 
 TEST(Router, OpenApiIsGeneratedFromTheTable) {
     api::Router r;
-    r.add({http::Method::get, "/api/v1/users", api::Policy::teacher, "users", "List users", {},
-           {{"role", "string", false, ""}}, 200, noop(), true});
-    r.add({http::Method::post, "/api/v1/users", api::Policy::teacher, "users", "Create",
-           {{"username", "string", true, ""}, {"tags", "array", false, ""}}, {}, 201, noop()});
-    r.add({http::Method::del, "/api/v1/users/{id}", api::Policy::teacher, "users", "Delete", {}, {}, 204, noop()});
+    r.add({http::Method::get,
+           "/api/v1/users",
+           api::Policy::teacher,
+           "users",
+           "List users",
+           {},
+           {{"role", "string", false, ""}},
+           200,
+           noop(),
+           true});
+    r.add({http::Method::post,
+           "/api/v1/users",
+           api::Policy::teacher,
+           "users",
+           "Create",
+           {{"username", "string", true, ""}, {"tags", "array", false, ""}},
+           {},
+           201,
+           noop()});
+    r.add({http::Method::del,
+           "/api/v1/users/{id}",
+           api::Policy::teacher,
+           "users",
+           "Delete",
+           {},
+           {},
+           204,
+           noop()});
     r.add({http::Method::get, "/healthz", api::Policy::public_, "system", "Health", {}, {}, 200, noop()});
     auto doc = json::parse(r.openapi("1.2.3")).as_object();
     EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
@@ -69,13 +100,21 @@ TEST(Router, OpenApiIsGeneratedFromTheTable) {
 TEST(Router, OpenApiStructure) {
     api::Router r;
     r.add({http::Method::get, "/a/{x}/b/{y}", api::Policy::authenticated, "t", "s", {}, {}, 200, noop()});
-    r.add({http::Method::put, "/a/{x}/b/{y}", api::Policy::authenticated, "t", "s", {{"f", "string", false, ""}}, {}, 200,
+    r.add({http::Method::put,
+           "/a/{x}/b/{y}",
+           api::Policy::authenticated,
+           "t",
+           "s",
+           {{"f", "string", false, ""}},
+           {},
+           200,
            noop()});
     auto doc = json::parse(r.openapi("v")).as_object();
     std::set<std::string> ids;
     for (auto& [path, item] : doc.at("paths").as_object()) {
         for (auto& [method, op] : item.as_object()) {
-            EXPECT_TRUE(std::regex_match(std::string(method), std::regex("get|put|post|delete|patch|head|options")));
+            EXPECT_TRUE(
+                std::regex_match(std::string(method), std::regex("get|put|post|delete|patch|head|options")));
             EXPECT_TRUE(op.as_object().contains("responses"));
             EXPECT_TRUE(ids.insert(std::string(op.at("operationId").as_string())).second);
             std::set<std::string> declared;

@@ -1,10 +1,10 @@
+#include "app/events.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
-#include "app/events.hpp"
 
 using namespace np;
 
@@ -52,7 +52,8 @@ TEST(EventBus, WakesSubscriberOnPublishAndOnClose) {
             auto sub = bus.subscribe({}, bus.last_id());
             int n = 0;
             for (;;) {
-                auto e = co_await sub->next(std::chrono::seconds(30));  // woken by publish/close, not the timer
+                auto e =
+                    co_await sub->next(std::chrono::seconds(30));  // woken by publish/close, not the timer
                 if (!e) break;
                 ++n;
             }

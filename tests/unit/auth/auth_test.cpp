@@ -127,7 +127,9 @@ TEST(Jwt, RevokedTokenRefused) {
     EXPECT_EQ(code_of([&] { codec.verify(token, core::unix_now()); }), core::Code::unauthenticated);
 }
 
-TEST(Jwt, ShortSecretRefused) { EXPECT_THROW(auth::JwtCodec("short", std::chrono::hours(1)), core::Error); }
+TEST(Jwt, ShortSecretRefused) {
+    EXPECT_THROW(auth::JwtCodec("short", std::chrono::hours(1)), core::Error);
+}
 
 namespace {
 
@@ -137,12 +139,17 @@ struct FakeClock : core::Clock {
 };
 
 class FakeRealm : public auth::Realm {
-   public:
+ public:
     FakeRealm(std::string name, std::string role, std::string user, std::string pw, bool down = false)
-        : name_(std::move(name)), role_(std::move(role)), user_(std::move(user)), pw_(std::move(pw)), down_(down) {}
+        : name_(std::move(name)),
+          role_(std::move(role)),
+          user_(std::move(user)),
+          pw_(std::move(pw)),
+          down_(down) {}
     const std::string& name() const override { return name_; }
     std::string_view kind() const override { return "fake"; }
-    boost::asio::awaitable<std::optional<auth::Identity>> authenticate(std::string u, std::string p) override {
+    boost::asio::awaitable<std::optional<auth::Identity>> authenticate(std::string u,
+                                                                       std::string p) override {
         ++calls;
         if (down_) throw core::unavailable("connection refused");
         if (u == user_ && p == pw_) co_return auth::Identity{u, name_, role_, ""};
@@ -150,7 +157,7 @@ class FakeRealm : public auth::Realm {
     }
     int calls = 0;
 
-   private:
+ private:
     std::string name_, role_, user_, pw_;
     bool down_;
 };
@@ -223,7 +230,8 @@ TEST(Login, RateLimitedPerUserAndPerAddressWithInjectedClock) {
     auto* realm = new FakeRealm("local", "teacher", "tina", "pw");
     realms.emplace_back(realm);
     auth::LoginService login(std::move(realms), clock, 3, 5);
-    for (int i = 0; i < 3; ++i) EXPECT_THROW(run([&] { return login.login("tina", "bad", "10.0.0.1"); }), core::Error);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_THROW(run([&] { return login.login("tina", "bad", "10.0.0.1"); }), core::Error);
     try {
         run([&] { return login.login("tina", "pw", "10.0.0.2"); });
         FAIL() << "the 4th attempt for the user must be refused";

@@ -40,8 +40,8 @@ TEST(Config, BrokenYamlIsInvalidWithLine) {
 
 TEST(Config, EnvironmentOverridesUseDoubleUnderscores) {
     auto c = core::Config::from_string("auth:\n  jwt_secret: from-file\n");
-    std::string a = "NETPRAXIS_AUTH__JWT_SECRET=from-env", b = "NETPRAXIS_SERVER__PORT=8181", d = "NETPRAXIS_CONFIG=x",
-                e = "HOME=/root";
+    std::string a = "NETPRAXIS_AUTH__JWT_SECRET=from-env", b = "NETPRAXIS_SERVER__PORT=8181",
+                d = "NETPRAXIS_CONFIG=x", e = "HOME=/root";
     char* env[] = {a.data(), b.data(), d.data(), e.data(), nullptr};
     c.apply_env(env);
     EXPECT_EQ(c.get_string("auth.jwt_secret"), "from-env");
@@ -59,8 +59,12 @@ TEST(Config, Durations) {
 }
 
 TEST(Log, RedactsSecretKeysAndQuotes) {
-    auto line = log::render("auth.login", {{"user", "alice"}, {"password", "hunter2"}, {"pve_ticket", "PVE:x"},
-                                           {"msg", "two words"}, {"Authorization", "Bearer abc"}},
+    auto line = log::render("auth.login",
+                            {{"user", "alice"},
+                             {"password", "hunter2"},
+                             {"pve_ticket", "PVE:x"},
+                             {"msg", "two words"},
+                             {"Authorization", "Bearer abc"}},
                             false);
     EXPECT_EQ(line.find("hunter2"), std::string::npos);
     EXPECT_EQ(line.find("PVE:x"), std::string::npos);

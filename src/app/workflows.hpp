@@ -1,0 +1,50 @@
+// app::Workflows: the job kinds of netpraxis, the use-cases that drive labs and grading.
+//  - environment.reconcile: drives an environment's lab toward its desired state through its provider,
+//    then records what really exists (observe) and how to reach each device (inventory).
+//  - evaluation.run: grades a student's running lab with the exercise version's spec and stores the
+//    result tree, the score and the transcript.
+// Also lints specs for the API (publishing refuses a spec with errors). Runs on the event loop.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace np::core {
+class Config;
+class WorkerPool;
+}  // namespace np::core
+namespace np::store {
+class Store;
+}
+
+namespace np::app {
+
+class EventBus;
+class JobRunner;
+
+class Workflows {
+ public:
+    Workflows(boost::asio::any_io_executor executor, const core::Config& config, store::Store& store,
+              core::WorkerPool& pool, EventBus& bus);
+    ~Workflows();
+
+    void register_with(JobRunner& jobs);
+    // Cleans local labs left behind by a crash (called once at start).
+    boost::asio::awaitable<void> reconcile_at_start();
+    // Errors of a spec (with path and line), empty when it may be published.
+    std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;
+
+    // The lab name of an environment: "np" + its id (unique, valid for every provider).
+    static std::string lab_name(const std::string& environment_id) { return "np" + environment_id; }
+
+ private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace np::app

@@ -1,0 +1,186 @@
+// The whole loop through the server, as root on a real local lab: a teacher publishes an exercise with a
+// local topology (two Linux hosts), assigns it, the student starts the lab (a reconcile job builds the
+// namespaces), evaluates (the grader runs commands in them) and reads an exact score; destroying the lab
+// leaves no namespace behind.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "http_client.hpp"
+
+using namespace np::testkit;
+namespace json = boost::json;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char buf[4096];
+    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+constexpr const char* kTopology = R"(name: two-hosts
+nodes:
+  h1: {kind: linux, exec: ["ip addr add 10.77.0.1/24 dev eth1"]}
+  h2: {kind: linux, exec: ["ip addr add 10.77.0.2/24 dev eth1"]}
+links:
+  - endpoints: ["h1:eth1", "h2:eth1"]
+)";
+
+// Three checks: two pass on the topology as built, one (h2 has .3) cannot: the score must be exactly 4/6.
+constexpr const char* kSpec = R"(id: two-hosts
+title: Two hosts
+version: 1
+devices:
+  h1: {platform: linux}
+  h2: {platform: linux}
+checks:
+  - id: h1-address
+    on: h1
+    run: ip -br addr
+    expect: {match: '^eth1(@\S+)?\s+UP\s+10\.77\.0\.1/24'}
+    points: 1
+  - id: h1-reaches-h2
+    on: h1
+    run: ping -c 2 -W 1 10.77.0.2
+    expect: {ping: {min_success: 50}}
+    points: 3
+    requires: [h1-address]
+  - id: h2-wrong
+    on: h2
+    run: ip -br addr
+    expect: {contains: "10.77.0.3/24"}
+    points: 2
+    hidden: true
+)";
+
+}  // namespace
+
+class E2e {
+ public:
+    explicit E2e(ServerProcess& s) : server(s), c(s.port()) {}
+    ServerProcess& server;
+    HttpClient c;
+    using H = std::vector<std::pair<std::string, std::string>>;
+
+    H login(const std::string& user, const std::string& pw) {
+        auto r = c.request("POST", "/api/v1/auth/login",
+                           json::serialize(json::object{{"username", user}, {"password", pw}}));
+        EXPECT_EQ(r.status, 200) << r.body;
+        return {{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
+    }
+    json::value call(const std::string& method, const std::string& path, const H& h,
+                     const std::string& body = "", int expect = 0) {
+        auto r = c.request(method, path, body, h);
+        if (expect) {
+            EXPECT_EQ(r.status, expect) << method << " " << path << ": " << r.body;
+        }
+        return r.body.empty() ? json::value(nullptr) : json::parse(r.body);
+    }
+    // Polls a job until it finishes; returns its final JSON.
+    json::object wait_job(const std::string& id, const H& h) {
+        for (int i = 0; i < 600; ++i) {
+            auto j = call("GET", "/api/v1/jobs/" + id, h).as_object();
+            auto st = j.at("state").as_string();
+            if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        ADD_FAILURE() << "job " << id << " did not finish";
+        return {};
+    }
+};
+
+TEST(E2eLab, TeacherAssignsStudentStartsEvaluatesAndTeacherDestroys) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    ServerProcess server({}, "lab:\n  state_dir: {dir}/labs\n");
+    E2e t(server);
+    auto teacher = t.login("admin", server.admin_password());
+    auto student_id =
+        std::string(t.call("POST", "/api/v1/users", teacher,
+                           R"({"username":"e2e-student","role":"student","password":"student-pass-1"})", 201)
+                        .at("id")
+                        .as_string());
+    // A spec with an error cannot be published; the error names path and line.
+    auto bad = t.call("POST", "/api/v1/exercises", teacher,
+                      json::serialize(json::object{{"slug", "bad-spec"},
+                                                   {"title", "Bad"},
+                                                   {"spec",
+                                                    "id: bad\nchecks:\n  - id: x\n    on: nowhere\n    run: "
+                                                    "show\n    expect: {match: '('}\n    points: 1\n"}}),
+                      201);
+    auto bad_pub = t.c.request(
+        "POST", "/api/v1/exercises/" + std::string(bad.at("id").as_string()) + "/versions/1/publish", "",
+        teacher);
+    EXPECT_EQ(bad_pub.status, 400) << bad_pub.body;
+    EXPECT_NE(bad_pub.body.find("line"), std::string::npos) << bad_pub.body;
+
+    auto ex =
+        t.call("POST", "/api/v1/exercises", teacher,
+               json::serialize(json::object{
+                   {"slug", "two-hosts"}, {"title", "Two hosts"}, {"spec", kSpec}, {"topology", kTopology}}),
+               201);
+    auto ex_id = std::string(ex.at("id").as_string());
+    t.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+    auto as = t.call(
+        "POST", "/api/v1/assignments", teacher,
+        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{student_id}}}), 201);
+    auto a_id = std::string(as.at("items").at(0).at("id").as_string());
+
+    auto student = t.login("e2e-student", "student-pass-1");
+    auto env = t.call("GET", "/api/v1/assignments/" + a_id, student, "", 200).at("environment");
+    auto env_id = std::string(env.at("id").as_string());
+    // Evaluating before the lab runs is an error result, not a crash or a silent zero.
+    auto early = t.call("POST", "/api/v1/assignments/" + a_id + "/evaluations", student, "", 202);
+    t.wait_job(std::string(early.at("job").at("id").as_string()), student);
+    auto early_ev = t.call(
+        "GET", "/api/v1/evaluations/" + std::string(early.at("evaluation").at("id").as_string()), student);
+    EXPECT_EQ(early_ev.at("status").as_string(), "error");
+    EXPECT_NE(std::string(early_ev.at("error").as_string()).find("not running"), std::string::npos);
+
+    auto start =
+        t.call("POST", "/api/v1/environments/" + env_id + "/actions", student, R"({"action":"start"})", 202);
+    auto job = t.wait_job(std::string(start.at("job").at("id").as_string()), student);
+    ASSERT_EQ(job.at("state").as_string(), "succeeded") << json::serialize(job);
+    env = t.call("GET", "/api/v1/environments/" + env_id, student, "", 200);
+    EXPECT_EQ(env.at("observed_state").as_string(), "running") << json::serialize(env);
+    EXPECT_EQ(env.at("addresses").at("devices").as_array().size(), 2u);
+    EXPECT_NE(run("ip netns list").find("np" + env_id), std::string::npos) << run("ip netns list");
+
+    auto ev = t.call("POST", "/api/v1/assignments/" + a_id + "/evaluations", student, "", 202);
+    auto ev_job = t.wait_job(std::string(ev.at("job").at("id").as_string()), student);
+    EXPECT_EQ(ev_job.at("state").as_string(), "succeeded") << json::serialize(ev_job);
+    auto ev_id = std::string(ev.at("evaluation").at("id").as_string());
+    auto result = t.call("GET", "/api/v1/evaluations/" + ev_id, student, "", 200).as_object();
+    EXPECT_EQ(result.at("status").as_string(), "done");
+    EXPECT_EQ(result.at("score").as_double(), 4.0);
+    EXPECT_EQ(result.at("max_score").as_double(), 6.0);
+    std::map<std::string, std::string> status;
+    for (auto& c : result.at("results").as_array())
+        status[std::string(c.at("id").as_string())] = std::string(c.at("status").as_string());
+    EXPECT_EQ(status["h1-address"], "passed");
+    EXPECT_EQ(status["h1-reaches-h2"], "passed");
+    EXPECT_EQ(status["h2-wrong"], "failed");
+    // The student sees the hidden check's points, never its command, pattern or evidence; no transcript.
+    auto student_view = json::serialize(result);
+    EXPECT_EQ(student_view.find("10.77.0.3"), std::string::npos);
+    EXPECT_FALSE(result.contains("transcript"));
+    auto teacher_view = t.call("GET", "/api/v1/evaluations/" + ev_id, teacher, "", 200).as_object();
+    EXPECT_TRUE(teacher_view.contains("transcript"));
+
+    auto destroy = t.call("POST", "/api/v1/environments/" + env_id + "/actions", teacher,
+                          R"({"action":"destroy"})", 202);
+    auto djob = t.wait_job(std::string(destroy.at("job").at("id").as_string()), teacher);
+    EXPECT_EQ(djob.at("state").as_string(), "succeeded") << json::serialize(djob);
+    EXPECT_EQ(run("ip netns list").find("np" + env_id), std::string::npos);
+    EXPECT_EQ(
+        t.call("GET", "/api/v1/environments/" + env_id, teacher, "", 200).at("observed_state").as_string(),
+        "absent");
+}

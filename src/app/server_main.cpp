@@ -15,6 +15,7 @@
 #include "auth/local_realm.hpp"
 #include "auth/login.hpp"
 #include "auth/password.hpp"
+#include "auth/proxmox_realm.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -81,6 +82,7 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
         return realms;
     }
     if (!list.IsSequence()) throw core::invalid("auth.realms must be a list of {name, kind, ...}");
+    auth::register_realm_kind("proxmox", auth::make_proxmox_realm);
     auth::RealmDeps deps{store, pool, config};
     for (const auto& entry : list) realms.push_back(auth::make_realm(entry, deps));
     if (realms.empty()) throw core::invalid("auth.realms is empty: nobody could log in");

@@ -98,7 +98,11 @@ std::string trim_copy(std::string_view s) {
 class CliSession final : public Session {
  public:
     CliSession(std::unique_ptr<ByteStream> stream, const DeviceTarget& target, const Platform& platform)
-        : stream_(std::move(stream)), target_(target), p_(platform) {}
+        : stream_(std::move(stream)),
+          target_(target),
+          p_(platform),
+          // netmiko: `\r\n` on telnet consoles; on an SSH pty a CR and a LF would be two RETURNs.
+          return_(target.transport == "ssh" ? platform.return_seq : platform.telnet_return) {}
 
     boost::asio::awaitable<void> open(Deadline deadline) override {
         co_await stream_->connect(deadline);
@@ -110,12 +114,12 @@ class CliSession final : public Session {
         // merged with our telnet negotiation replies or dropped while busy with its banner (VPCS handles only
         // the first line of a read) cannot then swallow the first real command.
         text_.clear();
-        co_await send(p_.telnet_return);
+        co_await send(return_);
         co_await wait_prompt(deadline, true);
         if (in_config()) co_await leave_config(deadline);
         if (p_.has_user_prompt() && !p_.enable.empty() && search(prompt_, p_.user_prompt_re)) {
             text_.clear();
-            co_await send(p_.enable + p_.telnet_return);
+            co_await send(p_.enable + return_);
             co_await wait_prompt(deadline, true);
         }
         for (const auto& cmd : p_.pager_off) co_await run(cmd, deadline);
@@ -124,7 +128,7 @@ class CliSession final : public Session {
     boost::asio::awaitable<std::string> run(const std::string& command, Deadline deadline) override {
         if (broken_) throw core::unavailable(target_.name + ": session is broken; reopen it");
         text_.clear();
-        co_await send(command + p_.telnet_return);
+        co_await send(command + return_);
         std::string echo = trim_copy(command);
         std::size_t output_start = std::string::npos;
         while (true) {
@@ -177,7 +181,7 @@ class CliSession final : public Session {
     boost::asio::awaitable<void> leave_config(Deadline deadline) {
         for (int i = 0; i < 3 && in_config(); ++i) {
             text_.clear();
-            co_await send(p_.exit_config + p_.telnet_return);
+            co_await send(p_.exit_config + return_);
             co_await wait_prompt(deadline, false);
         }
         if (in_config()) throw core::upstream(target_.name + ": cannot leave configuration mode");
@@ -228,7 +232,7 @@ class CliSession final : public Session {
                 };
                 subst("{username}", target_.username);
                 subst("{password}", target_.password);
-                subst("{return}", p_.telnet_return);
+                subst("{return}", return_);
                 text_.clear();
                 co_await send(reply);
                 answered = true;
@@ -245,7 +249,7 @@ class CliSession final : public Session {
                                              ? " (the console sent nothing)"
                                              : " (last line: '" + trim_copy(last_line(text_)) + "')"));
                 }
-                if (wake && ++nudges <= 5) co_await send(p_.telnet_return);
+                if (wake && ++nudges <= 5) co_await send(return_);
             }
         }
     }
@@ -253,6 +257,7 @@ class CliSession final : public Session {
     std::unique_ptr<ByteStream> stream_;
     DeviceTarget target_;
     const Platform& p_;
+    std::string return_;
     std::string text_, pending_, prompt_;
     bool broken_ = false, connected_ = false;
 };

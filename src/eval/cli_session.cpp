@@ -115,7 +115,9 @@ class CliSession final : public Session {
         // the first line of a read) cannot then swallow the first real command.
         text_.clear();
         co_await send(return_);
-        co_await wait_prompt(deadline, true);
+        // A slow console answers this RETURN late; nudge again only after a long silence (each extra RETURN
+        // costs one more reply on a console that was merely slow).
+        co_await wait_prompt(deadline, true, std::chrono::seconds(3));
         if (in_config()) co_await leave_config(deadline);
         if (p_.has_user_prompt() && !p_.enable.empty() && search(prompt_, p_.user_prompt_re)) {
             text_.clear();
@@ -206,7 +208,9 @@ class CliSession final : public Session {
     }
 
     // Reads until the last line is a prompt, answering dialogs (and RETURN on silence when `wake`).
-    boost::asio::awaitable<void> wait_prompt(Deadline deadline, bool wake) {
+    boost::asio::awaitable<void> wait_prompt(
+        Deadline deadline, bool wake,
+        std::chrono::milliseconds first_quiet = std::chrono::milliseconds(500)) {
         int nudges = 0;
         while (true) {
             std::string_view tail = last_line(text_);
@@ -239,7 +243,7 @@ class CliSession final : public Session {
                 break;
             }
             if (answered) continue;
-            auto quiet = nudges == 0 ? std::chrono::milliseconds(500) : std::chrono::milliseconds(2000);
+            auto quiet = nudges == 0 ? first_quiet : std::max(first_quiet, std::chrono::milliseconds(2000));
             auto step = wake ? std::min(deadline, std::chrono::steady_clock::now() + quiet) : deadline;
             if (!co_await read(step)) {
                 if (std::chrono::steady_clock::now() >= deadline) {

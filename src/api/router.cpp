@@ -1,5 +1,6 @@
 #include "api/router.hpp"
 
+#include <array>
 #include <boost/json.hpp>
 
 #include "core/error.hpp"
@@ -31,8 +32,14 @@ void Context::require_owner(const std::string& student_id) const {
 }
 
 namespace {
-std::vector<std::string_view> split(std::string_view path) {
-    std::vector<std::string_view> out;
+// Path segments without allocating: routes have at most kMaxSegments segments; longer paths match nothing.
+constexpr std::size_t kMaxSegments = 12;
+struct Segments {
+    std::array<std::string_view, kMaxSegments + 1> items;
+    std::size_t size = 0;
+};
+Segments split(std::string_view path) {
+    Segments out;
     size_t i = 0;
     while (i < path.size()) {
         if (path[i] == '/') {
@@ -41,7 +48,8 @@ std::vector<std::string_view> split(std::string_view path) {
         }
         size_t j = path.find('/', i);
         if (j == std::string_view::npos) j = path.size();
-        out.push_back(path.substr(i, j - i));
+        if (out.size <= kMaxSegments) out.items[out.size] = path.substr(i, j - i);
+        ++out.size;
         i = j;
     }
     return out;
@@ -50,10 +58,15 @@ std::vector<std::string_view> split(std::string_view path) {
 
 void Router::add(Route route) {
     Compiled c;
-    for (auto seg : split(route.pattern)) {
+    auto segs = split(route.pattern);
+    if (segs.size > kMaxSegments)
+        throw core::internal("route pattern has too many segments: " + route.pattern);
+    for (std::size_t k = 0; k < segs.size; ++k) {
+        auto seg = segs.items[k];
         bool p = seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
         c.segments.push_back({std::string(p ? seg.substr(1, seg.size() - 2) : seg), p});
     }
+    route.index = routes_.size();
     routes_.push_back(std::move(route));
     compiled_.push_back(std::move(c));
 }
@@ -63,12 +76,13 @@ const Route* Router::match(http::Method method, std::string_view path,
                            bool& method_mismatch) const {
     method_mismatch = false;
     auto parts = split(path);
+    if (parts.size > kMaxSegments) return nullptr;
     for (size_t r = 0; r < routes_.size(); ++r) {
         const auto& segs = compiled_[r].segments;
-        if (segs.size() != parts.size()) continue;
+        if (segs.size() != parts.size) continue;
         bool ok = true;
         for (size_t i = 0; i < segs.size() && ok; ++i)
-            ok = segs[i].is_param ? !parts[i].empty() : segs[i].text == parts[i];
+            ok = segs[i].is_param ? !parts.items[i].empty() : segs[i].text == parts.items[i];
         if (!ok) continue;
         auto m = routes_[r].method;
         if (m != method && !(m == http::Method::get && method == http::Method::head)) {
@@ -77,7 +91,7 @@ const Route* Router::match(http::Method method, std::string_view path,
         }
         params.clear();
         for (size_t i = 0; i < segs.size(); ++i)
-            if (segs[i].is_param) params.emplace_back(segs[i].text, std::string(parts[i]));
+            if (segs[i].is_param) params.emplace_back(segs[i].text, std::string(parts.items[i]));
         return &routes_[r];
     }
     return nullptr;
@@ -137,7 +151,9 @@ std::string Router::openapi(std::string_view version) const {
             op["security"] =
                 json::array{json::object{{"bearer", json::array{}}}, json::object{{"cookie", json::array{}}}};
         json::array parameters;
-        for (const auto& seg : split(r.pattern)) {
+        auto pattern_segs = split(r.pattern);
+        for (std::size_t k = 0; k < pattern_segs.size; ++k) {
+            auto seg = pattern_segs.items[k];
             if (seg.size() > 2 && seg.front() == '{')
                 parameters.push_back(json::object{{"name", seg.substr(1, seg.size() - 2)},
                                                   {"in", "path"},

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,13 +54,14 @@ struct Route {
     RouteHandler handler;
     bool paginated = false;    // documents limit/after and the {items, next} envelope
     bool csrf_exempt = false;  // login: no session yet
+    std::size_t index = 0;     // position in the table (set by Router::add; metrics use it)
 };
 
 // What a handler gets: the request, the authenticated caller, path parameters and the parsed body.
 struct Context {
     http::Request& request;
     const Route& route;
-    std::optional<auth::Claims> caller;
+    std::shared_ptr<const auth::Claims> caller;  // null on public routes
     std::vector<std::pair<std::string, std::string>> params;
     boost::json::object* body = nullptr;  // parsed and validated when the route declares body fields
 

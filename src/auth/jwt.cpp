@@ -85,22 +85,21 @@ Claims JwtCodec::decode(std::string_view token) const {
     return c;
 }
 
-Claims JwtCodec::verify(std::string_view token, std::int64_t now) {
-    auto it = cache_.find(std::string(token));
-    Claims c;
-    if (it != cache_.end()) {
+std::shared_ptr<const Claims> JwtCodec::verify(std::string_view token, std::int64_t now) {
+    std::shared_ptr<const Claims> c;
+    if (auto it = cache_.find(token); it != cache_.end()) {
         c = it->second;
     } else {
-        c = decode(token);
+        c = std::make_shared<const Claims>(decode(token));
         if (cache_.size() >= kCacheMax) cache_.clear();
         cache_.emplace(std::string(token), c);
     }
-    if (now >= c.expires_at) {
+    if (now >= c->expires_at) {
         cache_.erase(std::string(token));
         throw core::unauthenticated("token expired: log in again");
     }
-    if (c.issued_at > now + 60) throw core::unauthenticated("token not yet valid");
-    if (!revoked_.empty() && revoked_.contains(c.jti))
+    if (c->issued_at > now + 60) throw core::unauthenticated("token not yet valid");
+    if (!revoked_.empty() && revoked_.contains(c->jti))
         throw core::unauthenticated("token was revoked (logged out)");
     return c;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,8 +31,9 @@ class JwtCodec {
 
     // Fills iat, exp, jti and csrf when empty, and returns the signed token.
     std::string issue(Claims& claims, std::int64_t now) const;
-    // The claims of a valid token; throws core::Error(unauthenticated) with the reason otherwise.
-    Claims verify(std::string_view token, std::int64_t now);
+    // The claims of a valid token; throws core::Error(unauthenticated) with the reason otherwise. Shared with
+    // the cache, so the hot path neither copies the claims nor allocates.
+    std::shared_ptr<const Claims> verify(std::string_view token, std::int64_t now);
     // Logout: the token's jti is refused until it would have expired anyway.
     void revoke(const Claims& claims);
 
@@ -43,7 +45,11 @@ class JwtCodec {
     std::string secret_;
     std::chrono::seconds ttl_;
     std::string issuer_;
-    std::unordered_map<std::string, Claims> cache_;
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::shared_ptr<const Claims>, Hash, std::equal_to<>> cache_;
     std::unordered_map<std::string, std::int64_t> revoked_;  // jti -> exp
 };
 

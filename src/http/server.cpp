@@ -151,12 +151,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 if (ec == bhttp::error::header_limit)
                     co_await write_simple(stream, 431, "Request header fields too large",
                                           "the request headers exceed the server's limit", false);
-                else if (ec == bhttp::error::body_limit)  // Content-Length already says too much
+                else if (ec == bhttp::error::body_limit) {  // Content-Length already says too much
                     co_await write_simple(stream, 413, "Payload too large",
                                           "the request body exceeds the server's limit", false);
-                else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
-                         ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-                         ec != asio::error::eof && !stopping)
+                    co_await linger(stream);
+                } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                           ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                           ec != asio::error::eof && !stopping)
                     co_await write_simple(stream, 400, "Bad request", "malformed HTTP request", false);
                 co_return;
             }
@@ -169,6 +170,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 if (auto len = parser.content_length(); len && *len > options.body_limit) {
                     co_await write_simple(stream, 413, "Payload too large",
                                           "the request body exceeds the server's limit", false);
+                    co_await linger(stream);
                     co_return;
                 }
                 bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
@@ -179,9 +181,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 stream.expires_after(options.read_timeout);
                 auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
                 if (ec2) {
-                    if (ec2 == bhttp::error::body_limit)
+                    if (ec2 == bhttp::error::body_limit) {
                         co_await write_simple(stream, 413, "Payload too large",
                                               "the request body exceeds the server's limit", false);
+                        co_await linger(stream);
+                    }
                     co_return;
                 }
             }
@@ -221,7 +225,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
             bool ok = res.stream ? co_await write_stream(stream, req, res, me)
                                  : co_await write_response(stream, req, res, msg.version(), keep_alive);
-            if (options.access_log) {
+            if (options.access_log && log::enabled(log::Level::info)) {  // no field strings when muted
                 auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now() - started)
                               .count();
@@ -242,8 +246,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Request& req, Response& res,
                                          unsigned version, bool keep_alive) {
         bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-        out.set(bhttp::field::server, "netpraxis");
-        out.set(bhttp::field::content_type, res.content_type);
+        if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
         out.set("X-Request-Id", req.request_id);
         for (auto& [k, v] : res.headers) out.insert(k, v);
         out.keep_alive(keep_alive);
@@ -261,7 +264,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Request& req, Response& res,
                                        Session& me) {
         bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(res.status), 11};
-        head.set(bhttp::field::server, "netpraxis");
         head.set(bhttp::field::content_type, res.content_type);
         head.set(bhttp::field::cache_control, "no-cache");
         head.set("X-Request-Id", req.request_id);
@@ -282,11 +284,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return false;
     }
 
+    // Lingering close (as nginx does): after answering early, stop sending and discard what the client is
+    // still uploading for a moment, so closing does not reset the connection before it reads our answer.
+    asio::awaitable<void> linger(beast::tcp_stream& stream) {
+        beast::error_code ec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        static char discard[16384];
+        std::size_t total = 0;
+        stream.expires_after(std::chrono::seconds(2));
+        while (total < 8 * options.body_limit + (1 << 20)) {
+            auto [rec, n] = co_await stream.async_read_some(asio::buffer(discard), use_nothrow);
+            if (rec) break;
+            total += n;
+        }
+    }
+
     asio::awaitable<void> write_simple(beast::tcp_stream& stream, int status, std::string_view title,
                                        std::string_view detail, bool keep_alive) {
         auto rid = core::new_request_id();
         bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(status), 11};
-        out.set(bhttp::field::server, "netpraxis");
         out.set(bhttp::field::content_type, "application/problem+json");
         out.set("X-Request-Id", rid);
         out.body() = problem_body(status, title, detail, rid);

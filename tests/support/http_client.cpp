@@ -73,7 +73,9 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
         req.body() = body;
     }
     req.prepare_payload();
-    bhttp::write(impl_->socket, req);
+    // A server may answer before reading the whole body (413) and stop reading: read its answer anyway.
+    boost::system::error_code wec;
+    bhttp::write(impl_->socket, req, wec);
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     if (method == "HEAD") parser.skip(true);

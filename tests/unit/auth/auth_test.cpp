@@ -67,10 +67,10 @@ TEST(Jwt, IssuesAndVerifies) {
     auto c = teacher();
     auto token = codec.issue(c, 1000);
     auto back = codec.verify(token, 1001);
-    EXPECT_EQ(back.user_id, "u1");
-    EXPECT_EQ(back.role, "teacher");
-    EXPECT_EQ(back.expires_at, 1000 + 3600);
-    EXPECT_FALSE(back.csrf.empty());
+    EXPECT_EQ(back->user_id, "u1");
+    EXPECT_EQ(back->role, "teacher");
+    EXPECT_EQ(back->expires_at, 1000 + 3600);
+    EXPECT_FALSE(back->csrf.empty());
 }
 
 TEST(Jwt, RejectsExpired) {
@@ -123,7 +123,7 @@ TEST(Jwt, RevokedTokenRefused) {
     auto c = teacher();
     auto token = codec.issue(c, core::unix_now());
     auto claims = codec.verify(token, core::unix_now());
-    codec.revoke(claims);
+    codec.revoke(*claims);
     EXPECT_EQ(code_of([&] { codec.verify(token, core::unix_now()); }), core::Code::unauthenticated);
 }
 

@@ -29,18 +29,18 @@ struct PageResult {
 struct User {
     std::string id;
     std::string username;
-    std::string realm;         // "local" or the realm name that accepted the login
-    std::string role;          // "teacher" | "student"
+    std::string realm;  // "local" or the realm name that accepted the login
+    std::string role;   // "teacher" | "student"
     std::string display_name;
-    std::string password_hash; // argon2id encoded hash, local realm only; never leaves the server
+    std::string password_hash;  // argon2id encoded hash, local realm only; never leaves the server
     bool must_change_password = false;
     std::int64_t created_at = 0;  // unix seconds
 };
 
 struct UserFilter {
-    std::string role;   // empty: any
-    std::string realm;  // empty: any
-    std::string search; // substring of username or display name
+    std::string role;    // empty: any
+    std::string realm;   // empty: any
+    std::string search;  // substring of username or display name
 };
 
 struct Exercise {
@@ -89,11 +89,11 @@ struct Environment {
     std::string id;
     std::string assignment_id;
     std::string student_id;
-    std::string provider;                 // "local" | "proxmox"
-    std::string desired_state = "absent"; // absent | stopped | running
-    std::string observed_state = "absent";// absent | creating | stopped | running | deleting | error
-    std::string provider_ids = "{}";      // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
-    std::string addresses = "{}";         // JSON: how to reach the lab
+    std::string provider;                   // "local" | "proxmox"
+    std::string desired_state = "absent";   // absent | stopped | running
+    std::string observed_state = "absent";  // absent | creating | stopped | running | deleting | error
+    std::string provider_ids = "{}";        // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
+    std::string addresses = "{}";           // JSON: how to reach the lab
     std::string last_error;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
@@ -110,12 +110,12 @@ struct Evaluation {
     std::string id;
     std::string assignment_id;
     std::string student_id;
-    int attempt = 0;                  // 1-based per assignment
-    std::string status = "queued";    // queued | running | done | error
+    int attempt = 0;                // 1-based per assignment
+    std::string status = "queued";  // queued | running | done | error
     double score = 0;
     double max_score = 0;
-    std::string results = "[]";       // JSON: per-check results
-    std::string transcript = "[]";    // JSON: device transcript
+    std::string results = "[]";     // JSON: per-check results
+    std::string transcript = "[]";  // JSON: device transcript
     std::string error;
     std::string job_id;
     std::int64_t created_at = 0;
@@ -131,7 +131,7 @@ struct EvaluationFilter {
 struct Job {
     std::string id;
     std::string kind;
-    std::string params = "{}";  // JSON
+    std::string params = "{}";     // JSON
     std::string state = "queued";  // queued | running | succeeded | failed | cancelled
     std::int64_t progress_done = 0;
     std::int64_t progress_total = 0;
@@ -142,7 +142,7 @@ struct Job {
     std::int64_t lease_expires = 0;
     std::string result = "{}";  // JSON
     std::string error;
-    std::string subject_type;   // optional object the job works on, e.g. "environment"
+    std::string subject_type;  // optional object the job works on, e.g. "environment"
     std::string subject_id;
     std::int64_t created_at = 0;
     std::int64_t started_at = 0;
@@ -163,11 +163,11 @@ struct AuditEntry {
     std::string action;       // e.g. "exercise.publish"
     std::string object_type;  // e.g. "exercise"
     std::string object_id;
-    std::string detail;       // JSON
+    std::string detail;  // JSON
 };
 
 class Store {
-   public:
+ public:
     virtual ~Store() = default;
 
     // Applies numbered migrations that are not yet applied; returns how many ran.
@@ -189,7 +189,7 @@ class Store {
     virtual std::optional<User> get_user(const std::string& id) = 0;
     virtual std::optional<User> find_user(const std::string& username, const std::string& realm) = 0;
     virtual PageResult<User> list_users(const UserFilter& filter, const Page& page) = 0;
-    virtual void update_user(const User& user) = 0;  // throws not_found
+    virtual void update_user(const User& user) = 0;       // throws not_found
     virtual void delete_user(const std::string& id) = 0;  // throws not_found
     virtual std::int64_t count_users() = 0;
 
@@ -236,10 +236,12 @@ class Store {
     virtual PageResult<Job> list_jobs(const JobFilter& filter, const Page& page) = 0;
     // Claims the oldest queued job, or a running one whose lease expired (crashed instance): sets state
     // running, lease_owner, lease_expires = now + lease_seconds, attempt + 1. Atomic across instances.
-    virtual std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds) = 0;
+    virtual std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now,
+                                         int lease_seconds) = 0;
     // Progress and lease renewal; returns false when the job is no longer leased by `lease_owner`.
     virtual bool update_job_progress(const std::string& id, const std::string& lease_owner, std::int64_t done,
-                                     std::int64_t total, const std::string& message, std::int64_t lease_expires) = 0;
+                                     std::int64_t total, const std::string& message,
+                                     std::int64_t lease_expires) = 0;
     // Final state (succeeded | failed | cancelled) with result JSON or error text.
     virtual void finish_job(const std::string& id, const std::string& state, const std::string& result,
                             const std::string& error, std::int64_t now) = 0;

@@ -12,7 +12,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() {  # a port nobody listens on
+    local p
+    while :; do p=$(shuf -i 20000-39999 -n 1); ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }; done
+}
 
 run_wrk() {  # url [header] -> "rps p99_ms"
     local out
@@ -32,7 +35,7 @@ for _ in $(seq 100); do grep -q "listening on" "$tmp/out.log" 2>/dev/null && bre
 password=$(sed -n 's/.*one-time password: \([^ ]*\).*/\1/p' "$tmp/out.log")
 token=$(curl -fsS -X POST -H 'Content-Type: application/json' \
     -d "{\"username\":\"admin\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 
 bport=$(free_port)
 "$bare" "$bport" & pids+=($!)
@@ -44,4 +47,4 @@ read -r n_rps n_p99 < <(run_wrk "http://127.0.0.1:$port/api/v1/me" "Authorizatio
 printf '%-28s %12s %10s\n' server requests/s p99_ms
 printf '%-28s %12s %10s\n' "bare Beast coroutine" "$b_rps" "$b_p99"
 printf '%-28s %12s %10s\n' "netpraxis (auth+route+metrics)" "$n_rps" "$n_p99"
-/usr/bin/python3 -c "print(f'netpraxis/bare throughput ratio: {float(\"$n_rps\")/float(\"$b_rps\"):.3f} (target >= 0.90); p99 target < 10 ms')"
+awk -v n="$n_rps" -v b="$b_rps" 'BEGIN { printf "netpraxis/bare throughput ratio: %.3f (target >= 0.90); p99 target < 10 ms\n", n / b }'

@@ -54,6 +54,22 @@ int version_param(const Context& ctx) {
     throw core::invalid("version must be a positive integer");
 }
 
+// The exercise named by id or slug (blocking: call inside pool.run); not_found names it.
+store::Exercise require_exercise(store::Store& st, const std::string& id) {
+    auto ex = st.get_exercise(id);
+    if (!ex) throw core::not_found("no exercise '" + id + "'");
+    return *ex;
+}
+
+// One version of an exercise (blocking); not_found names what is missing.
+std::pair<store::Exercise, store::ExerciseVersion> require_version(store::Store& st, const std::string& id,
+                                                                   int n) {
+    auto ex = require_exercise(st, id);
+    auto v = st.get_version(ex.id, n);
+    if (!v) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
+    return {ex, *v};
+}
+
 const std::vector<Field> kContentFields = {
     {"spec", "string", false, "exercise.yaml text (FORMATS.md)"},
     {"instructions", "string", false, "Markdown"},
@@ -123,9 +139,8 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto [e, versions] = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
-                   return std::make_pair(*ex, d.store.list_versions(ex->id));
+                   auto ex = require_exercise(d.store, id);
+                   return std::make_pair(ex, d.store.list_versions(ex.id));
                });
                auto o = exercise_json(e);
                json::array vs;
@@ -147,13 +162,12 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                auto title = body_string(ctx, "title");
                if (title.empty()) throw core::invalid("title is empty", {{"title", "must not be empty"}});
                auto e = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
+                   auto ex = require_exercise(d.store, id);
                    d.store.transaction([&] {
-                       d.store.update_exercise_title(ex->id, title);
-                       audit(d.store, ctx, "exercise.rename", "exercise", ex->id);
+                       d.store.update_exercise_title(ex.id, title);
+                       audit(d.store, ctx, "exercise.rename", "exercise", ex.id);
                    });
-                   return *d.store.get_exercise(ex->id);
+                   return *d.store.get_exercise(ex.id);
                });
                co_return json_ok(exercise_json(e));
            }});
@@ -169,13 +183,12 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto v = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
-                   auto nv = version_from_body(ctx, ex->id);
+                   auto ex = require_exercise(d.store, id);
+                   auto nv = version_from_body(ctx, ex.id);
                    store::ExerciseVersion out;
                    d.store.transaction([&] {
                        out = d.store.add_version(nv);
-                       audit(d.store, ctx, "exercise.version.add", "exercise", ex->id);
+                       audit(d.store, ctx, "exercise.version.add", "exercise", ex.id);
                    });
                    return out;
                });
@@ -193,13 +206,8 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                int n = version_param(ctx);
-               auto v = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
-                   return d.store.get_version(ex->id, n);
-               });
-               if (!v) throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
-               co_return json_ok(version_json(*v, true));
+               auto v = co_await d.pool.run([&] { return require_version(d.store, id, n).second; });
+               co_return json_ok(version_json(v, true));
            }});
 
     r.add({http::Method::put,
@@ -214,23 +222,21 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                auto id = ctx.param("id");
                int n = version_param(ctx);
                auto v = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
-                   auto cur = d.store.get_version(ex->id, n);
-                   if (!cur)
-                       throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
-                   if (cur->state == "published")
+                   auto found = require_version(d.store, id, n);
+                   auto& ex = found.first;
+                   auto& cur = found.second;
+                   if (cur.state == "published")
                        throw core::conflict("version " + std::to_string(n) +
                                             " is published and immutable: add a new version instead");
-                   auto nv = version_from_body(ctx, ex->id);
-                   nv.id = cur->id;
-                   nv.version = cur->version;
-                   nv.created_at = cur->created_at;
+                   auto nv = version_from_body(ctx, ex.id);
+                   nv.id = cur.id;
+                   nv.version = cur.version;
+                   nv.created_at = cur.created_at;
                    d.store.transaction([&] {
                        d.store.update_draft(nv);
-                       audit(d.store, ctx, "exercise.version.update", "exercise", ex->id);
+                       audit(d.store, ctx, "exercise.version.update", "exercise", ex.id);
                    });
-                   return *d.store.get_version(ex->id, n);
+                   return *d.store.get_version(ex.id, n);
                });
                co_return json_ok(version_json(v, true));
            }});
@@ -247,27 +253,25 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                auto id = ctx.param("id");
                int n = version_param(ctx);
                auto v = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(id);
-                   if (!ex) throw core::not_found("no exercise '" + id + "'");
-                   auto cur = d.store.get_version(ex->id, n);
-                   if (!cur)
-                       throw core::not_found("exercise '" + id + "' has no version " + std::to_string(n));
-                   if (cur->spec.empty())
+                   auto found = require_version(d.store, id, n);
+                   auto& ex = found.first;
+                   auto& cur = found.second;
+                   if (cur.spec.empty())
                        throw core::invalid("version " + std::to_string(n) + " has no grading spec",
                                            {{"spec", "is required before publishing"}});
                    if (d.lint) {
-                       auto errors = d.lint(cur->spec, cur->instructions);
+                       auto errors = d.lint(cur.spec, cur.instructions);
                        if (!errors.empty())
                            throw core::invalid("the grading spec of version " + std::to_string(n) +
                                                    " has errors: fix them in a draft, then publish",
                                                std::move(errors));
                    }
                    d.store.transaction([&] {
-                       d.store.publish_version(ex->id, n, core::unix_now());
-                       audit(d.store, ctx, "exercise.version.publish", "exercise", ex->id,
+                       d.store.publish_version(ex.id, n, core::unix_now());
+                       audit(d.store, ctx, "exercise.version.publish", "exercise", ex.id,
                              json::serialize(json::object{{"version", n}}));
                    });
-                   return *d.store.get_version(ex->id, n);
+                   return *d.store.get_version(ex.id, n);
                });
                co_return json_ok(version_json(v, false));
            }});

@@ -141,9 +141,15 @@ json::object validate_body(const Route& route, const std::string& text) {
 }  // namespace
 
 http::Response problem_response(int status, std::string_view title, std::string_view detail,
-                                std::string_view request_id, std::string_view type) {
+                                std::string_view request_id, std::string_view type,
+                                const std::vector<core::FieldError>& fields) {
     json::object p{
         {"type", type}, {"title", title}, {"status", status}, {"detail", detail}, {"request_id", request_id}};
+    if (!fields.empty()) {  // per-field errors (an RFC 9457 extension member)
+        json::array errs;
+        for (const auto& f : fields) errs.push_back(json::object{{"path", f.path}, {"message", f.message}});
+        p["errors"] = std::move(errs);
+    }
     auto r = http::json_response(status, json::serialize(p));
     r.content_type = "application/problem+json";
     return r;
@@ -151,19 +157,9 @@ http::Response problem_response(int status, std::string_view title, std::string_
 
 static http::Response problem_from(const core::Error& e, std::string_view rid) {
     int status = core::http_status(e.code());
-    json::object p{{"type", "https://netpraxis.dev/problems/" + std::string(core::code_name(e.code()))},
-                   {"title", core::code_title(e.code())},
-                   {"status", status},
-                   {"detail", e.what()},
-                   {"request_id", rid}};
-    if (!e.fields().empty()) {
-        json::array errs;
-        for (const auto& f : e.fields())
-            errs.push_back(json::object{{"path", f.path}, {"message", f.message}});
-        p["errors"] = std::move(errs);
-    }
-    auto r = http::json_response(status, json::serialize(p));
-    r.content_type = "application/problem+json";
+    auto r = problem_response(status, core::code_title(e.code()), e.what(), rid,
+                              "https://netpraxis.dev/problems/" + std::string(core::code_name(e.code())),
+                              e.fields());
     if (e.code() == core::Code::rate_limited) r.header("Retry-After", "60");
     if (e.code() == core::Code::unauthenticated) r.header("WWW-Authenticate", "Bearer");
     return r;

@@ -69,6 +69,7 @@ class Api {
 
 // Problem JSON (RFC 9457) for an error, with the request id; used by the API and tests.
 http::Response problem_response(int status, std::string_view title, std::string_view detail,
-                                std::string_view request_id, std::string_view type = "about:blank");
+                                std::string_view request_id, std::string_view type = "about:blank",
+                                const std::vector<core::FieldError>& fields = {});
 
 }  // namespace np::api

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "app/server_main.hpp"
 #include "core/log.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
@@ -27,8 +28,7 @@ struct MigrateOptions {
 
 int run_migrate(const GlobalOptions& global, const MigrateOptions& options) {
     core::Config config = load_config(global);
-    std::string url = options.store_url.empty() ? config.get_string("store.url", store::kDefaultStoreUrl)
-                                                : options.store_url;
+    std::string url = store_url_from(config, options.store_url);
     auto store = store::open_store(url);
     const int before = store->schema_version();
     const int applied = store->migrate();

@@ -18,7 +18,9 @@ void setup_serve(CLI::App& root, GlobalOptions& global) {
     auto* cmd = root.add_subcommand("serve", "Run the netpraxis server (HTTP API, events, jobs)");
     cmd->add_option("--listen", opts->listen,
                     "ADDRESS:PORT to listen on (default from server.address/server.port: 127.0.0.1:8080)");
-    cmd->add_option("--store", opts->store_url, "store URL: sqlite:PATH (default sqlite:./var/netpraxis.db)");
+    cmd->add_option("--store", opts->store_url,
+                    "store URL: sqlite:PATH or postgresql://... (default: config store.url, else "
+                    "sqlite:./var/netpraxis.db)");
     cmd->callback([opts, &global] {
         auto config = load_config(global);
         int rc = serve(config, *opts);

@@ -4,7 +4,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "api/api.hpp"
@@ -22,21 +21,18 @@
 #include "core/offload.hpp"
 #include "http/server.hpp"
 #include "store/store.hpp"
+#include "store/url.hpp"
 
 namespace np::app {
 namespace asio = boost::asio;
 
 std::string store_url_from(const core::Config& config, const std::string& override_url) {
     if (!override_url.empty()) return override_url;
-    return config.get_string("store.url", "sqlite:./var/netpraxis.db");
+    return config.get_string("store.url", store::kDefaultStoreUrl);
 }
 
 std::unique_ptr<store::Store> open_and_migrate(const std::string& url) {
-    std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
-    if (!url.starts_with("postgres") && path != ":memory:") {
-        auto parent = std::filesystem::path(path).parent_path();
-        if (!parent.empty()) std::filesystem::create_directories(parent);
-    }
+    // open_store creates a SQLite file's folder itself.
     auto s = store::open_store(url);
     int applied = s->migrate();
     if (applied > 0) log::info("store.migrated", {{"applied", applied}, {"version", s->schema_version()}});
@@ -161,9 +157,8 @@ int serve(const core::Config& config, const ServeOptions& options,
             jobs.start();
         },
         asio::detached);
-    log::info("server.listening", {{"address", sopts.address},
-                                   {"port", port},
-                                   {"store", url.starts_with("postgres") ? "postgresql" : url}});
+    log::info("server.listening",
+              {{"address", sopts.address}, {"port", port}, {"store", store::redacted_url(url)}});
     if (options.print_banner)
         std::cout << "netpraxis listening on http://" << sopts.address << ":" << port << "\n" << std::flush;
     if (on_ready) on_ready(port);

@@ -65,10 +65,8 @@ TEST(EventBus, WakesSubscriberOnPublishAndOnClose) {
         bus.publish(ev("b", "j"));
         boost::asio::post(ioc, [&] { bus.close(); });
     });
-    auto start = std::chrono::steady_clock::now();
     ioc.run();
-    EXPECT_EQ(fut.get(), 2);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_EQ(fut.get(), 2);  // -1 would mean the 30 s timer, not publish/close, ended the wait
 }
 
 TEST(EventBus, RingKeepsOnlyCapacity) {

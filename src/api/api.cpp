@@ -302,13 +302,14 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
         json::object body;
         try {
             // Authentication: bearer token for API clients, the HttpOnly cookie for browsers.
-            std::string token;
+            std::string_view token;  // points into the request or into `cookie`
+            std::optional<std::string> cookie;
             bool from_cookie = false;
             auto authz = req.header("authorization");
             if (authz.size() > 7 && (authz.starts_with("Bearer ") || authz.starts_with("bearer "))) {
-                token = std::string(authz.substr(7));
-            } else if (auto c = req.cookie("np_session")) {
-                token = *c;
+                token = authz.substr(7);
+            } else if ((cookie = req.cookie("np_session"))) {
+                token = *cookie;
                 from_cookie = true;
             }
             if (route->policy != Policy::public_) {
@@ -357,6 +358,12 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
 
 http::Response json_ok(const json::value& v, int status) {
     return http::json_response(status, json::serialize(v));
+}
+http::Response json_ok(const json::object& o, int status) {
+    return http::json_response(status, json::serialize(o));
+}
+http::Response json_ok(const json::array& a, int status) {
+    return http::json_response(status, json::serialize(a));
 }
 
 store::Page page_of(const Context& ctx) {

@@ -14,6 +14,9 @@ namespace np::api {
 namespace json = boost::json;
 
 http::Response json_ok(const json::value& v, int status = 200);
+// Overloads so an object or array is serialized as it is, not deep-copied into a json::value first.
+http::Response json_ok(const json::object& o, int status = 200);
+http::Response json_ok(const json::array& a, int status = 200);
 store::Page page_of(const Context& ctx);
 template <class T, class F>
 json::object page_json(const store::PageResult<T>& page, F&& to_json) {

@@ -13,7 +13,7 @@ namespace {
 http::Response no_content() {
     http::Response res;
     res.status = 204;
-    res.content_type.clear();
+    res.content_type = {};
     return res;
 }
 

@@ -8,6 +8,26 @@
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
 
+namespace {
+
+// GET /api/v1/me: every page of the web UI asks for it. Built in a plain function so the JSON lives in
+// stack scratch memory (a coroutine frame would be heap-allocated and too big for Asio's frame recycling):
+// the body string is the only allocation.
+http::Response me_response(const auth::Claims& c) {
+    unsigned char scratch[1024];
+    json::monotonic_resource mr(scratch, sizeof scratch);
+    json::object o({{"id", c.user_id},
+                    {"username", c.username},
+                    {"role", c.role},
+                    {"realm", c.realm},
+                    {"display_name", c.display_name},
+                    {"session_expires_at", core::rfc3339(c.expires_at)}},
+                   &mr);
+    return json_ok(o);
+}
+
+}  // namespace
+
 void add_auth_routes(Router& r, ApiDeps& d) {
     Route login{
         http::Method::post,
@@ -91,16 +111,7 @@ void add_auth_routes(Router& r, ApiDeps& d) {
            {},
            {},
            200,
-           [](Context& ctx) -> Aw {
-               const auto& c = *ctx.caller;
-               json::object o{{"id", c.user_id},
-                              {"username", c.username},
-                              {"role", c.role},
-                              {"realm", c.realm},
-                              {"display_name", c.display_name},
-                              {"session_expires_at", core::rfc3339(c.expires_at)}};
-               co_return json_ok(o);
-           }});
+           [](Context& ctx) -> Aw { co_return me_response(*ctx.caller); }});
 }
 
 }  // namespace np::api

@@ -148,7 +148,7 @@ void add_user_routes(Router& r, ApiDeps& d) {
                });
                http::Response res;
                res.status = 204;
-               res.content_type.clear();
+               res.content_type = {};
                co_return res;
            }});
 }

@@ -89,11 +89,11 @@ Response json_response(int status, std::string body) {
     return r;
 }
 
-Response text_response(int status, std::string body, std::string content_type) {
+Response text_response(int status, std::string body, MediaType content_type) {
     Response r;
     r.status = status;
     r.body = std::move(body);
-    r.content_type = std::move(content_type);
+    r.content_type = content_type;
     return r;
 }
 

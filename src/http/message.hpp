@@ -44,9 +44,25 @@ class StreamWriter {
     virtual boost::asio::awaitable<bool> write(std::string data) = 0;
 };
 
+// A media type with static storage. It is built only from a string literal, so a Response neither
+// allocates for it ("application/json" is one byte past std::string's small-string buffer, and every
+// response would pay a heap allocation) nor can it dangle.
+class MediaType {
+ public:
+    constexpr MediaType() = default;
+    template <std::size_t N>
+    constexpr MediaType(const char (&literal)[N]) : value_(literal, N - 1) {}  // NOLINT: implicit on purpose
+    constexpr std::string_view view() const { return value_; }
+    constexpr bool empty() const { return value_.empty(); }
+    friend constexpr bool operator==(MediaType a, std::string_view b) { return a.value_ == b; }
+
+ private:
+    std::string_view value_;
+};
+
 struct Response {
     int status = 200;
-    std::string content_type = "application/json";
+    MediaType content_type = "application/json";  // empty: no Content-Type (e.g. 204)
     Headers headers;
     std::string body;
     // When set, the body is streamed (chunked) by this coroutine instead of `body`.
@@ -59,7 +75,7 @@ struct Response {
 };
 
 Response json_response(int status, std::string body);
-Response text_response(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+Response text_response(int status, std::string body, MediaType content_type = "text/plain; charset=utf-8");
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 

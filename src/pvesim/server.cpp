@@ -190,7 +190,7 @@ struct SimServer::Impl : std::enable_shared_from_this<SimServer::Impl> {
             // PVE puts the first line of the error in the status line (API.md §3).
             if (auto reason = reason_of(res); !reason.empty()) out.reason(reason);
             out.set(bhttp::field::server, "pve-api-daemon/3.0");
-            out.set(bhttp::field::content_type, res.content_type + ";charset=UTF-8");
+            out.set(bhttp::field::content_type, std::string(res.content_type.view()) + ";charset=UTF-8");
             out.keep_alive(msg.keep_alive());
             out.body() = std::move(res.body);
             out.prepare_payload();

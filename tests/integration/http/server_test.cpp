@@ -5,10 +5,14 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <future>
 #include <thread>
 
@@ -37,6 +41,16 @@ struct TestServer {
                     co_await t.async_wait(asio::use_awaitable);
                 }
                 ++handled;
+                if (req.path == "/empty") {
+                    http::Response r;
+                    r.status = 204;
+                    r.content_type = {};
+                    co_return r;
+                }
+                if (req.path == "/evil")  // a header value that would split the response
+                    co_return http::json_response(200, "{}")
+                        .header("X-Fine", "yes")
+                        .header("X-Evil", "a\r\nSet-Cookie: stolen=1");
                 co_return http::json_response(
                     200, R"({"path":")" + req.path + R"(","bytes":)" + std::to_string(req.body.size()) + "}");
             });
@@ -54,7 +68,51 @@ struct TestServer {
     }
 };
 
+// Writes `request` on a fresh connection and returns every byte the server sends until it closes.
+std::string exchange(std::uint16_t port, const std::string& request) {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(sock, asio::buffer(request));
+    std::string out;
+    boost::system::error_code ec;
+    asio::read(sock, asio::dynamic_buffer(out), ec);  // until EOF
+    return out;
+}
+
+std::string without_request_id(std::string head) {
+    auto at = head.find("X-Request-Id: ");
+    if (at != std::string::npos) head.erase(at, head.find("\r\n", at) + 2 - at);
+    return head;
+}
+
 }  // namespace
+
+TEST(HttpServer, ResponseHeadsAreExact) {
+    TestServer s;
+    // GET: status line, type, length, and Connection: close because the client asked for it.
+    EXPECT_EQ(without_request_id(exchange(s.port, "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n"
+              "Connection: close\r\n\r\n{\"path\":\"/x\",\"bytes\":0}");
+    // HEAD: the length of the body it would get, and no body.
+    EXPECT_EQ(
+        without_request_id(exchange(s.port, "HEAD /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n"
+        "Connection: close\r\n\r\n");
+    // 204: neither a type nor a length (RFC 9110 section 8.6).
+    EXPECT_EQ(
+        without_request_id(exchange(s.port, "GET /empty HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
+        "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+    // HTTP/1.0 without keep-alive: answered in 1.0 and closed, no Connection header needed.
+    EXPECT_EQ(without_request_id(exchange(s.port, "GET /x HTTP/1.0\r\n\r\n")),
+              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n"
+              "{\"path\":\"/x\",\"bytes\":0}");
+    // A header value with CR LF from a handler is dropped, never written (response splitting).
+    auto evil = exchange(s.port, "GET /evil HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(evil.find("X-Fine: yes\r\n"), std::string::npos);
+    EXPECT_EQ(evil.find("stolen"), std::string::npos);
+    EXPECT_EQ(evil.find("X-Evil"), std::string::npos);
+}
 
 TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
     TestServer s;

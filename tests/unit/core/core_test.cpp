@@ -94,6 +94,21 @@ TEST(Time, Rfc3339RoundTripAndOffsets) {
     EXPECT_EQ(t, t2);
     EXPECT_FALSE(core::parse_rfc3339("tomorrow", t));
     EXPECT_FALSE(core::parse_rfc3339("2026-13-01T00:00:00Z", t));
+    // Calendar edges of the hand-written formatter.
+    EXPECT_EQ(core::rfc3339(0), "1970-01-01T00:00:00Z");
+    EXPECT_EQ(core::rfc3339(951782400), "2000-02-29T00:00:00Z");   // leap day of a century leap year
+    EXPECT_EQ(core::rfc3339(4107542399), "2100-02-28T23:59:59Z");  // 2100 is not a leap year
+    EXPECT_EQ(core::rfc3339(-1), "1969-12-31T23:59:59Z");
+}
+
+TEST(Ids, RequestIdsArePrefixDashHexCounter) {
+    auto a = core::new_request_id();
+    auto b = core::new_request_id();
+    ASSERT_EQ(a.size(), 15u);  // 8 hex prefix, '-', at least 6 hex digits
+    EXPECT_EQ(a[8], '-');
+    EXPECT_EQ(a.substr(0, 9), b.substr(0, 9));
+    EXPECT_EQ(std::stoull(b.substr(9), nullptr, 16), std::stoull(a.substr(9), nullptr, 16) + 1);
+    EXPECT_EQ(a.find_first_not_of("0123456789abcdef-"), std::string::npos);
 }
 
 TEST(Error, CodesMapToHttp) {

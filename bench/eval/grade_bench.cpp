@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -98,6 +99,9 @@ int main(int argc, char** argv) {
     Engine engine(PlatformRegistry::builtin(), options);
     int done = 0;
     double total_score = 0;
+    // Timeline (ms since the start): when each evaluation ended, when its first check command began (after
+    // connect, prompt sync and pager-off), and each check command's duration.
+    std::vector<double> ends, first_cmd, cmd_ms;
     bool sampling = true;
     auto started = std::chrono::steady_clock::now();
     for (int l = 0; l < labs; ++l)
@@ -107,6 +111,14 @@ int main(int argc, char** argv) {
                 Evaluation e = co_await engine.evaluate(parsed.spec, "student" + std::to_string(l), targets);
                 total_score += e.score;
                 ++done;
+                double began =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                        .count() -
+                    static_cast<double>(e.duration.count());
+                ends.push_back(began + static_cast<double>(e.duration.count()));
+                if (!e.transcript.empty())
+                    first_cmd.push_back(began + static_cast<double>(e.transcript.front().started_ms));
+                for (const auto& t : e.transcript) cmd_ms.push_back(static_cast<double>(t.duration_ms));
             },
             boost::asio::detached);
     boost::asio::co_spawn(
@@ -137,7 +149,22 @@ int main(int argc, char** argv) {
     std::printf("score=%.0f/%d (all checks must pass)\n", total_score, labs * devices * checks);
     std::printf("wall=%.3fs latency_bound=%.3fs ratio=%.3f (target <= 1.2)\n", wall, bound, wall / bound);
     std::printf("grader_cpu=%.3fs (%.0f us per command)\n", cpu, cpu * 1e6 / (sessions * (3 + checks)));
+    struct rusage cru {};
+    getrusage(RUSAGE_CHILDREN, &cru);
+    double child_cpu = static_cast<double>(cru.ru_utime.tv_sec + cru.ru_stime.tv_sec) +
+                       static_cast<double>(cru.ru_utime.tv_usec + cru.ru_stime.tv_usec) / 1e6;
+    std::printf("console_emulator_cpu=%.3fs (the child process; shares the cores)\n", child_cpu);
     std::printf("rss_base=%ldKiB rss_peak=%ldKiB per_session=%.1fKiB (target < 100)\n", base, peak,
                 static_cast<double>(peak - base) / sessions);
+    auto pct = [](std::vector<double> v, double q) {
+        if (v.empty()) return 0.0;
+        std::sort(v.begin(), v.end());
+        return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+    };
+    std::printf(
+        "timeline_ms: first_check_cmd p0=%.0f p50=%.0f p100=%.0f | check_cmd p50=%.0f p99=%.0f max=%.0f"
+        " | eval_end p0=%.0f p50=%.0f p100=%.0f\n",
+        pct(first_cmd, 0), pct(first_cmd, 0.5), pct(first_cmd, 1), pct(cmd_ms, 0.5), pct(cmd_ms, 0.99),
+        pct(cmd_ms, 1), pct(ends, 0), pct(ends, 0.5), pct(ends, 1));
     return total_score == labs * devices * checks ? 0 : 1;
 }

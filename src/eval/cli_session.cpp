@@ -1,17 +1,16 @@
 // CliSession: prompt-driven command execution over a byte stream (telnet or SSH), after netmiko's
 // send_command (read until the echoed command, then until the prompt) and scrapli's channel (prompt regex
 // against the tail of the buffer).
-#include <regex>
-
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "eval/session.hpp"
 
 namespace np::eval {
 
-void append_terminal_text(std::string& text, std::string& pending, std::string_view chunk) {
-    std::string in = pending + std::string(chunk);
-    pending.clear();
+namespace {
+
+// The body of append_terminal_text on one contiguous input (`pending` is empty on entry).
+void append_clean(std::string& text, std::string& pending, std::string_view in) {
     std::size_t i = 0;
     const std::size_t n = in.size();
     while (i < n) {
@@ -73,9 +72,23 @@ void append_terminal_text(std::string& text, std::string& pending, std::string_v
             ++i;
             continue;
         }
-        text.push_back(c);
-        ++i;
+        // Plain text up to the next control byte in one append.
+        std::size_t j = i + 1;
+        while (j < n && in[j] != '\x1b' && in[j] != '\r' && in[j] != '\b' && in[j] != '\0' && in[j] != '\x07')
+            ++j;
+        text.append(in.substr(i, j - i));
+        i = j;
     }
+}
+
+}  // namespace
+
+void append_terminal_text(std::string& text, std::string& pending, std::string_view chunk) {
+    if (pending.empty()) return append_clean(text, pending, chunk);  // the usual case: no copy
+    std::string in = std::move(pending);
+    in.append(chunk);
+    pending.clear();
+    append_clean(text, pending, in);
 }
 
 namespace {
@@ -85,8 +98,8 @@ std::string_view last_line(const std::string& text) {
     return nl == std::string::npos ? std::string_view(text) : std::string_view(text).substr(nl + 1);
 }
 
-bool search(std::string_view s, const std::regex& re) {
-    return std::regex_search(s.begin(), s.end(), re);
+bool search(std::string_view s, const Regex& re) {
+    return re.search(s);
 }
 
 std::string trim_copy(std::string_view s) {
@@ -192,9 +205,9 @@ class CliSession final : public Session {
     boost::asio::awaitable<void> send(std::string data) { co_await stream_->write(std::move(data)); }
 
     boost::asio::awaitable<bool> read(Deadline deadline) {
-        std::string chunk;
-        bool got = co_await stream_->read_some(chunk, deadline);
-        if (got) append_terminal_text(text_, pending_, chunk);
+        chunk_.clear();  // one buffer per session, reused by every read
+        bool got = co_await stream_->read_some(chunk_, deadline);
+        if (got) append_terminal_text(text_, pending_, chunk_);
         co_return got;
     }
 
@@ -262,7 +275,7 @@ class CliSession final : public Session {
     DeviceTarget target_;
     const Platform& p_;
     std::string return_;
-    std::string text_, pending_, prompt_;
+    std::string text_, pending_, prompt_, chunk_;
     bool broken_ = false, connected_ = false;
 };
 

@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <regex>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -45,11 +44,28 @@ std::string rendered(const Matcher& m, const std::string& text, const Values& va
     }
 }
 
-std::regex regex_of(const Matcher& m, const std::string& pattern) {
+// The matcher's regex: compiled once at parse time, or (a template) rendered for this student and compiled
+// now. `pat` receives the pattern as matched, for evidence.
+Regex regex_of(const Matcher& m, const Values& values, std::string& pat) {
+    if (!m.compiled.empty()) {
+        pat = m.pattern;
+        return m.compiled;
+    }
+    pat = rendered(m, m.pattern, values);
     try {
-        return std::regex(pattern, std::regex::ECMAScript | std::regex::multiline);
-    } catch (const std::regex_error& e) {
-        throw core::invalid(m.path + ": bad regex '" + pattern + "': " + e.what());
+        return Regex::compile(pat, Regex::Lines::multi);
+    } catch (const core::Error& e) {
+        throw core::invalid(m.path + ": " + e.what());
+    }
+}
+
+// A regex search that names the matcher when matching itself fails (too complex).
+template <class F>
+auto guarded(const Matcher& m, F&& f) {
+    try {
+        return f();
+    } catch (const core::Error& e) {
+        throw core::invalid(m.path + ": " + e.what());
     }
 }
 
@@ -80,26 +96,27 @@ bool to_double(std::string_view s, double& out) {
 
 MatchOutcome evaluate_matcher(const Matcher& m, std::string_view output, const Values& values,
                               const Platform& platform) {
-    std::string text(output);
+    std::string_view text = output;
+    std::string pat;
     switch (m.kind) {
         case Matcher::Kind::match: {
-            std::string pat = rendered(m, m.pattern, values);
-            std::regex re = regex_of(m, pat);
-            std::smatch sm;
-            if (std::regex_search(text, sm, re)) {
+            Regex re = regex_of(m, values, pat);
+            if (auto sm = guarded(m, [&] { return re.find(text); })) {
                 // Evidence: the whole line holding the match.
-                auto begin = text.rfind('\n', static_cast<std::size_t>(sm.position(0)));
-                begin = begin == std::string::npos ? 0 : begin + 1;
-                auto end = text.find('\n', static_cast<std::size_t>(sm.position(0) + sm.length(0)));
-                return leaf(true, cut(trim(std::string_view(text).substr(begin, end - begin))));
+                auto begin = text.rfind('\n', sm->position);
+                begin = begin == std::string_view::npos ? 0 : begin + 1;
+                auto end = text.find('\n', sm->position + sm->length);
+                return leaf(true, cut(trim(text.substr(begin, end - begin))));
             }
             return leaf(false, "no line matches /" + pat + "/");
         }
         case Matcher::Kind::contains: {
             std::string needle = rendered(m, m.pattern, values);
             auto pos = text.find(needle);
-            if (pos != std::string::npos) return leaf(true, "found '" + cut(needle) + "'");
-            return leaf(false, "'" + cut(needle) + "' not found");
+            // (Built with append: GCC 12 misreports -Wrestrict on `"'" + std::string` here.)
+            std::string quoted = std::string(1, '\'').append(cut(needle)).append(1, '\'');
+            if (pos != std::string::npos) return leaf(true, "found " + quoted);
+            return leaf(false, quoted.append(" not found"));
         }
         case Matcher::Kind::line: {
             std::string want(trim(rendered(m, m.pattern, values)));
@@ -117,14 +134,12 @@ MatchOutcome evaluate_matcher(const Matcher& m, std::string_view output, const V
             return leaf(pct + 1e-9 >= m.min_success && s.received > 0, ev.str());
         }
         case Matcher::Kind::section: {
-            std::string pat = rendered(m, m.pattern, values);
-            std::regex re = regex_of(m, pat);
+            Regex re = regex_of(m, values, pat);
             auto lines = split_lines(text);
             MatchOutcome best = leaf(false, "no line matches parent /" + pat + "/");
             bool found_parent = false;
             for (std::size_t i = 0; i < lines.size(); ++i) {
-                std::string line(lines[i]);
-                if (!std::regex_search(line, re)) continue;
+                if (!guarded(m, [&] { return re.search(lines[i]); })) continue;
                 std::size_t ind = indent_of(lines[i]);
                 std::string block;
                 for (std::size_t j = i + 1; j < lines.size(); ++j) {
@@ -147,13 +162,10 @@ MatchOutcome evaluate_matcher(const Matcher& m, std::string_view output, const V
             return best;
         }
         case Matcher::Kind::count: {
-            std::string pat = rendered(m, m.pattern, values);
-            std::regex re = regex_of(m, pat);
+            Regex re = regex_of(m, values, pat);
             std::int64_t n = 0;
-            for (auto l : split_lines(text)) {
-                std::string line(l);
-                if (std::regex_search(line, re)) ++n;
-            }
+            for (auto l : split_lines(text))
+                if (guarded(m, [&] { return re.search(l); })) ++n;
             bool ok = (!m.min || n >= *m.min) && (!m.max || n <= *m.max);
             std::string range = (m.min ? ">= " + std::to_string(*m.min) : "") +
                                 (m.min && m.max ? " and " : "") +
@@ -161,18 +173,18 @@ MatchOutcome evaluate_matcher(const Matcher& m, std::string_view output, const V
             return leaf(ok, std::to_string(n) + " line(s) match /" + pat + "/, need " + range);
         }
         case Matcher::Kind::number: {
-            std::string pat = rendered(m, m.pattern, values);
-            std::regex re = regex_of(m, pat);
+            Regex re = regex_of(m, values, pat);
             std::string rhs_text = rendered(m, m.value, values);
             double rhs = 0;
             if (!to_double(rhs_text, rhs))
                 throw core::invalid(m.path + ": value '" + rhs_text + "' is not a number");
-            std::smatch sm;
-            if (!std::regex_search(text, sm, re)) return leaf(false, "no line matches /" + pat + "/");
-            if (sm.size() < 2) throw core::invalid(m.path + ": the pattern needs one capture group");
+            auto sm = guarded(m, [&] { return re.find(text); });
+            if (!sm) return leaf(false, "no line matches /" + pat + "/");
+            if (sm->groups.size() < 2) throw core::invalid(m.path + ": the pattern needs one capture group");
+            std::string group(sm->groups[1]);
             double lhs = 0;
-            if (!to_double(sm[1].str(), lhs)) return leaf(false, "'" + sm[1].str() + "' is not a number");
-            return leaf(compare(lhs, m.op, rhs), sm[1].str() + " " + m.op + " " + rhs_text);
+            if (!to_double(group, lhs)) return leaf(false, "'" + group + "' is not a number");
+            return leaf(compare(lhs, m.op, rhs), group + " " + m.op + " " + rhs_text);
         }
         case Matcher::Kind::all:
         case Matcher::Kind::any:
@@ -228,11 +240,11 @@ void compile_matcher(const Matcher& m, const Values& values, std::vector<Diagnos
         case Matcher::Kind::number:
             if (render_or_report(m.pattern, pat)) {
                 try {
-                    std::regex re(pat, std::regex::ECMAScript | std::regex::multiline);
-                    if (m.kind == Matcher::Kind::number && re.mark_count() < 1)
+                    Regex re = Regex::compile(pat, Regex::Lines::multi);  // as evaluation compiles it
+                    if (m.kind == Matcher::Kind::number && re.groups() < 1)
                         report("the pattern needs one capture group around the number");
-                } catch (const std::regex_error& e) {
-                    report("bad regex '" + pat + "': " + e.what());
+                } catch (const core::Error& e) {
+                    report(e.what());  // "bad regex '...': reason"
                 }
             }
             if (m.kind == Matcher::Kind::number && render_or_report(m.value, pat)) {

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -18,11 +19,12 @@ constexpr std::string_view kBuiltinYaml =
 #include "platforms_embedded.inc"
     ;
 
-std::regex compile(const std::string& pattern, const std::string& what) {
+Regex compile(const std::string& pattern, const std::string& what,
+              Regex::Lines lines = Regex::Lines::single) {
     try {
-        return std::regex(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-        throw core::invalid(what + ": bad regex '" + pattern + "': " + e.what());
+        return Regex::compile(pattern, lines);
+    } catch (const core::Error& e) {
+        throw core::invalid(what + ": " + e.what());
     }
 }
 
@@ -70,15 +72,19 @@ void apply(Platform& p, const YAML::Node& n, const std::string& where) {
         if (g["received_group"]) p.ping.received_group = g["received_group"].as<int>();
         if (g["success"]) p.ping.success = g["success"].Scalar();
         if (g["failure"]) p.ping.failure = g["failure"].Scalar();
-        if (!p.ping.summary.empty()) compile(p.ping.summary, where + ".ping.summary");
-        if (!p.ping.success.empty()) compile(p.ping.success, where + ".ping.success");
-        if (!p.ping.failure.empty()) compile(p.ping.failure, where + ".ping.failure");
     }
+    p.ping.summary_re = p.ping.summary.empty()
+                            ? Regex()
+                            : compile(p.ping.summary, where + ".ping.summary", Regex::Lines::multi);
+    p.ping.success_re = p.ping.success.empty() ? Regex() : compile(p.ping.success, where + ".ping.success");
+    p.ping.failure_re = p.ping.failure.empty() ? Regex() : compile(p.ping.failure, where + ".ping.failure");
     if (p.prompt.empty()) throw core::invalid(where + ": a platform needs a prompt regex");
     p.prompt_re = compile(p.prompt, where + ".prompt");
-    if (!p.config_prompt.empty()) p.config_prompt_re = compile(p.config_prompt, where + ".config_prompt");
-    if (!p.user_prompt.empty()) p.user_prompt_re = compile(p.user_prompt, where + ".user_prompt");
-    if (!p.pager.empty()) p.pager_re = compile(p.pager, where + ".pager");
+    // (An override may blank a pattern out: its compiled form goes too.)
+    p.config_prompt_re =
+        p.config_prompt.empty() ? Regex() : compile(p.config_prompt, where + ".config_prompt");
+    p.user_prompt_re = p.user_prompt.empty() ? Regex() : compile(p.user_prompt, where + ".user_prompt");
+    p.pager_re = p.pager.empty() ? Regex() : compile(p.pager, where + ".pager");
 }
 
 }  // namespace
@@ -95,29 +101,33 @@ std::string Platform::error_in(std::string_view output) const {
 
 PingStats Platform::parse_ping(std::string_view output) const {
     PingStats stats;
-    std::string text(output);
-    if (!ping.summary.empty()) {
-        std::regex re(ping.summary, std::regex::ECMAScript | std::regex::multiline);
-        std::smatch m;
-        if (std::regex_search(text, m, re) &&
-            m.size() > static_cast<std::size_t>(std::max(ping.sent_group, ping.received_group))) {
-            stats.sent = std::stoi(m[static_cast<std::size_t>(ping.sent_group)].str());
-            stats.received = std::stoi(m[static_cast<std::size_t>(ping.received_group)].str());
+    if (!ping.summary_re.empty()) {
+        auto m = ping.summary_re.find(output);
+        auto group = [&](int i) { return m->groups[static_cast<std::size_t>(i)]; };
+        auto number = [](std::string_view s, int& out) {
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+            return ec == std::errc{} && p == s.data() + s.size();
+        };
+        if (m &&
+            m->groups.size() > static_cast<std::size_t>(std::max(ping.sent_group, ping.received_group)) &&
+            ping.sent_group >= 0 && ping.received_group >= 0 && number(group(ping.sent_group), stats.sent) &&
+            number(group(ping.received_group), stats.received)) {
             stats.parsed = true;
             return stats;
         }
+        stats = {};
     }
-    if (!ping.success.empty() || !ping.failure.empty()) {
-        std::optional<std::regex> ok, bad;
-        if (!ping.success.empty()) ok.emplace(ping.success, std::regex::ECMAScript);
-        if (!ping.failure.empty()) bad.emplace(ping.failure, std::regex::ECMAScript);
-        std::istringstream in(text);
-        std::string line;
-        while (std::getline(in, line)) {
-            if (ok && std::regex_search(line, *ok)) {
+    if (!ping.success_re.empty() || !ping.failure_re.empty()) {
+        std::size_t start = 0;
+        while (start < output.size()) {
+            auto nl = output.find('\n', start);
+            if (nl == std::string_view::npos) nl = output.size();
+            std::string_view line = output.substr(start, nl - start);
+            start = nl + 1;
+            if (ping.success_re.search(line)) {
                 ++stats.sent;
                 ++stats.received;
-            } else if (bad && std::regex_search(line, *bad)) {
+            } else if (ping.failure_re.search(line)) {
                 ++stats.sent;
             }
         }

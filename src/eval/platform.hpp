@@ -5,25 +5,27 @@
 #pragma once
 
 #include <map>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "eval/regex.hpp"
 
 namespace np::eval {
 
 // An interaction the session answers by itself: "Press RETURN", initial config dialogs, login prompts.
 struct Dialog {
     std::string pattern;
-    std::regex re;
+    Regex re;
     std::string send;  // "{username}" / "{password}" are substituted; "{return}" is the platform's return
 };
 
 struct PingParser {
     std::string summary;  // regex with two groups: sent and received (see sent_group/received_group)
     int sent_group = 1, received_group = 2;
-    std::string success;  // regex of one reply line (counted when there is no summary)
-    std::string failure;  // regex of one failed probe line
+    std::string success;                       // regex of one reply line (counted when there is no summary)
+    std::string failure;                       // regex of one failed probe line
+    Regex summary_re, success_re, failure_re;  // compiled at load time
 };
 
 struct PingStats {
@@ -49,7 +51,7 @@ struct Platform {
     PingParser ping;
     std::string description;
 
-    std::regex prompt_re, config_prompt_re, user_prompt_re, pager_re;
+    Regex prompt_re, config_prompt_re, user_prompt_re, pager_re;  // compiled at load time
 
     bool has_config_prompt() const { return !config_prompt.empty(); }
     bool has_user_prompt() const { return !user_prompt.empty(); }

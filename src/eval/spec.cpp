@@ -11,6 +11,22 @@
 namespace np::eval {
 namespace {
 
+// Compiles the regex of every matcher whose pattern is not a template, once per parsed spec (a template
+// depends on the student: it is rendered and compiled per evaluation). A bad pattern stays uncompiled: the
+// linter reports it, and evaluating it reports the same error.
+void precompile(Matcher& m) {
+    bool regex = m.kind == Matcher::Kind::match || m.kind == Matcher::Kind::section ||
+                 m.kind == Matcher::Kind::count || m.kind == Matcher::Kind::number;
+    if (regex && m.pattern.find("{{") == std::string::npos) {
+        try {
+            m.compiled = Regex::compile(m.pattern, Regex::Lines::multi);
+        } catch (const core::Error&) {
+            m.compiled = Regex();
+        }
+    }
+    for (auto& c : m.children) precompile(c);
+}
+
 int line_of(const YAML::Node& n) {
     return n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
 }
@@ -520,6 +536,7 @@ ParseResult parse_spec(std::string_view yaml) {
     } catch (const YAML::Exception& e) {
         p.error_at("", e.mark.line + 1, std::string("unexpected structure: ") + e.what());
     }
+    for (auto& c : spec.checks) precompile(c.expect);
     result.diagnostics = std::move(p.diags);
     return result;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eval/regex.hpp"
 #include "eval/variables.hpp"
 
 namespace np::eval {
@@ -36,6 +37,7 @@ struct Matcher {
     std::optional<std::int64_t> min, max;  // count
     std::int64_t n = 1;                    // at_least
     std::vector<Matcher> children;         // all/any/at_least: the list; not: one; section: zero or one
+    Regex compiled;                        // `pattern` compiled at parse time when it is not a template
     std::string path;
     int line = 0;
 };

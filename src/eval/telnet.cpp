@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <memory>
 
 #include "core/error.hpp"
 #include "eval/session.hpp"
@@ -18,6 +19,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
 
 constexpr unsigned char kIac = 255, kDont = 254, kDo = 253, kWont = 252, kWill = 251, kSb = 250, kSe = 240;
 constexpr unsigned char kSuppressGoAhead = 3;
@@ -25,12 +27,33 @@ constexpr unsigned char kSuppressGoAhead = 3;
 class TelnetStream final : public ByteStream {
  public:
     TelnetStream(asio::any_io_executor ex, DeviceTarget target)
-        : socket_(ex), timer_(ex), target_(std::move(target)) {}
+        : socket_(ex), watchdog_(std::make_shared<Watchdog>(ex, &socket_)), target_(std::move(target)) {}
+    ~TelnetStream() override {
+        watchdog_->socket = nullptr;  // a wait still queued must not touch the closed socket
+        watchdog_->timer.cancel();
+    }
+    TelnetStream(const TelnetStream&) = delete;
+    TelnetStream& operator=(const TelnetStream&) = delete;
 
     asio::awaitable<void> connect(Deadline deadline) override {
+        // A literal address (what lab providers and inventories mostly give) needs no resolver: Asio resolves
+        // on one private thread with getaddrinfo (which reads /etc/hosts and nsswitch.conf on every call), so
+        // hundreds of consoles opened at once would queue behind each other there.
+        boost::system::error_code aec;
+        auto address = asio::ip::make_address(target_.host, aec);
+        if (!aec) {
+            watch(deadline);
+            auto [cec] = co_await socket_.async_connect(tcp::endpoint(address, target_.port),
+                                                        asio::as_tuple(asio::use_awaitable));
+            if (cec == asio::error::operation_aborted && Clock::now() >= deadline)
+                throw core::timeout(target_.name + ": telnet connect to " + where() + " timed out");
+            if (cec) throw core::unavailable(target_.name + ": telnet " + where() + ": " + cec.message());
+            socket_.set_option(tcp::no_delay(true));
+            co_return;
+        }
         auto ex = co_await asio::this_coro::executor;
-        tcp::resolver resolver(ex);
         asio::steady_timer timer(ex, deadline);
+        tcp::resolver resolver(ex);
         auto resolved = co_await (resolver.async_resolve(target_.host, std::to_string(target_.port),
                                                          asio::as_tuple(asio::use_awaitable)) ||
                                   timer.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -51,12 +74,15 @@ class TelnetStream final : public ByteStream {
 
     asio::awaitable<bool> read_some(std::string& out, Deadline deadline) override {
         while (true) {
-            timer_.expires_at(deadline);  // one timer per session: no allocation per read
-            auto r =
-                co_await (socket_.async_read_some(asio::buffer(buf_), asio::as_tuple(asio::use_awaitable)) ||
-                          timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
-            if (r.index() == 1) co_return false;
-            auto [ec, n] = std::get<0>(r);
+            if (Clock::now() >= deadline) {
+                // Past the deadline: only what already arrived counts.
+                boost::system::error_code aec;
+                if (socket_.available(aec) == 0 || aec) co_return false;
+            }
+            watch(deadline);
+            auto [ec, n] =
+                co_await socket_.async_read_some(asio::buffer(buf_), asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::operation_aborted && Clock::now() >= deadline) co_return false;
             if (ec == asio::error::eof)
                 throw core::unavailable(target_.name + ": the console at " + where() + " hung up");
             if (ec) throw core::unavailable(target_.name + ": telnet " + where() + ": " + ec.message());
@@ -90,6 +116,39 @@ class TelnetStream final : public ByteStream {
         auto [ec, n] =
             co_await asio::async_write(socket_, asio::buffer(wire), asio::as_tuple(asio::use_awaitable));
         if (ec) throw core::unavailable(target_.name + ": telnet write to " + where() + ": " + ec.message());
+    }
+
+    // The read deadline is enforced by one watchdog timer per session that cancels the pending read when the
+    // deadline passes (Asio's "blocking_tcp_client" deadline pattern), instead of racing every read against a
+    // timer with `||` (two coroutines and a cancellation per read). The timer is re-armed only when a
+    // deadline earlier than the one it waits for comes; a later deadline is picked up when it fires.
+    struct Watchdog {
+        Watchdog(asio::any_io_executor ex, tcp::socket* s) : timer(std::move(ex)), socket(s) {}
+        asio::steady_timer timer;
+        tcp::socket* socket;
+        Deadline deadline = Deadline::max();  // of the current read
+        Deadline armed = Deadline::max();     // what the timer waits for (max: not waiting)
+    };
+
+    void watch(Deadline deadline) {
+        watchdog_->deadline = deadline;
+        if (deadline >= watchdog_->armed) return;
+        arm(watchdog_, deadline);
+    }
+
+    static void arm(const std::shared_ptr<Watchdog>& w, Deadline at) {
+        w->armed = at;
+        w->timer.expires_at(at);  // cancels the previous wait (its handler sees operation_aborted)
+        w->timer.async_wait([w](const boost::system::error_code& ec) {
+            if (ec || !w->socket) return;
+            w->armed = Deadline::max();
+            if (Clock::now() >= w->deadline) {
+                boost::system::error_code ignored;
+                w->socket->cancel(ignored);  // the pending read ends with operation_aborted
+            } else if (w->deadline != Deadline::max()) {
+                arm(w, w->deadline);
+            }
+        });
     }
 
     std::string where() const { return target_.host + ":" + std::to_string(target_.port); }
@@ -139,9 +198,9 @@ class TelnetStream final : public ByteStream {
     enum class State { data, iac, option, sub, sub_iac } state_ = State::data;
     unsigned char verb_ = 0;
     tcp::socket socket_;
-    asio::steady_timer timer_;
+    std::shared_ptr<Watchdog> watchdog_;
     DeviceTarget target_;
-    std::array<char, 4096> buf_{};
+    std::array<char, 4096> buf_;  // not zero-filled: recv writes what it returns
 };
 
 }  // namespace

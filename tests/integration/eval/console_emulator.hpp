@@ -55,6 +55,9 @@ class ConsoleEmulator {
           io_(shared ? shared : &own_io_),
           acceptor_(*io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
         port_ = acceptor_.local_endpoint().port();
+        // Outputs with the console's line endings, converted once (benchmarks send thousands of replies).
+        for (const auto& [command, text] : script_.outputs) wire_outputs_[command] = nl(text);
+        wire_unknown_ = nl(script_.unknown);
         boost::asio::co_spawn(*io_, accept_loop(), boost::asio::detached);
         if (own_) thread_ = std::thread([this] { io_->run(); });
     }
@@ -97,9 +100,10 @@ class ConsoleEmulator {
                                           boost::asio::as_tuple(boost::asio::use_awaitable));
     }
 
-    boost::asio::awaitable<void> pause(std::chrono::milliseconds d) {
+    // One timer per connection, re-armed for each pause.
+    static boost::asio::awaitable<void> pause(boost::asio::steady_timer& t, std::chrono::milliseconds d) {
         if (d.count() == 0) co_return;
-        boost::asio::steady_timer t(*io_, d);
+        t.expires_after(d);
         co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     }
 
@@ -172,16 +176,21 @@ class ConsoleEmulator {
         if (script_.wait_for_return) {
             if (!co_await read_line(s, pending, line, iac_skip)) co_return;
         }
-        auto prompt = [&] {
+        auto prompt = [&]() -> const std::string& {
             return config ? script_.config_prompt : privileged ? script_.prompt : script_.user_prompt;
         };
-        co_await send(s, nl("\n") + prompt());
+        boost::asio::steady_timer timer(*io_);
+        co_await send(s, script_.newline + prompt());
+        std::string echo;
         while (co_await read_line(s, pending, line, iac_skip)) {
             {
                 std::lock_guard lock(mutex_);
                 commands_.push_back(line);
             }
-            co_await send(s, line + script_.newline);  // echo
+            echo.assign(line).append(script_.newline);  // echoed at once, as a terminal does
+            co_await boost::asio::async_write(s, boost::asio::buffer(echo),
+                                              boost::asio::as_tuple(boost::asio::use_awaitable));
+            const std::string* wire = nullptr;  // the reply already in wire form (no paging)
             std::string out;
             if (line.empty()) {
             } else if (line == script_.hang_on) {
@@ -196,8 +205,10 @@ class ConsoleEmulator {
                 config = false;
             } else if (auto it = script_.outputs.find(line); it != script_.outputs.end()) {
                 out = it->second;
+                wire = &wire_outputs_[line];
             } else {
                 out = script_.unknown;
+                wire = &wire_unknown_;
             }
             if (paging && !out.empty()) {
                 // Send a page, then the marker; a space gives the next page, q stops.
@@ -208,6 +219,7 @@ class ConsoleEmulator {
                         i + 1 == out.size())
                         continue;
                     co_await send(s, nl(out.substr(start, i + 1 - start)) + script_.pager_marker);
+                    wire = nullptr;
                     start = i + 1;
                     char key = 0;
                     while (true) {
@@ -223,13 +235,15 @@ class ConsoleEmulator {
                 }
                 out = stopped ? std::string() : out.substr(start);
             }
-            std::string reply = nl(out) + nl("\n") + prompt();
+            std::string reply = (wire ? *wire : nl(out)) + script_.newline + prompt();
             int chunks = std::max(1, script_.chunks);
             std::size_t size =
                 (reply.size() + static_cast<std::size_t>(chunks) - 1) / static_cast<std::size_t>(chunks);
             for (std::size_t off = 0; off < reply.size(); off += size) {
-                co_await pause(script_.latency);
-                co_await send(s, reply.substr(off, size));
+                co_await pause(timer, script_.latency);
+                co_await boost::asio::async_write(
+                    s, boost::asio::buffer(reply.data() + off, std::min(size, reply.size() - off)),
+                    boost::asio::as_tuple(boost::asio::use_awaitable));
             }
             last_mode_in_config_ = config;
         }
@@ -237,6 +251,8 @@ class ConsoleEmulator {
     }
 
     ConsoleScript script_;
+    std::map<std::string, std::string> wire_outputs_;
+    std::string wire_unknown_;
     bool own_;
     boost::asio::io_context own_io_;
     boost::asio::io_context* io_;

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "core/error.hpp"
 
@@ -12,7 +11,7 @@ namespace np::eval {
 namespace {
 
 bool prompt(const Platform& p, const std::string& line) {
-    return std::regex_search(line, p.prompt_re);
+    return p.prompt_re.search(line);
 }
 
 TEST(Platforms, BuiltinTableHasEveryPlatform) {
@@ -29,9 +28,9 @@ TEST(Platforms, PromptsFromTheReference) {
     EXPECT_TRUE(prompt(ios, "R1>"));
     EXPECT_TRUE(prompt(ios, "R1#"));
     EXPECT_TRUE(prompt(ios, "R1(config-if)#"));
-    EXPECT_TRUE(std::regex_search(std::string("R1(config-router)#"), ios.config_prompt_re));
-    EXPECT_FALSE(std::regex_search(std::string("R1#"), ios.config_prompt_re));
-    EXPECT_TRUE(std::regex_search(std::string("R1>"), ios.user_prompt_re));
+    EXPECT_TRUE(ios.config_prompt_re.search("R1(config-router)#"));
+    EXPECT_FALSE(ios.config_prompt_re.search("R1#"));
+    EXPECT_TRUE(ios.user_prompt_re.search("R1>"));
     EXPECT_FALSE(prompt(ios, "Building configuration..."));
     const Platform& vpcs = *reg.find("vpcs");
     EXPECT_TRUE(prompt(vpcs, "VPCS> "));
@@ -41,7 +40,7 @@ TEST(Platforms, PromptsFromTheReference) {
     const Platform& frr = *reg.find("frr");
     EXPECT_TRUE(prompt(frr, "r1#"));
     EXPECT_TRUE(prompt(frr, "r1(config-router)#"));
-    EXPECT_TRUE(std::regex_search(std::string("r1(config-if)#"), frr.config_prompt_re));
+    EXPECT_TRUE(frr.config_prompt_re.search("r1(config-if)#"));
     const Platform& junos = *reg.find("juniper_junos");
     EXPECT_TRUE(prompt(junos, "lab@vmx1>"));
     EXPECT_TRUE(prompt(junos, "lab@vmx1# "));
@@ -50,10 +49,10 @@ TEST(Platforms, PromptsFromTheReference) {
     EXPECT_TRUE(prompt(ros, "[admin@R1] /ip address> "));
     const Platform& eos = *reg.find("arista_eos");
     EXPECT_TRUE(prompt(eos, "sw1(config-if-Et1)#"));
-    EXPECT_TRUE(std::regex_search(std::string("sw1(config-if-Et1)#"), eos.config_prompt_re));
+    EXPECT_TRUE(eos.config_prompt_re.search("sw1(config-if-Et1)#"));
     const Platform& vyos = *reg.find("vyos");
     EXPECT_TRUE(prompt(vyos, "vyos@vyos:~$ "));
-    EXPECT_TRUE(std::regex_search(std::string("vyos@vyos# "), vyos.config_prompt_re));
+    EXPECT_TRUE(vyos.config_prompt_re.search("vyos@vyos# "));
 }
 
 TEST(Platforms, ErrorMarkers) {

@@ -1,0 +1,80 @@
+#include "eval/regex.hpp"
+
+#include <boost/regex.hpp>
+
+#include "core/error.hpp"
+
+namespace np::eval {
+
+struct Regex::Impl {
+    std::string pattern;
+    boost::regex re;
+};
+
+namespace {
+
+// Boost's messages end with a copy of the pattern (".  The error occurred while parsing the regular
+// expression: '...>>>HERE>>>...'"): keep the reason and say where instead.
+std::string reason(const boost::regex_error& e) {
+    std::string what = e.what();
+    if (auto cut = what.find(".  The error occurred"); cut != std::string::npos) what.resize(cut);
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    return what + " (at offset " + std::to_string(e.position()) + ")";
+}
+
+const std::string kEmpty;
+
+}  // namespace
+
+Regex Regex::compile(std::string_view pattern, Lines lines) {
+    auto flags = boost::regex::perl | boost::regex::no_mod_s;  // `.` stops at newlines, as in ECMAScript
+    if (lines == Lines::single) flags |= boost::regex::no_mod_m;
+    auto impl = std::make_shared<Impl>();
+    impl->pattern = std::string(pattern);
+    try {
+        impl->re.assign(pattern.data(), pattern.data() + pattern.size(), flags);
+    } catch (const boost::regex_error& e) {
+        throw core::invalid("bad regex '" + impl->pattern + "': " + reason(e));
+    }
+    Regex r;
+    r.impl_ = std::move(impl);
+    return r;
+}
+
+const std::string& Regex::pattern() const {
+    return impl_ ? impl_->pattern : kEmpty;
+}
+
+std::size_t Regex::groups() const {
+    return impl_ ? impl_->re.mark_count() : 0;
+}
+
+bool Regex::search(std::string_view text) const {
+    if (!impl_) return false;
+    try {
+        return boost::regex_search(text.data(), text.data() + text.size(), impl_->re);
+    } catch (const std::runtime_error& e) {
+        throw core::invalid("regex '" + impl_->pattern + "': " + e.what());
+    }
+}
+
+std::optional<Regex::Match> Regex::find(std::string_view text) const {
+    if (!impl_) return std::nullopt;
+    boost::cmatch m;
+    try {
+        if (!boost::regex_search(text.data(), text.data() + text.size(), m, impl_->re)) return std::nullopt;
+    } catch (const std::runtime_error& e) {
+        throw core::invalid("regex '" + impl_->pattern + "': " + e.what());
+    }
+    Match out;
+    out.position = static_cast<std::size_t>(m.position(std::size_t{0}));
+    out.length = static_cast<std::size_t>(m[0].length());
+    out.groups.reserve(m.size());
+    for (std::size_t i = 0; i < m.size(); ++i)
+        out.groups.push_back(m[i].matched
+                                 ? std::string_view(m[i].first, static_cast<std::size_t>(m[i].length()))
+                                 : std::string_view());
+    return out;
+}
+
+}  // namespace np::eval

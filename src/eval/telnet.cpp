@@ -1,6 +1,5 @@
 // TelnetStream: a telnet client byte stream on Asio (RFC 854/855 option negotiation, scrapli's policy:
 // DO SUPPRESS-GO-AHEAD -> WILL, other DO/DONT -> WONT, WILL -> DO, WONT -> DONT; subnegotiations skipped).
-#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -9,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
+#include <utility>
 
 #include "core/error.hpp"
 #include "eval/session.hpp"
@@ -74,30 +74,42 @@ class TelnetStream final : public ByteStream {
 
     asio::awaitable<bool> read_some(std::string& out, Deadline deadline) override {
         while (true) {
+            // Negotiation replies go out with the next write (the RETURN or command that usually follows at
+            // once: one segment instead of two), or here, before waiting for more from the device.
+            if (!replies_.empty()) co_await write_raw(std::exchange(replies_, {}));
             if (Clock::now() >= deadline) {
                 // Past the deadline: only what already arrived counts.
                 boost::system::error_code aec;
                 if (socket_.available(aec) == 0 || aec) co_return false;
             }
             watch(deadline);
-            auto [ec, n] =
-                co_await socket_.async_read_some(asio::buffer(buf_), asio::as_tuple(asio::use_awaitable));
+            // Received straight into `out` (no buffer per session) and decoded there in place: the decoded
+            // text is never longer than the bytes on the wire.
+            const std::size_t before = out.size();
+            out.resize(before + read_size_);
+            auto [ec, n] = co_await socket_.async_read_some(asio::buffer(out.data() + before, read_size_),
+                                                            asio::as_tuple(asio::use_awaitable));
+            out.resize(before + (ec ? 0 : n));
             if (ec == asio::error::operation_aborted && Clock::now() >= deadline) co_return false;
             if (ec == asio::error::eof)
                 throw core::unavailable(target_.name + ": the console at " + where() + " hung up");
             if (ec) throw core::unavailable(target_.name + ": telnet " + where() + ": " + ec.message());
-            std::string replies;
-            std::size_t before = out.size();
-            decode(std::string_view(buf_.data(), n), out, replies);
-            if (!replies.empty()) co_await write_raw(std::move(replies));  // IAC sequences: never escaped
+            // A device that fills whole reads talks in bigger pieces: read more at a time.
+            if (n == read_size_ && read_size_ < kMaxRead) read_size_ *= 2;
+            decode(out, before, replies_);
             if (out.size() > before) co_return true;  // only negotiation so far: keep reading
         }
     }
 
     asio::awaitable<void> write(std::string data) override {
-        // A literal 0xff in data must be doubled on the wire.
-        std::string wire;
-        wire.reserve(data.size());
+        // Pending negotiation replies first (IAC sequences: never escaped), then the data with a literal 0xff
+        // doubled.
+        if (replies_.empty() && data.find(static_cast<char>(kIac)) == std::string::npos) {
+            co_await write_raw(std::move(data));
+            co_return;
+        }
+        std::string wire = std::exchange(replies_, {});
+        wire.reserve(wire.size() + data.size());
         for (char c : data) {
             wire.push_back(c);
             if (static_cast<unsigned char>(c) == kIac) wire.push_back(c);
@@ -107,8 +119,7 @@ class TelnetStream final : public ByteStream {
 
     void close() override {
         boost::system::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_both, ignored);
-        socket_.close(ignored);
+        socket_.close(ignored);  // sends the FIN (a shutdown() first would only cost one more system call)
     }
 
  private:
@@ -153,19 +164,22 @@ class TelnetStream final : public ByteStream {
 
     std::string where() const { return target_.host + ":" + std::to_string(target_.port); }
 
-    void decode(std::string_view in, std::string& out, std::string& replies) {
-        for (char ch : in) {
+    // Decodes out[from..] in place (telnet commands removed, replies to option negotiation collected).
+    void decode(std::string& out, std::size_t from, std::string& replies) {
+        std::size_t w = from;
+        for (std::size_t r = from; r < out.size(); ++r) {
+            char ch = out[r];
             auto c = static_cast<unsigned char>(ch);
             switch (state_) {
                 case State::data:
                     if (c == kIac)
                         state_ = State::iac;
                     else
-                        out.push_back(ch);
+                        out[w++] = ch;
                     break;
                 case State::iac:
                     if (c == kIac) {
-                        out.push_back(ch);
+                        out[w++] = ch;
                         state_ = State::data;
                     } else if (c == kDo || c == kDont || c == kWill || c == kWont) {
                         verb_ = c;
@@ -193,6 +207,7 @@ class TelnetStream final : public ByteStream {
                 case State::sub_iac: state_ = c == kSe ? State::data : State::sub; break;
             }
         }
+        out.resize(w);
     }
 
     enum class State { data, iac, option, sub, sub_iac } state_ = State::data;
@@ -200,7 +215,9 @@ class TelnetStream final : public ByteStream {
     tcp::socket socket_;
     std::shared_ptr<Watchdog> watchdog_;
     DeviceTarget target_;
-    std::array<char, 4096> buf_;  // not zero-filled: recv writes what it returns
+    std::string replies_;  // negotiation replies not sent yet
+    static constexpr std::size_t kMaxRead = 16384;
+    std::size_t read_size_ = 1024;
 };
 
 }  // namespace

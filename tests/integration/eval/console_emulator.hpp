@@ -165,22 +165,26 @@ class ConsoleEmulator {
                 if (ec) co_return;
             }
         }
-        // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD, IAC DO TERMINAL-TYPE (the client should refuse it).
-        co_await send(s, std::string("\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18", 9));
         bool privileged = script_.user_prompt.empty();
         bool config = script_.start_in_config;
         bool paging = script_.page_lines > 0;
-        std::string pending, line;
-        int iac_skip = 0;
-        if (!script_.banner.empty()) co_await send(s, nl(script_.banner));
-        if (script_.wait_for_return) {
-            if (!co_await read_line(s, pending, line, iac_skip)) co_return;
-        }
         auto prompt = [&]() -> const std::string& {
             return config ? script_.config_prompt : privileged ? script_.prompt : script_.user_prompt;
         };
+        // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD, IAC DO TERMINAL-TYPE (the client should refuse it), the
+        // banner, and the first prompt unless the console waits for a RETURN: one write, as a console that
+        // is already up sends them.
+        std::string greeting("\xff\xfb\x01\xff\xfb\x03\xff\xfd\x18", 9);
+        greeting += nl(script_.banner);
+        if (!script_.wait_for_return) greeting += script_.newline + prompt();
+        co_await send(s, std::move(greeting));
+        std::string pending, line;
+        int iac_skip = 0;
+        if (script_.wait_for_return) {
+            if (!co_await read_line(s, pending, line, iac_skip)) co_return;
+            co_await send(s, script_.newline + prompt());
+        }
         boost::asio::steady_timer timer(*io_);
-        co_await send(s, script_.newline + prompt());
         std::string echo;
         while (co_await read_line(s, pending, line, iac_skip)) {
             {

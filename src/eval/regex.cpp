@@ -22,6 +22,13 @@ std::string reason(const boost::regex_error& e) {
     return what + " (at offset " + std::to_string(e.position()) + ")";
 }
 
+// "The complexity of matching the regular expression exceeded predefined bounds.  Try refactoring ...":
+// the first sentence says it.
+std::string first_sentence(std::string what) {
+    if (auto cut = what.find(".  "); cut != std::string::npos) what.resize(cut);
+    return what;
+}
+
 const std::string kEmpty;
 
 }  // namespace
@@ -54,7 +61,7 @@ bool Regex::search(std::string_view text) const {
     try {
         return boost::regex_search(text.data(), text.data() + text.size(), impl_->re);
     } catch (const std::runtime_error& e) {
-        throw core::invalid("regex '" + impl_->pattern + "': " + e.what());
+        throw core::invalid("regex '" + impl_->pattern + "': " + first_sentence(e.what()));
     }
 }
 
@@ -64,7 +71,7 @@ std::optional<Regex::Match> Regex::find(std::string_view text) const {
     try {
         if (!boost::regex_search(text.data(), text.data() + text.size(), m, impl_->re)) return std::nullopt;
     } catch (const std::runtime_error& e) {
-        throw core::invalid("regex '" + impl_->pattern + "': " + e.what());
+        throw core::invalid("regex '" + impl_->pattern + "': " + first_sentence(e.what()));
     }
     Match out;
     out.position = static_cast<std::size_t>(m.position(std::size_t{0}));

@@ -156,5 +156,45 @@ TEST_F(MatcherTest, BadTemplateAtEvaluationNamesThePath) {
     }
 }
 
+// The dialect teachers write (ECMAScript) keeps its meaning under Boost.Regex: `.` stops at a newline, `^`
+// and
+// `$` match at every line of an output, \d \s \b and groups work, and a pattern without a template is
+// compiled once when the spec is parsed.
+TEST_F(MatcherTest, RegexDialectIsEcmaScriptLike) {
+    EXPECT_FALSE(parse_matcher("{match: 'Gi0/0 .* down'}").compiled.empty());
+    EXPECT_TRUE(parse_matcher("{match: '{{ lan_a.network }}'}").compiled.empty());  // per student
+    const std::string out = "Gi0/0 is up\nline protocol is down\nGi0/1 is up, line protocol is up\n";
+    EXPECT_FALSE(eval("{match: 'Gi0/0 .* down'}", out).passed);  // would need `.` to cross a line
+    EXPECT_TRUE(eval("{match: '^line protocol is down$'}", out).passed);
+    EXPECT_TRUE(eval("{match: '^Gi0/1\\b.*\\bup$'}", out).passed);
+    auto n = eval("{number: {pattern: 'Gi0/(\\d+) is up,', op: '==', value: '1'}}", out);
+    EXPECT_TRUE(n.passed) << n.evidence;
+    auto c = eval("{count: {pattern: '\\sis\\s+up', min: 2, max: 2}}", out);
+    EXPECT_TRUE(c.passed) << c.evidence;
+}
+
+TEST_F(MatcherTest, BadRegexAndRunawayMatchingNameThePath) {
+    std::vector<Diagnostic> d;
+    compile_matcher(parse_matcher("{match: 'up ( down'}"), values, d);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].path, "checks[0].expect.match");
+    EXPECT_NE(d[0].message.find("bad regex 'up ( down': "), std::string::npos) << d[0].message;
+    EXPECT_NE(d[0].message.find("(at offset"), std::string::npos) << d[0].message;
+    try {
+        evaluate_matcher(parse_matcher("{match: 'up ( down'}"), "up", values, frr);
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("checks[0].expect.match: bad regex"), std::string::npos)
+            << e.what();
+    }
+    // Catastrophic backtracking gives up with an error naming the matcher instead of hanging or crashing.
+    try {
+        evaluate_matcher(parse_matcher("{match: '^(a|aa)+$'}"), std::string(1000, 'a') + "b", values, frr);
+        FAIL();
+    } catch (const core::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("checks[0].expect.match: regex"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace np::eval

@@ -103,6 +103,36 @@ void serialize_head(std::string& head, const Response& res, std::string_view req
     head.append("\r\n");
 }
 
+// Converts Beast's message into our Request, reusing the capacity `req` kept from the connection's
+// previous request (header strings, the header vector): no allocation per request in the common case.
+void fill_request(Request& req, bhttp::request<bhttp::string_body>& msg, const std::string& remote) {
+    req.method = to_method(msg.method());
+    req.target.assign(msg.target());
+    auto q = req.target.find('?');
+    std::string_view raw_path = std::string_view(req.target).substr(0, q);
+    if (q != std::string::npos)
+        req.query.assign(req.target, q + 1);
+    else
+        req.query.clear();
+    if (!percent_decode(raw_path, req.path, false)) req.path.assign(raw_path);
+    std::size_t n = 0;
+    for (const auto& f : msg) {
+        if (n == req.headers.size()) req.headers.emplace_back();
+        auto& [name, value] = req.headers[n++];
+        name.assign(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        value.assign(f.value());
+    }
+    req.headers.resize(n);
+    req.body = std::move(msg.body());
+    req.remote_address = remote;
+    auto incoming_id = msg["X-Request-Id"];
+    if (valid_request_id(incoming_id))
+        req.request_id.assign(incoming_id);
+    else
+        req.request_id = core::new_request_id();
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -187,6 +217,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::awaitable<void> serve_connection(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                            const std::string& remote, Session& me) {
         std::string head;  // response head buffer, reused by every request of the connection
+        Request req;       // refilled per request, keeping its strings' capacity
         for (;;) {
             me.state = State::idle;
             if (stopping) co_return;
@@ -240,24 +271,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             }
 
             auto msg = parser.release();
-            Request req;
-            req.method = to_method(msg.method());
-            req.target = std::string(msg.target());
-            auto q = req.target.find('?');
-            std::string_view raw_path = std::string_view(req.target).substr(0, q);
-            if (q != std::string::npos) req.query = req.target.substr(q + 1);
-            if (!percent_decode(raw_path, req.path, false)) req.path = std::string(raw_path);
-            req.headers.reserve(8);
-            for (const auto& f : msg) {
-                std::string name(f.name_string());
-                for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                req.headers.emplace_back(std::move(name), std::string(f.value()));
-            }
-            req.body = std::move(msg.body());
-            req.remote_address = remote;
-            auto incoming_id = msg["X-Request-Id"];
-            req.request_id =
-                valid_request_id(incoming_id) ? std::string(incoming_id) : core::new_request_id();
+            fill_request(req, msg, remote);
             bool keep_alive = msg.keep_alive();
 
             Response res;

@@ -47,6 +47,9 @@ struct TestServer {
                     r.content_type = {};
                     co_return r;
                 }
+                if (req.path == "/echo")  // what this request carried, nothing from an earlier one
+                    co_return http::text_response(
+                        200, std::string(req.header("x-foo")) + "|" + req.query + "|" + req.body);
                 if (req.path == "/evil")  // a header value that would split the response
                     co_return http::json_response(200, "{}")
                         .header("X-Fine", "yes")
@@ -123,6 +126,14 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
         EXPECT_EQ(r.body, R"({"path":"/x","bytes":0})");
         EXPECT_FALSE(r.header("x-request-id").empty());
     }
+}
+
+TEST(HttpServer, RequestsOnOneConnectionDoNotInheritEachOthersParts) {
+    TestServer s;
+    testkit::HttpClient c(s.port);
+    EXPECT_EQ(c.request("POST", "/echo?a=1", "body", {{"X-Foo", "bar"}}).body, "bar|a=1|body");
+    EXPECT_EQ(c.request("GET", "/echo").body, "||");
+    EXPECT_EQ(c.request("GET", "/echo?b", "", {{"X-Foo", "2"}}).body, "2|b|");
 }
 
 TEST(HttpServer, OversizedBodyGets413) {

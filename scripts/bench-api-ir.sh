@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# API benchmark, noise-free part: user-space instructions per GET /api/v1/me request for netpraxis and for
+# the bare Beast server, counted by callgrind (valgrind) over a few seconds of wrk load. Unlike requests/s
+# on a shared 2-core machine, the count does not move with what else runs. Kernel work is not counted;
+# both servers make the same system calls per request (one recvmsg, one sendmsg: check with strace -c).
+# Usage: scripts/bench-api-ir.sh BUILD_DIR [SECONDS]
+set -euo pipefail
+build=${1:?usage: scripts/bench-api-ir.sh BUILD_DIR [SECONDS]}
+secs=${2:-4}
+tmp=$(mktemp -d /tmp/np-bench-ir-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+free_port() {
+    local p
+    while :; do p=$(shuf -i 20000-39999 -n 1); ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }; done
+}
+grind() { exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/$1.out" "${@:2}"; }
+
+port=$(free_port)
+bport=$(free_port)
+grind np "$build/src/app/netpraxis" --log-level warn serve --listen "127.0.0.1:$port" --store "sqlite:$tmp/np.db" \
+    >"$tmp/np.log" 2>&1 &
+pids+=($!)
+grind bare "$build/bench/api/bench_bare_server" "$bport" >"$tmp/bare.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do grep -q "listening on" "$tmp/np.log" 2>/dev/null && break; sleep 0.1; done
+password=$(sed -n 's/.*one-time password: \([^ ]*\).*/\1/p' "$tmp/np.log")
+token=$(curl -fsS -X POST -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+sleep 1
+# Warm both once (first-request allocations, token cache), then count only the load: start-up runs
+# uninstrumented and the dump is taken right after the load.
+curl -fsS -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/me"
+curl -fsS -o /dev/null "http://127.0.0.1:$bport/api/v1/me"
+
+load() {  # name pid url [header] -> requests served while instrumented
+    local name=$1 pid=$2 url=$3 hdr=${4:-} out
+
+    callgrind_control -i on "$pid" >/dev/null
+    if [ -n "$hdr" ]; then out=$(wrk -t1 -c16 -d"${secs}s" -H "$hdr" "$url"); else out=$(wrk -t1 -c16 -d"${secs}s" "$url"); fi
+    callgrind_control -d "$pid" >/dev/null  # asks for <out>.1 with the counts so far
+    callgrind_control -i off "$pid" >/dev/null
+    for _ in $(seq 100); do grep -q "^totals:" "$tmp/$name.out.1" 2>/dev/null && break; sleep 0.1; done
+    awk '/requests in/ {print $1}' <<<"$out"
+}
+np_n=$(load np "${pids[0]}" "http://127.0.0.1:$port/api/v1/me" "Authorization: Bearer $token")
+b_n=$(load bare "${pids[1]}" "http://127.0.0.1:$bport/api/v1/me")
+for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+pids=()
+per_request() { callgrind_annotate "$tmp/$1.out.1" | awk -v n="$2" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%d", $1 / n}'; }
+np_ir=$(per_request np "$np_n")
+b_ir=$(per_request bare "$b_n")
+echo "GET /api/v1/me under callgrind, user-space instructions per request (wrk -c16, ${secs}s)"
+printf '%-30s %12s %10s\n' server instr/request requests
+printf '%-30s %12s %10s\n' "bare Beast coroutine" "$b_ir" "$b_n"
+printf '%-30s %12s %10s\n' "netpraxis (auth+route+metrics)" "$np_ir" "$np_n"
+awk -v n="$np_ir" -v b="$b_ir" 'BEGIN { printf "netpraxis/bare user-space instructions per request: %.3f (lower is cheaper)\n", n / b }'

@@ -87,7 +87,8 @@ asio::awaitable<void> JobRunner::loop() {
             std::optional<store::Job> job;
             try {
                 job = co_await pool_.run([&] {
-                    return store_.claim_job(options_.instance_id, core::unix_now(), options_.lease_seconds);
+                    return store_.claim_job(options_.instance_id, options_.clock->unix_now(),
+                                            options_.lease_seconds);
                 });
             } catch (const std::exception& e) {
                 log::error("jobs.claim_failed", {{"error", e.what()}});
@@ -97,8 +98,25 @@ asio::awaitable<void> JobRunner::loop() {
             running_.insert(job->id);
             asio::co_spawn(executor_, run(std::move(*job)), asio::detached);
         }
+        co_await heartbeat();
         impl_->wake.expires_after(options_.poll_interval);
         co_await impl_->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> JobRunner::heartbeat() {
+    auto due = options_.clock->now() - std::chrono::seconds(options_.lease_seconds) / 3;
+    std::vector<std::string> stale;
+    for (const auto& [id, ctx] : contexts_)
+        if (ctx->last_persist_ <= due) stale.push_back(id);
+    for (const auto& id : stale) {
+        auto it = contexts_.find(id);  // the job may have ended while an earlier renewal was awaited
+        if (it == contexts_.end()) continue;
+        try {
+            co_await it->second->persist();
+        } catch (const std::exception& e) {
+            log::warn("jobs.lease_renewal_failed", {{"job", id}, {"error", e.what()}});
+        }
     }
 }
 
@@ -106,6 +124,8 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     log::info("jobs.start", {{"job", job.id}, {"kind", job.kind}, {"attempt", job.attempt}});
     publish_state(job);
     JobContext ctx(*this, job);
+    ctx.last_persist_ = options_.clock->now();  // claiming set the lease
+    contexts_[job.id] = &ctx;
     std::string state = "succeeded", result = "{}", error;
     auto it = kinds_.find(job.kind);
     if (it == kinds_.end()) {
@@ -137,6 +157,7 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     job.finished_at = now;
     log::info("jobs.end", {{"job", job.id}, {"kind", job.kind}, {"state", job.state}, {"error", error}});
     publish_state(job);
+    contexts_.erase(job.id);
     running_.erase(job.id);
     cancelled_.erase(job.id);
     impl_->drained.cancel();
@@ -154,6 +175,21 @@ asio::awaitable<void> JobRunner::stop(std::chrono::milliseconds grace) {
     }
 }
 
+asio::awaitable<void> JobContext::persist() {
+    // The heartbeat may call this while the job itself runs on: copy what the worker thread writes, and
+    // touch nothing of `this` after the await (the job may have ended and its context be gone by then).
+    last_persist_ = runner_.options_.clock->now();
+    JobRunner& runner = runner_;
+    std::string id = job_.id, message = job_.message;
+    std::int64_t done = job_.progress_done, total = job_.progress_total;
+    std::int64_t lease = runner.options_.clock->unix_now() + runner.options_.lease_seconds;
+    bool still_ours = co_await runner.pool_.run([&] {
+        return runner.store_.update_job_progress(id, runner.options_.instance_id, done, total, message,
+                                                 lease);
+    });
+    if (!still_ours && runner.contexts_.contains(id)) runner.cancelled_.insert(id);
+}
+
 bool JobContext::cancelled() const {
     return runner_.cancelled_.contains(job_.id) || runner_.stopping_;
 }
@@ -162,17 +198,9 @@ asio::awaitable<void> JobContext::progress(std::int64_t done, std::int64_t total
     job_.progress_done = done;
     job_.progress_total = total;
     job_.message = std::move(message);
-    auto now = std::chrono::steady_clock::now();
     bool final_step = total > 0 && done >= total;
-    if (final_step || now - last_persist_ >= std::chrono::milliseconds(250)) {
-        last_persist_ = now;
-        auto lease = core::unix_now() + runner_.options_.lease_seconds;
-        bool still_ours = co_await runner_.pool_.run([&] {
-            return runner_.store_.update_job_progress(job_.id, runner_.options_.instance_id, done, total,
-                                                      job_.message, lease);
-        });
-        if (!still_ours) runner_.cancelled_.insert(job_.id);
-    }
+    if (final_step || runner_.options_.clock->now() - last_persist_ >= std::chrono::milliseconds(250))
+        co_await persist();
     json::object data{{"id", job_.id}, {"done", done}, {"total", total}, {"message", job_.message}};
     Event e;
     e.type = "job.progress";

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "core/ids.hpp"
 #include "store/store.hpp"
 
 namespace np::core {
@@ -37,7 +38,9 @@ class JobContext {
     friend class JobRunner;
     JobRunner& runner_;
     store::Job job_;
-    std::chrono::steady_clock::time_point last_persist_{};
+    std::chrono::steady_clock::time_point last_persist_{};  // last progress write, which renewed the lease
+    // Writes progress and renews the lease; marks the job cancelled when the lease is no longer ours.
+    boost::asio::awaitable<void> persist();
 };
 
 // A job kind: does the work and returns its result as a JSON object text; throws core::Error to fail.
@@ -46,8 +49,11 @@ using JobFn = std::function<boost::asio::awaitable<std::string>(JobContext&)>;
 struct JobRunnerOptions {
     std::string instance_id;  // lease owner name; random when empty
     int max_concurrency = 4;
+    // A running job's lease is renewed every lease_seconds / 3 (on progress, and by the runner's heartbeat
+    // for jobs that report none), so only a job whose instance died is taken over.
     int lease_seconds = 60;
     std::chrono::milliseconds poll_interval{1000};
+    const core::Clock* clock = &core::Clock::system();  // injected in tests
 };
 
 class JobRunner {
@@ -73,6 +79,8 @@ class JobRunner {
     friend class JobContext;
     boost::asio::awaitable<void> loop();
     boost::asio::awaitable<void> run(store::Job job);
+    // Renews the leases of running jobs that have not written progress for lease_seconds / 3.
+    boost::asio::awaitable<void> heartbeat();
     void publish_state(const store::Job& job);
 
     struct Impl;
@@ -84,6 +92,7 @@ class JobRunner {
     JobRunnerOptions options_;
     std::map<std::string, JobFn> kinds_;
     std::set<std::string> running_;
+    std::map<std::string, JobContext*> contexts_;  // running jobs on this instance
     std::set<std::string> cancelled_;
     bool stopping_ = false;
 };

@@ -1,0 +1,164 @@
+// JobRunner against a real SQLite store, with an injected clock: leases of long jobs that report no progress
+// are renewed by the runner's heartbeat, so a job is never taken over (run twice) while its instance lives;
+// a job whose lease really expired (its instance died) is taken over.
+#include "app/jobs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "app/events.hpp"
+#include "core/offload.hpp"
+
+using namespace np;
+namespace asio = boost::asio;
+
+namespace {
+
+// Time that moves only when the test says so (read from the event loop and the worker threads).
+class ManualClock final : public core::Clock {
+ public:
+    std::chrono::steady_clock::time_point now() const override {
+        return std::chrono::steady_clock::time_point{} + std::chrono::seconds(offset_.load()) +
+               std::chrono::hours(24);
+    }
+    std::int64_t unix_now() const override { return 1'800'000'000 + offset_.load(); }
+    void advance(std::chrono::seconds s) { offset_ += s.count(); }
+
+ private:
+    std::atomic<std::int64_t> offset_{0};
+};
+
+struct Fixture {
+    std::filesystem::path dir;
+    std::unique_ptr<store::Store> store;
+    asio::io_context io;
+    core::WorkerPool pool{2};
+    app::EventBus bus{io.get_executor(), 64};
+    ManualClock clock;
+    std::thread loop;
+
+    Fixture() {
+        dir = std::filesystem::temp_directory_path() / ("np-jobs-" + core::random_hex(4));
+        std::filesystem::create_directories(dir);
+        store = store::open_store("sqlite:" + (dir / "np.db").string());
+        store->migrate();
+    }
+    app::JobRunnerOptions options(std::string instance) {
+        app::JobRunnerOptions o;
+        o.instance_id = std::move(instance);
+        o.lease_seconds = 60;
+        o.poll_interval = std::chrono::milliseconds(5);
+        o.clock = &clock;
+        return o;
+    }
+    void start() {
+        loop = std::thread([this] {
+            auto guard = asio::make_work_guard(io);
+            io.run();
+        });
+    }
+    // Lets the runner loop turn a few times (it polls every 5 ms of real time).
+    static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
+    // Stops the event loop; call it before the runners (declared after the fixture) are destroyed.
+    void halt() {
+        io.stop();
+        if (loop.joinable()) loop.join();
+    }
+    ~Fixture() {
+        halt();
+        std::filesystem::remove_all(dir);
+    }
+};
+
+// A job kind that runs until released and reports no progress at all.
+app::JobFn silent_until(std::atomic<bool>& released, std::atomic<int>& runs) {
+    return [&released, &runs](app::JobContext&) -> asio::awaitable<std::string> {
+        ++runs;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!released) {
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        co_return "{}";
+    };
+}
+
+store::Job submit(Fixture& f, app::JobRunner& runner) {
+    store::Job job;
+    job.kind = "slow";
+    return asio::co_spawn(f.io, runner.submit(job), asio::use_future).get();
+}
+
+}  // namespace
+
+TEST(JobRunner, HeartbeatRenewsTheLeaseOfASilentJobSoItRunsOnce) {
+    Fixture f;
+    std::atomic<bool> released{false};
+    std::atomic<int> runs{0};
+    app::JobRunner runner(f.io.get_executor(), *f.store, f.pool, f.bus, f.options("a"));
+    runner.register_kind("slow", silent_until(released, runs));
+    f.start();
+    asio::post(f.io, [&] { runner.start(); });
+    auto job = submit(f, runner);
+    Fixture::settle();
+    ASSERT_EQ(runs, 1);
+    // Five minutes of a job that never reports progress: every 30 s is past lease/3, so each turn renews.
+    for (int i = 0; i < 10; ++i) {
+        f.clock.advance(std::chrono::seconds(30));
+        Fixture::settle();
+        auto row = f.store->get_job(job.id);
+        ASSERT_TRUE(row);
+        EXPECT_EQ(row->state, "running");
+        EXPECT_EQ(row->lease_owner, "a");
+        EXPECT_EQ(row->lease_expires, f.clock.unix_now() + 60) << "turn " << i;
+    }
+    EXPECT_EQ(runs, 1) << "the job was taken over while its instance was alive";
+    released = true;
+    Fixture::settle();
+    EXPECT_EQ(f.store->get_job(job.id)->state, "succeeded");
+    EXPECT_EQ(f.store->get_job(job.id)->attempt, 1);
+    asio::co_spawn(f.io, runner.stop(std::chrono::seconds(1)), asio::use_future).get();
+    f.halt();
+}
+
+TEST(JobRunner, AJobWhoseInstanceStoppedRenewingIsTakenOver) {
+    Fixture f;
+    std::atomic<bool> released{false};
+    std::atomic<int> runs{0};
+    // Instance "a" claims the job, then stops (as if it died: its leases are left as they are).
+    app::JobRunner a(f.io.get_executor(), *f.store, f.pool, f.bus, f.options("a"));
+    a.register_kind("slow", silent_until(released, runs));
+    f.start();
+    asio::post(f.io, [&] { a.start(); });
+    auto job = submit(f, a);
+    Fixture::settle();
+    ASSERT_EQ(runs, 1);
+    asio::co_spawn(f.io, a.stop(std::chrono::milliseconds(50)), asio::use_future).get();
+
+    app::JobRunner b(f.io.get_executor(), *f.store, f.pool, f.bus, f.options("b"));
+    b.register_kind("slow", silent_until(released, runs));
+    asio::post(f.io, [&] { b.start(); });
+    f.clock.advance(std::chrono::seconds(59));
+    Fixture::settle();
+    EXPECT_EQ(f.store->get_job(job.id)->lease_owner, "a") << "taken over before the lease expired";
+    f.clock.advance(std::chrono::seconds(2));
+    Fixture::settle();
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(f.store->get_job(job.id)->lease_owner, "b");
+    EXPECT_EQ(f.store->get_job(job.id)->attempt, 2);
+    released = true;
+    Fixture::settle();
+    EXPECT_EQ(f.store->get_job(job.id)->state, "succeeded");
+    asio::co_spawn(f.io, b.stop(std::chrono::seconds(1)), asio::use_future).get();
+    f.halt();
+}

@@ -22,6 +22,7 @@ struct Event {
     std::string environment_id;
     std::string owner_id;  // the student/user the event concerns: students only see their own
     std::string data;      // JSON object
+    bool remote = false;   // published by another instance (arrived through the store's notifications)
 };
 
 struct EventFilter {

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/api.hpp"
+#include "app/event_relay.hpp"
 #include "app/events.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
@@ -125,6 +126,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));
     jopts.lease_seconds = static_cast<int>(config.get_int("jobs.lease_seconds", 60));
     JobRunner jobs(ioc.get_executor(), *store, pool, bus, jopts);
+    EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus);
     workflows.register_with(jobs);
 
@@ -153,6 +155,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
+            co_await relay.start();
             co_await workflows.reconcile_at_start();
             jobs.start();
         },
@@ -171,6 +174,7 @@ int serve(const core::Config& config, const ServeOptions& options,
         asio::co_spawn(
             ioc,
             [&]() -> asio::awaitable<void> {
+                relay.stop();
                 bus.close();
                 co_await server.shutdown();
                 co_await jobs.stop(sopts.shutdown_grace);

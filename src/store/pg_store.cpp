@@ -295,6 +295,51 @@ struct PgStore::Impl {
     }
 };
 
+namespace {
+
+// A connection of its own that LISTENs on one channel; the owner polls its socket.
+class PgListener final : public Store::Listener {
+ public:
+    PgListener(std::unique_ptr<PgConnection> c, const std::string& channel) : c_(std::move(c)) {
+        char* id = PQescapeIdentifier(c_->conn, channel.c_str(), channel.size());
+        if (!id) raise(c_->conn, nullptr, "quoting the channel name");
+        std::string sql = std::string("LISTEN ") + id;
+        PQfreemem(id);
+        c_->exec(sql);
+        if (PQsetnonblocking(c_->conn, 1) != 0) raise(c_->conn, nullptr, "making the listener non-blocking");
+    }
+    int fd() const override { return PQsocket(c_->conn); }
+    std::vector<std::string> drain() override {
+        if (PQconsumeInput(c_->conn) == 0 || PQstatus(c_->conn) != CONNECTION_OK) {
+            std::string why = PQerrorMessage(c_->conn);
+            while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+            throw core::unavailable("the PostgreSQL notification connection was lost: " + why);
+        }
+        std::vector<std::string> out;
+        while (PGnotify* n = PQnotifies(c_->conn)) {
+            out.emplace_back(n->extra);
+            PQfreemem(n);
+        }
+        return out;
+    }
+
+ private:
+    std::unique_ptr<PgConnection> c_;
+};
+
+}  // namespace
+
+void PgStore::notify(const std::string& channel, const std::string& payload) {
+    auto& c = impl_->connection();
+    auto stmt = c.query("SELECT pg_notify(?, ?)");
+    stmt.bind(channel, payload);
+    stmt.next();
+}
+
+std::unique_ptr<Store::Listener> PgStore::listen(const std::string& channel) {
+    return std::make_unique<PgListener>(impl_->open(), channel);
+}
+
 PgStore::PgStore(PgOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = std::move(options);
     if (impl_->options.conninfo.empty()) throw core::invalid("the PostgreSQL store needs a connection URL");

@@ -87,6 +87,9 @@ class PgStore final : public Store {
 
     std::size_t connection_count() const;
 
+    void notify(const std::string& channel, const std::string& payload) override;
+    std::unique_ptr<Listener> listen(const std::string& channel) override;
+
     struct Impl;
 
  private:

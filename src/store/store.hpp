@@ -252,6 +252,29 @@ class Store {
     // Audit log (append-only).
     virtual void append_audit(const AuditEntry& entry) = 0;
     virtual PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) = 0;
+
+    // Notifications between instances sharing the store (PostgreSQL LISTEN/NOTIFY), so that events of a
+    // job run by one instance reach browsers connected to another. The embedded SQLite store serves one
+    // instance: notify does nothing and listen returns null.
+    class Listener {
+     public:
+        virtual ~Listener() = default;
+        // The connection's socket: wait for it to be readable (on the caller's event loop), then drain().
+        virtual int fd() const = 0;
+        // Reads what arrived without blocking and returns the payloads in the order they were sent.
+        // Throws core::Error(unavailable) when the connection is lost: make a new listener.
+        virtual std::vector<std::string> drain() = 0;
+    };
+    // Sends `payload` (at most 7999 bytes) to every listener of `channel`, at once (outside transactions).
+    virtual void notify(const std::string& channel, const std::string& payload) {
+        (void)channel;
+        (void)payload;
+    }
+    // Opens a dedicated connection listening on `channel` (blocking: call it off the event loop).
+    virtual std::unique_ptr<Listener> listen(const std::string& channel) {
+        (void)channel;
+        return nullptr;
+    }
 };
 
 // Opens the store named by a URL: "sqlite:PATH" (or a bare path) or, later, "postgresql://...".

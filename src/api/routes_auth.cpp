@@ -95,7 +95,12 @@ void add_auth_routes(Router& r, ApiDeps& d) {
            {},
            204,
            [&d](Context& ctx) -> Aw {
-               d.jwt.revoke(*ctx.caller);
+               // Stored first, so the revocation survives a restart and reaches the other instances
+               // (they poll revoked_tokens); then refused here at once.
+               auto caller = ctx.caller;
+               co_await d.pool.run(
+                   [&] { d.store.revoke_token(caller->jti, caller->expires_at, core::unix_now()); });
+               d.jwt.revoke(*caller);
                http::Response res;
                res.status = 204;
                res.header("Set-Cookie", "np_session=; Path=/; SameSite=Strict; Max-Age=0; HttpOnly");

@@ -1,9 +1,12 @@
 #include "app/server_main.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 
 #include "api/api.hpp"
@@ -115,6 +118,11 @@ int serve(const core::Config& config, const ServeOptions& options,
                        std::chrono::duration_cast<std::chrono::seconds>(
                            config.get_duration("auth.token_ttl", std::chrono::hours(8))));
 
+    // Tokens revoked before this start (logouts survive restarts); later ones are polled below.
+    std::int64_t revocations_seen = core::unix_now();
+    for (const auto& [jti, exp] : store->revoked_tokens(0, revocations_seen)) jwt.revoke(jti, exp);
+    auto revocation_poll = config.get_duration("auth.revocation_poll", std::chrono::seconds(2));
+
     asio::io_context ioc(1);
     core::WorkerPool pool(static_cast<std::size_t>(config.get_int("server.workers", 4)));
     auth::LoginService login(make_realms(config, *store, pool), core::Clock::system(),
@@ -158,6 +166,23 @@ int serve(const core::Config& config, const ServeOptions& options,
             co_await relay.start();
             co_await workflows.reconcile_at_start();
             jobs.start();
+            // Logouts on other instances sharing the store: poll what was revoked since the last look
+            // (a minute is read again, for clocks that differ between hosts: revoking twice is harmless).
+            asio::steady_timer timer(ioc);
+            while (!shutting_down) {
+                timer.expires_after(revocation_poll);
+                co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                if (shutting_down) break;
+                auto now = core::unix_now();
+                try {
+                    auto fresh =
+                        co_await pool.run([&] { return store->revoked_tokens(revocations_seen - 60, now); });
+                    for (const auto& [jti, exp] : fresh) jwt.revoke(jti, exp);
+                    revocations_seen = now;
+                } catch (const std::exception& e) {
+                    log::warn("auth.revocation_poll_failed", {{"error", e.what()}});
+                }
+            }
         },
         asio::detached);
     log::info("server.listening",

@@ -105,10 +105,14 @@ std::shared_ptr<const Claims> JwtCodec::verify(std::string_view token, std::int6
 }
 
 void JwtCodec::revoke(const Claims& c) {
+    revoke(c.jti, c.expires_at);
+}
+
+void JwtCodec::revoke(const std::string& jti, std::int64_t expires_at) {
     // Forget revocations whose tokens have expired anyway, so the set stays small.
     std::int64_t now = core::unix_now();
     std::erase_if(revoked_, [&](const auto& kv) { return kv.second <= now; });
-    revoked_.emplace(c.jti, c.expires_at);
+    if (expires_at > now) revoked_.emplace(jti, expires_at);
 }
 
 }  // namespace np::auth

@@ -34,8 +34,10 @@ class JwtCodec {
     // The claims of a valid token; throws core::Error(unauthenticated) with the reason otherwise. Shared with
     // the cache, so the hot path neither copies the claims nor allocates.
     std::shared_ptr<const Claims> verify(std::string_view token, std::int64_t now);
-    // Logout: the token's jti is refused until it would have expired anyway.
+    // Logout: the token's jti is refused until it would have expired anyway. In-memory: persisting the
+    // revocation and learning those of other instances is the caller's (the store's revoked_tokens).
     void revoke(const Claims& claims);
+    void revoke(const std::string& jti, std::int64_t expires_at);
 
     std::chrono::seconds ttl() const { return ttl_; }
 

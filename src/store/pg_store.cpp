@@ -499,6 +499,13 @@ bool PgStore::cancel_job(const std::string& id, std::int64_t now) {
 std::vector<std::pair<std::string, std::int64_t>> PgStore::count_jobs_by_state() {
     return sql::Ops<PgConnection>(impl_->connection()).count_jobs_by_state();
 }
+void PgStore::revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
+    sql::Ops<PgConnection>(impl_->connection()).revoke_token(jti, expires_at, now);
+}
+std::vector<std::pair<std::string, std::int64_t>> PgStore::revoked_tokens(std::int64_t since,
+                                                                          std::int64_t now) {
+    return sql::Ops<PgConnection>(impl_->connection()).revoked_tokens(since, now);
+}
 void PgStore::append_audit(const AuditEntry& entry) {
     sql::Ops<PgConnection>(impl_->connection()).append_audit(entry);
 }

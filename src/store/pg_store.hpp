@@ -84,6 +84,9 @@ class PgStore final : public Store {
 
     void append_audit(const AuditEntry& entry) override;
     PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) override;
+    void revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) override;
+    std::vector<std::pair<std::string, std::int64_t>> revoked_tokens(std::int64_t since,
+                                                                     std::int64_t now) override;
 
     std::size_t connection_count() const;
 

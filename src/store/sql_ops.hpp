@@ -1017,6 +1017,29 @@ class Ops {
         return out;
     }
 
+    // ---- revoked tokens
+
+    void revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
+        run_transaction(c, [&] {
+            c.query("DELETE FROM revoked_tokens WHERE expires_at <= ?").bind(now).run();
+            c.query(
+                 "INSERT INTO revoked_tokens (jti, expires_at, revoked_at) VALUES (?, ?, ?)"
+                 " ON CONFLICT (jti) DO NOTHING")
+                .bind(jti, expires_at, now)
+                .run();
+        });
+    }
+
+    std::vector<std::pair<std::string, std::int64_t>> revoked_tokens(std::int64_t since, std::int64_t now) {
+        std::vector<std::pair<std::string, std::int64_t>> out;
+        auto stmt = c.query(
+            "SELECT jti, expires_at FROM revoked_tokens WHERE revoked_at >= ? AND expires_at > ?"
+            " ORDER BY revoked_at, jti");
+        stmt.bind(since, now);
+        while (stmt.next()) out.emplace_back(stmt.text(0), stmt.i64(1));
+        return out;
+    }
+
     // ---- audit log
 
     void append_audit(const AuditEntry& a) {

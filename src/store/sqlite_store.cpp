@@ -466,6 +466,13 @@ bool SqliteStore::cancel_job(const std::string& id, std::int64_t now) {
 std::vector<std::pair<std::string, std::int64_t>> SqliteStore::count_jobs_by_state() {
     return sql::Ops<SqliteConnection>(impl_->connection()).count_jobs_by_state();
 }
+void SqliteStore::revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
+    sql::Ops<SqliteConnection>(impl_->connection()).revoke_token(jti, expires_at, now);
+}
+std::vector<std::pair<std::string, std::int64_t>> SqliteStore::revoked_tokens(std::int64_t since,
+                                                                              std::int64_t now) {
+    return sql::Ops<SqliteConnection>(impl_->connection()).revoked_tokens(since, now);
+}
 void SqliteStore::append_audit(const AuditEntry& entry) {
     sql::Ops<SqliteConnection>(impl_->connection()).append_audit(entry);
 }

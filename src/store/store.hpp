@@ -253,6 +253,13 @@ class Store {
     virtual void append_audit(const AuditEntry& entry) = 0;
     virtual PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) = 0;
 
+    // Revoked session tokens (by JWT id), until they expire. revoke_token also forgets revocations of
+    // tokens that have expired by `now`; revoked_tokens lists those revoked at or after `since` that have
+    // not expired by `now`, with their expiry.
+    virtual void revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) = 0;
+    virtual std::vector<std::pair<std::string, std::int64_t>> revoked_tokens(std::int64_t since,
+                                                                             std::int64_t now) = 0;
+
     // Notifications between instances sharing the store (PostgreSQL LISTEN/NOTIFY), so that events of a
     // job run by one instance reach browsers connected to another. The embedded SQLite store serves one
     // instance: notify does nothing and listen returns null.

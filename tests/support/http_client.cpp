@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -142,7 +143,9 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
         args.push_back("--config");
         args.push_back(dir_ + "/config.yaml");
     }
-    args.insert(args.end(), {"serve", "--listen", "127.0.0.1:0", "--store", "sqlite:" + dir_ + "/np.db"});
+    args.insert(args.end(), {"serve", "--listen", "127.0.0.1:0"});
+    if (std::find(extra_args.begin(), extra_args.end(), "--store") == extra_args.end())
+        args.insert(args.end(), {"--store", "sqlite:" + dir_ + "/np.db"});  // its own store by default
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe failed");

@@ -43,6 +43,8 @@ class HttpClient {
 
 // `netpraxis serve` in a child process with its own SQLite file; parses the port and the first teacher's
 // one-time password from its console output. "{dir}" in `config_yaml` is replaced by its private folder.
+// Its store is a SQLite file in that folder unless `extra_args` name one with --store (instances sharing
+// a store).
 // Killed (SIGKILL) on destruction if still running.
 class ServerProcess {
  public:

@@ -302,6 +302,43 @@ TEST_F(Api, EventsStreamResumesWithLastEventId) {
     EXPECT_EQ(resumed.find("id: " + last_id + "\n"), std::string::npos);
 }
 
+TEST(ApiSessions, LogoutRevokesTheTokenOnEveryInstanceAndAfterARestart) {
+    auto first = std::make_unique<ServerProcess>();
+    const std::string store = "sqlite:" + first->dir() + "/np.db";
+    const std::string password = first->admin_password();
+    ServerProcess second({"--store", store}, "auth:\n  revocation_poll: 100ms\n");  // same store
+    auto login = [&](std::uint16_t port) {
+        HttpClient c(port);
+        auto r = c.request("POST", "/api/v1/auth/login",
+                           json::serialize(json::object{{"username", "admin"}, {"password", password}}));
+        EXPECT_EQ(r.status, 200) << r.body;
+        return std::vector<std::pair<std::string, std::string>>{
+            {"Authorization", "Bearer " + std::string(parse(r.body).at("token").as_string())}};
+    };
+    auto me = [](std::uint16_t port, const auto& auth) {
+        return HttpClient(port).request("GET", "/api/v1/me", "", auth).status;
+    };
+    auto leaving = login(first->port());
+    auto staying = login(first->port());
+    EXPECT_EQ(me(second.port(), leaving), 200);  // one secret in the shared store: valid on both
+
+    EXPECT_EQ(HttpClient(first->port()).request("POST", "/api/v1/auth/logout", "", leaving).status, 204);
+    EXPECT_EQ(me(first->port(), leaving), 401);  // at once where the logout happened
+    int on_second = 200;
+    for (int i = 0; i < 50 && on_second == 200; ++i) {  // within a few polls on the other instance
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        on_second = me(second.port(), leaving);
+    }
+    EXPECT_EQ(on_second, 401);
+    EXPECT_EQ(me(second.port(), staying), 200);
+
+    // A restart does not bring the revoked token back.
+    EXPECT_EQ(first->stop(SIGTERM), 0);  // (its folder, which holds the store, stays until the end)
+    ServerProcess third({"--store", store});
+    EXPECT_EQ(me(third.port(), leaving), 401);
+    EXPECT_EQ(me(third.port(), staying), 200);
+}
+
 TEST(ApiShutdown, SigtermLetsTheServerExitCleanly) {
     ServerProcess server;
     HttpClient c(server.port());

@@ -831,6 +831,24 @@ TEST_P(StoreContract, JobsCancelListAndCount) {
 
 // ---------------------------------------------------------------- audit
 
+TEST_P(StoreContract, RevokedTokensAreListedUntilTheyExpire) {
+    store_->revoke_token("jti-a", 2000, 1000);
+    store_->revoke_token("jti-b", 1500, 1001);
+    store_->revoke_token("jti-a", 2000, 1002);  // twice: still one row, first revocation time kept
+    auto all = store_->revoked_tokens(0, 1000);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0], std::make_pair(std::string("jti-a"), std::int64_t{2000}));
+    EXPECT_EQ(all[1], std::make_pair(std::string("jti-b"), std::int64_t{1500}));
+    // Polling from a time on gives what was revoked since (inclusive: the same second is read again).
+    auto since = store_->revoked_tokens(1001, 1001);
+    ASSERT_EQ(since.size(), 1u);
+    EXPECT_EQ(since[0].first, "jti-b");
+    // An expired revocation is not listed, and the next revocation deletes it.
+    EXPECT_EQ(store_->revoked_tokens(0, 1600).size(), 1u);
+    store_->revoke_token("jti-c", 3000, 1600);
+    EXPECT_EQ(store_->revoked_tokens(0, 0).size(), 2u);  // jti-b is gone for good
+}
+
 TEST_P(StoreContract, AuditLogAppendsAndPages) {
     for (int i = 0; i < 5; ++i) {
         store_->append_audit({.at = 1000 + i,

@@ -5,6 +5,7 @@
 # both servers make the same system calls per request (one recvmsg, one sendmsg: check with strace -c).
 # Usage: scripts/bench-api-ir.sh BUILD_DIR [SECONDS]
 set -euo pipefail
+. "$(dirname "$0")/lib/bench-api-common.sh"
 build=${1:?usage: scripts/bench-api-ir.sh BUILD_DIR [SECONDS]}
 secs=${2:-4}
 tmp=$(mktemp -d /tmp/np-bench-ir-XXXXXX)
@@ -12,10 +13,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-free_port() {
-    local p
-    while :; do p=$(shuf -i 20000-39999 -n 1); ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }; done
-}
 grind() { exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/$1.out" "${@:2}"; }
 
 port=$(free_port)
@@ -25,11 +22,7 @@ grind np "$build/src/app/netpraxis" --log-level warn serve --listen "127.0.0.1:$
 pids+=($!)
 grind bare "$build/bench/api/bench_bare_server" "$bport" >"$tmp/bare.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 300); do grep -q "listening on" "$tmp/np.log" 2>/dev/null && break; sleep 0.1; done
-password=$(sed -n 's/.*one-time password: \([^ ]*\).*/\1/p' "$tmp/np.log")
-token=$(curl -fsS -X POST -H 'Content-Type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+token=$(admin_token "$port" "$tmp/np.log")
 sleep 1
 # Warm both once (first-request allocations, token cache), then count only the load: start-up runs
 # uninstrumented and the dump is taken right after the load.

@@ -5,7 +5,8 @@
 # time per request (user+system from /proc/PID/stat), which stays meaningful when the machine is noisy.
 # Usage: scripts/bench-api.sh BUILD_DIR [SECONDS] [ROUNDS]
 set -euo pipefail
-build=${1:?usage: scripts/bench-api.sh BUILD_DIR [SECONDS]}
+. "$(dirname "$0")/lib/bench-api-common.sh"
+build=${1:?usage: scripts/bench-api.sh BUILD_DIR [SECONDS] [ROUNDS]}
 secs=${2:-10}
 rounds=${3:-3}
 bin=$build/src/app/netpraxis
@@ -15,10 +16,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-free_port() {  # a port nobody listens on
-    local p
-    while :; do p=$(shuf -i 20000-39999 -n 1); ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }; done
-}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -40,11 +37,7 @@ run_wrk() {  # pid url [header] -> "rps p99_ms cpu_us_per_request"
 port=$(free_port)
 "$bin" --log-level warn serve --listen 127.0.0.1:$port --store "sqlite:$tmp/np.db" >"$tmp/out.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$tmp/out.log" 2>/dev/null && break; sleep 0.1; done
-password=$(sed -n 's/.*one-time password: \([^ ]*\).*/\1/p' "$tmp/out.log")
-token=$(curl -fsS -X POST -H 'Content-Type: application/json' \
-    -d "{\"username\":\"admin\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/auth/login" |
-    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+token=$(admin_token "$port" "$tmp/out.log")
 
 bport=$(free_port)
 "$bare" "$bport" & pids+=($!)

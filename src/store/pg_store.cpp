@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "store/sql_ops.hpp"
+#include "store/sql_store_impl.hpp"
 #include "store/url.hpp"
 
 namespace np::store {
@@ -181,6 +181,10 @@ class PgStmt {
 };
 
 // One PostgreSQL connection, used by one thread only; also the engine hooks of sql::Ops.
+}  // namespace
+
+// Named outside the anonymous namespace: the public header names it as SqlStore<detail::PgConnection>.
+namespace detail {
 struct PgConnection {
     using Stmt = PgStmt;
     using Error = PgError;
@@ -261,8 +265,8 @@ struct PgConnection {
         log::warn("store.postgresql.reconnected");
     }
 };
-
-}  // namespace
+}  // namespace detail
+using detail::PgConnection;
 
 struct PgStore::Impl {
     PgOptions options;
@@ -348,169 +352,15 @@ PgStore::PgStore(PgOptions options) : impl_(std::make_unique<Impl>()) {
 
 PgStore::~PgStore() = default;
 
+template class SqlStore<detail::PgConnection>;
+
+detail::PgConnection& PgStore::connection() {
+    return impl_->connection();
+}
+
 std::size_t PgStore::connection_count() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->connections.size();
-}
-
-// Every method of the interface runs the engine-generic logic of sql_ops.hpp on this thread's connection.
-int PgStore::migrate() {
-    return sql::Ops<PgConnection>(impl_->connection()).migrate();
-}
-int PgStore::schema_version() {
-    return sql::Ops<PgConnection>(impl_->connection()).schema_version();
-}
-void PgStore::transaction(const std::function<void()>& fn) {
-    sql::Ops<PgConnection>(impl_->connection()).transaction(fn);
-}
-bool PgStore::ping() {
-    return sql::Ops<PgConnection>(impl_->connection()).ping();
-}
-std::optional<std::string> PgStore::get_setting(const std::string& key) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_setting(key);
-}
-std::string PgStore::put_setting_if_absent(const std::string& key, const std::string& value) {
-    return sql::Ops<PgConnection>(impl_->connection()).put_setting_if_absent(key, value);
-}
-void PgStore::create_user(const User& user) {
-    sql::Ops<PgConnection>(impl_->connection()).create_user(user);
-}
-std::optional<User> PgStore::get_user(const std::string& id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_user(id);
-}
-std::optional<User> PgStore::find_user(const std::string& username, const std::string& realm) {
-    return sql::Ops<PgConnection>(impl_->connection()).find_user(username, realm);
-}
-PageResult<User> PgStore::list_users(const UserFilter& filter, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_users(filter, page);
-}
-void PgStore::update_user(const User& user) {
-    sql::Ops<PgConnection>(impl_->connection()).update_user(user);
-}
-void PgStore::delete_user(const std::string& id) {
-    sql::Ops<PgConnection>(impl_->connection()).delete_user(id);
-}
-std::int64_t PgStore::count_users() {
-    return sql::Ops<PgConnection>(impl_->connection()).count_users();
-}
-void PgStore::create_exercise(const Exercise& exercise) {
-    sql::Ops<PgConnection>(impl_->connection()).create_exercise(exercise);
-}
-std::optional<Exercise> PgStore::get_exercise(const std::string& id_or_slug) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_exercise(id_or_slug);
-}
-PageResult<Exercise> PgStore::list_exercises(const std::string& search, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_exercises(search, page);
-}
-void PgStore::update_exercise_title(const std::string& id, const std::string& title) {
-    sql::Ops<PgConnection>(impl_->connection()).update_exercise_title(id, title);
-}
-ExerciseVersion PgStore::add_version(const ExerciseVersion& version) {
-    return sql::Ops<PgConnection>(impl_->connection()).add_version(version);
-}
-std::optional<ExerciseVersion> PgStore::get_version(const std::string& exercise_id, int version) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_version(exercise_id, version);
-}
-std::optional<ExerciseVersion> PgStore::get_version_by_id(const std::string& version_id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_version_by_id(version_id);
-}
-std::vector<ExerciseVersion> PgStore::list_versions(const std::string& exercise_id) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_versions(exercise_id);
-}
-void PgStore::update_draft(const ExerciseVersion& version) {
-    sql::Ops<PgConnection>(impl_->connection()).update_draft(version);
-}
-void PgStore::publish_version(const std::string& exercise_id, int version, std::int64_t now) {
-    sql::Ops<PgConnection>(impl_->connection()).publish_version(exercise_id, version, now);
-}
-void PgStore::create_assignment(const Assignment& a) {
-    sql::Ops<PgConnection>(impl_->connection()).create_assignment(a);
-}
-std::optional<Assignment> PgStore::get_assignment(const std::string& id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_assignment(id);
-}
-PageResult<Assignment> PgStore::list_assignments(const AssignmentFilter& filter, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_assignments(filter, page);
-}
-void PgStore::delete_assignment(const std::string& id) {
-    sql::Ops<PgConnection>(impl_->connection()).delete_assignment(id);
-}
-void PgStore::create_environment(const Environment& e) {
-    sql::Ops<PgConnection>(impl_->connection()).create_environment(e);
-}
-std::optional<Environment> PgStore::get_environment(const std::string& id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_environment(id);
-}
-std::optional<Environment> PgStore::environment_for_assignment(const std::string& assignment_id) {
-    return sql::Ops<PgConnection>(impl_->connection()).environment_for_assignment(assignment_id);
-}
-PageResult<Environment> PgStore::list_environments(const EnvironmentFilter& filter, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_environments(filter, page);
-}
-void PgStore::update_environment(const Environment& e) {
-    sql::Ops<PgConnection>(impl_->connection()).update_environment(e);
-}
-void PgStore::delete_environment(const std::string& id) {
-    sql::Ops<PgConnection>(impl_->connection()).delete_environment(id);
-}
-Evaluation PgStore::create_evaluation(const Evaluation& e) {
-    return sql::Ops<PgConnection>(impl_->connection()).create_evaluation(e);
-}
-std::optional<Evaluation> PgStore::get_evaluation(const std::string& id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_evaluation(id);
-}
-PageResult<Evaluation> PgStore::list_evaluations(const EvaluationFilter& filter, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_evaluations(filter, page);
-}
-void PgStore::update_evaluation(const Evaluation& e) {
-    sql::Ops<PgConnection>(impl_->connection()).update_evaluation(e);
-}
-int PgStore::count_evaluations(const std::string& assignment_id) {
-    return sql::Ops<PgConnection>(impl_->connection()).count_evaluations(assignment_id);
-}
-std::optional<Evaluation> PgStore::last_evaluation(const std::string& assignment_id) {
-    return sql::Ops<PgConnection>(impl_->connection()).last_evaluation(assignment_id);
-}
-void PgStore::create_job(const Job& job) {
-    sql::Ops<PgConnection>(impl_->connection()).create_job(job);
-}
-std::optional<Job> PgStore::get_job(const std::string& id) {
-    return sql::Ops<PgConnection>(impl_->connection()).get_job(id);
-}
-PageResult<Job> PgStore::list_jobs(const JobFilter& filter, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_jobs(filter, page);
-}
-std::optional<Job> PgStore::claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds) {
-    return sql::Ops<PgConnection>(impl_->connection()).claim_job(lease_owner, now, lease_seconds);
-}
-bool PgStore::update_job_progress(const std::string& id, const std::string& lease_owner, std::int64_t done,
-                                  std::int64_t total, const std::string& message,
-                                  std::int64_t lease_expires) {
-    return sql::Ops<PgConnection>(impl_->connection())
-        .update_job_progress(id, lease_owner, done, total, message, lease_expires);
-}
-void PgStore::finish_job(const std::string& id, const std::string& state, const std::string& result,
-                         const std::string& error, std::int64_t now) {
-    sql::Ops<PgConnection>(impl_->connection()).finish_job(id, state, result, error, now);
-}
-bool PgStore::cancel_job(const std::string& id, std::int64_t now) {
-    return sql::Ops<PgConnection>(impl_->connection()).cancel_job(id, now);
-}
-std::vector<std::pair<std::string, std::int64_t>> PgStore::count_jobs_by_state() {
-    return sql::Ops<PgConnection>(impl_->connection()).count_jobs_by_state();
-}
-void PgStore::revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
-    sql::Ops<PgConnection>(impl_->connection()).revoke_token(jti, expires_at, now);
-}
-std::vector<std::pair<std::string, std::int64_t>> PgStore::revoked_tokens(std::int64_t since,
-                                                                          std::int64_t now) {
-    return sql::Ops<PgConnection>(impl_->connection()).revoked_tokens(since, now);
-}
-void PgStore::append_audit(const AuditEntry& entry) {
-    sql::Ops<PgConnection>(impl_->connection()).append_audit(entry);
-}
-PageResult<AuditEntry> PgStore::list_audit(const std::string& object_id, const Page& page) {
-    return sql::Ops<PgConnection>(impl_->connection()).list_audit(object_id, page);
 }
 
 }  // namespace np::store

@@ -16,7 +16,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "store/migrations.hpp"
-#include "store/sql_ops.hpp"
+#include "store/sql_store_impl.hpp"
 
 namespace np::store {
 namespace {
@@ -154,6 +154,10 @@ class SqliteStmt {
 
 // One SQLite connection, used by one thread only; `depth` counts its open transaction levels. Also the
 // engine hooks of sql::Ops (sql_ops.hpp).
+}  // namespace
+
+// Named outside the anonymous namespace: the public header names it as SqlStore<detail::SqliteConnection>.
+namespace detail {
 struct SqliteConnection {
     using Stmt = SqliteStmt;
     using Error = SqliteError;
@@ -233,8 +237,8 @@ struct SqliteConnection {
                std::string(cols);
     }
 };
-
-}  // namespace
+}  // namespace detail
+using detail::SqliteConnection;
 
 struct SqliteStore::Impl {
     SqliteOptions options;
@@ -314,170 +318,15 @@ SqliteStore::~SqliteStore() {
     }
 }
 
+template class SqlStore<detail::SqliteConnection>;
+
+detail::SqliteConnection& SqliteStore::connection() {
+    return impl_->connection();
+}
+
 std::size_t SqliteStore::connection_count() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->connections.size();
-}
-
-// Every method of the interface runs the engine-generic logic of sql_ops.hpp on this thread's connection.
-int SqliteStore::migrate() {
-    return sql::Ops<SqliteConnection>(impl_->connection()).migrate();
-}
-int SqliteStore::schema_version() {
-    return sql::Ops<SqliteConnection>(impl_->connection()).schema_version();
-}
-void SqliteStore::transaction(const std::function<void()>& fn) {
-    sql::Ops<SqliteConnection>(impl_->connection()).transaction(fn);
-}
-bool SqliteStore::ping() {
-    return sql::Ops<SqliteConnection>(impl_->connection()).ping();
-}
-std::optional<std::string> SqliteStore::get_setting(const std::string& key) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_setting(key);
-}
-std::string SqliteStore::put_setting_if_absent(const std::string& key, const std::string& value) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).put_setting_if_absent(key, value);
-}
-void SqliteStore::create_user(const User& user) {
-    sql::Ops<SqliteConnection>(impl_->connection()).create_user(user);
-}
-std::optional<User> SqliteStore::get_user(const std::string& id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_user(id);
-}
-std::optional<User> SqliteStore::find_user(const std::string& username, const std::string& realm) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).find_user(username, realm);
-}
-PageResult<User> SqliteStore::list_users(const UserFilter& filter, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_users(filter, page);
-}
-void SqliteStore::update_user(const User& user) {
-    sql::Ops<SqliteConnection>(impl_->connection()).update_user(user);
-}
-void SqliteStore::delete_user(const std::string& id) {
-    sql::Ops<SqliteConnection>(impl_->connection()).delete_user(id);
-}
-std::int64_t SqliteStore::count_users() {
-    return sql::Ops<SqliteConnection>(impl_->connection()).count_users();
-}
-void SqliteStore::create_exercise(const Exercise& exercise) {
-    sql::Ops<SqliteConnection>(impl_->connection()).create_exercise(exercise);
-}
-std::optional<Exercise> SqliteStore::get_exercise(const std::string& id_or_slug) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_exercise(id_or_slug);
-}
-PageResult<Exercise> SqliteStore::list_exercises(const std::string& search, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_exercises(search, page);
-}
-void SqliteStore::update_exercise_title(const std::string& id, const std::string& title) {
-    sql::Ops<SqliteConnection>(impl_->connection()).update_exercise_title(id, title);
-}
-ExerciseVersion SqliteStore::add_version(const ExerciseVersion& version) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).add_version(version);
-}
-std::optional<ExerciseVersion> SqliteStore::get_version(const std::string& exercise_id, int version) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_version(exercise_id, version);
-}
-std::optional<ExerciseVersion> SqliteStore::get_version_by_id(const std::string& version_id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_version_by_id(version_id);
-}
-std::vector<ExerciseVersion> SqliteStore::list_versions(const std::string& exercise_id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_versions(exercise_id);
-}
-void SqliteStore::update_draft(const ExerciseVersion& version) {
-    sql::Ops<SqliteConnection>(impl_->connection()).update_draft(version);
-}
-void SqliteStore::publish_version(const std::string& exercise_id, int version, std::int64_t now) {
-    sql::Ops<SqliteConnection>(impl_->connection()).publish_version(exercise_id, version, now);
-}
-void SqliteStore::create_assignment(const Assignment& a) {
-    sql::Ops<SqliteConnection>(impl_->connection()).create_assignment(a);
-}
-std::optional<Assignment> SqliteStore::get_assignment(const std::string& id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_assignment(id);
-}
-PageResult<Assignment> SqliteStore::list_assignments(const AssignmentFilter& filter, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_assignments(filter, page);
-}
-void SqliteStore::delete_assignment(const std::string& id) {
-    sql::Ops<SqliteConnection>(impl_->connection()).delete_assignment(id);
-}
-void SqliteStore::create_environment(const Environment& e) {
-    sql::Ops<SqliteConnection>(impl_->connection()).create_environment(e);
-}
-std::optional<Environment> SqliteStore::get_environment(const std::string& id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_environment(id);
-}
-std::optional<Environment> SqliteStore::environment_for_assignment(const std::string& assignment_id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).environment_for_assignment(assignment_id);
-}
-PageResult<Environment> SqliteStore::list_environments(const EnvironmentFilter& filter, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_environments(filter, page);
-}
-void SqliteStore::update_environment(const Environment& e) {
-    sql::Ops<SqliteConnection>(impl_->connection()).update_environment(e);
-}
-void SqliteStore::delete_environment(const std::string& id) {
-    sql::Ops<SqliteConnection>(impl_->connection()).delete_environment(id);
-}
-Evaluation SqliteStore::create_evaluation(const Evaluation& e) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).create_evaluation(e);
-}
-std::optional<Evaluation> SqliteStore::get_evaluation(const std::string& id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_evaluation(id);
-}
-PageResult<Evaluation> SqliteStore::list_evaluations(const EvaluationFilter& filter, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_evaluations(filter, page);
-}
-void SqliteStore::update_evaluation(const Evaluation& e) {
-    sql::Ops<SqliteConnection>(impl_->connection()).update_evaluation(e);
-}
-int SqliteStore::count_evaluations(const std::string& assignment_id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).count_evaluations(assignment_id);
-}
-std::optional<Evaluation> SqliteStore::last_evaluation(const std::string& assignment_id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).last_evaluation(assignment_id);
-}
-void SqliteStore::create_job(const Job& job) {
-    sql::Ops<SqliteConnection>(impl_->connection()).create_job(job);
-}
-std::optional<Job> SqliteStore::get_job(const std::string& id) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).get_job(id);
-}
-PageResult<Job> SqliteStore::list_jobs(const JobFilter& filter, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_jobs(filter, page);
-}
-std::optional<Job> SqliteStore::claim_job(const std::string& lease_owner, std::int64_t now,
-                                          int lease_seconds) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).claim_job(lease_owner, now, lease_seconds);
-}
-bool SqliteStore::update_job_progress(const std::string& id, const std::string& lease_owner,
-                                      std::int64_t done, std::int64_t total, const std::string& message,
-                                      std::int64_t lease_expires) {
-    return sql::Ops<SqliteConnection>(impl_->connection())
-        .update_job_progress(id, lease_owner, done, total, message, lease_expires);
-}
-void SqliteStore::finish_job(const std::string& id, const std::string& state, const std::string& result,
-                             const std::string& error, std::int64_t now) {
-    sql::Ops<SqliteConnection>(impl_->connection()).finish_job(id, state, result, error, now);
-}
-bool SqliteStore::cancel_job(const std::string& id, std::int64_t now) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).cancel_job(id, now);
-}
-std::vector<std::pair<std::string, std::int64_t>> SqliteStore::count_jobs_by_state() {
-    return sql::Ops<SqliteConnection>(impl_->connection()).count_jobs_by_state();
-}
-void SqliteStore::revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
-    sql::Ops<SqliteConnection>(impl_->connection()).revoke_token(jti, expires_at, now);
-}
-std::vector<std::pair<std::string, std::int64_t>> SqliteStore::revoked_tokens(std::int64_t since,
-                                                                              std::int64_t now) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).revoked_tokens(since, now);
-}
-void SqliteStore::append_audit(const AuditEntry& entry) {
-    sql::Ops<SqliteConnection>(impl_->connection()).append_audit(entry);
-}
-PageResult<AuditEntry> SqliteStore::list_audit(const std::string& object_id, const Page& page) {
-    return sql::Ops<SqliteConnection>(impl_->connection()).list_audit(object_id, page);
 }
 
 }  // namespace np::store

@@ -1,0 +1,271 @@
+// Definitions of SqlStore<Conn> (sql_store.hpp): each method runs sql::Ops on this thread's connection.
+// Include only where the connection type is complete, then instantiate: `template class SqlStore<Conn>;`.
+#pragma once
+
+#include "store/sql_ops.hpp"
+#include "store/sql_store.hpp"
+
+namespace np::store {
+
+template <class Conn>
+int SqlStore<Conn>::migrate() {
+    return sql::Ops<Conn>(connection()).migrate();
+}
+
+template <class Conn>
+int SqlStore<Conn>::schema_version() {
+    return sql::Ops<Conn>(connection()).schema_version();
+}
+
+template <class Conn>
+void SqlStore<Conn>::transaction(const std::function<void()>& fn) {
+    sql::Ops<Conn>(connection()).transaction(fn);
+}
+
+template <class Conn>
+bool SqlStore<Conn>::ping() {
+    return sql::Ops<Conn>(connection()).ping();
+}
+
+template <class Conn>
+std::optional<std::string> SqlStore<Conn>::get_setting(const std::string& key) {
+    return sql::Ops<Conn>(connection()).get_setting(key);
+}
+
+template <class Conn>
+std::string SqlStore<Conn>::put_setting_if_absent(const std::string& key, const std::string& value) {
+    return sql::Ops<Conn>(connection()).put_setting_if_absent(key, value);
+}
+
+template <class Conn>
+void SqlStore<Conn>::create_user(const User& user) {
+    sql::Ops<Conn>(connection()).create_user(user);
+}
+
+template <class Conn>
+std::optional<User> SqlStore<Conn>::get_user(const std::string& id) {
+    return sql::Ops<Conn>(connection()).get_user(id);
+}
+
+template <class Conn>
+std::optional<User> SqlStore<Conn>::find_user(const std::string& username, const std::string& realm) {
+    return sql::Ops<Conn>(connection()).find_user(username, realm);
+}
+
+template <class Conn>
+PageResult<User> SqlStore<Conn>::list_users(const UserFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_users(filter, page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_user(const User& user) {
+    sql::Ops<Conn>(connection()).update_user(user);
+}
+
+template <class Conn>
+void SqlStore<Conn>::delete_user(const std::string& id) {
+    sql::Ops<Conn>(connection()).delete_user(id);
+}
+
+template <class Conn>
+std::int64_t SqlStore<Conn>::count_users() {
+    return sql::Ops<Conn>(connection()).count_users();
+}
+
+template <class Conn>
+void SqlStore<Conn>::create_exercise(const Exercise& exercise) {
+    sql::Ops<Conn>(connection()).create_exercise(exercise);
+}
+
+template <class Conn>
+std::optional<Exercise> SqlStore<Conn>::get_exercise(const std::string& id_or_slug) {
+    return sql::Ops<Conn>(connection()).get_exercise(id_or_slug);
+}
+
+template <class Conn>
+PageResult<Exercise> SqlStore<Conn>::list_exercises(const std::string& search, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_exercises(search, page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_exercise_title(const std::string& id, const std::string& title) {
+    sql::Ops<Conn>(connection()).update_exercise_title(id, title);
+}
+
+template <class Conn>
+ExerciseVersion SqlStore<Conn>::add_version(const ExerciseVersion& version) {
+    return sql::Ops<Conn>(connection()).add_version(version);
+}
+
+template <class Conn>
+std::optional<ExerciseVersion> SqlStore<Conn>::get_version(const std::string& exercise_id, int version) {
+    return sql::Ops<Conn>(connection()).get_version(exercise_id, version);
+}
+
+template <class Conn>
+std::optional<ExerciseVersion> SqlStore<Conn>::get_version_by_id(const std::string& version_id) {
+    return sql::Ops<Conn>(connection()).get_version_by_id(version_id);
+}
+
+template <class Conn>
+std::vector<ExerciseVersion> SqlStore<Conn>::list_versions(const std::string& exercise_id) {
+    return sql::Ops<Conn>(connection()).list_versions(exercise_id);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_draft(const ExerciseVersion& version) {
+    sql::Ops<Conn>(connection()).update_draft(version);
+}
+
+template <class Conn>
+void SqlStore<Conn>::publish_version(const std::string& exercise_id, int version, std::int64_t now) {
+    sql::Ops<Conn>(connection()).publish_version(exercise_id, version, now);
+}
+
+template <class Conn>
+void SqlStore<Conn>::create_assignment(const Assignment& a) {
+    sql::Ops<Conn>(connection()).create_assignment(a);
+}
+
+template <class Conn>
+std::optional<Assignment> SqlStore<Conn>::get_assignment(const std::string& id) {
+    return sql::Ops<Conn>(connection()).get_assignment(id);
+}
+
+template <class Conn>
+PageResult<Assignment> SqlStore<Conn>::list_assignments(const AssignmentFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_assignments(filter, page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::delete_assignment(const std::string& id) {
+    sql::Ops<Conn>(connection()).delete_assignment(id);
+}
+
+template <class Conn>
+void SqlStore<Conn>::create_environment(const Environment& e) {
+    sql::Ops<Conn>(connection()).create_environment(e);
+}
+
+template <class Conn>
+std::optional<Environment> SqlStore<Conn>::get_environment(const std::string& id) {
+    return sql::Ops<Conn>(connection()).get_environment(id);
+}
+
+template <class Conn>
+std::optional<Environment> SqlStore<Conn>::environment_for_assignment(const std::string& assignment_id) {
+    return sql::Ops<Conn>(connection()).environment_for_assignment(assignment_id);
+}
+
+template <class Conn>
+PageResult<Environment> SqlStore<Conn>::list_environments(const EnvironmentFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_environments(filter, page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_environment(const Environment& e) {
+    sql::Ops<Conn>(connection()).update_environment(e);
+}
+
+template <class Conn>
+void SqlStore<Conn>::delete_environment(const std::string& id) {
+    sql::Ops<Conn>(connection()).delete_environment(id);
+}
+
+template <class Conn>
+Evaluation SqlStore<Conn>::create_evaluation(const Evaluation& e) {
+    return sql::Ops<Conn>(connection()).create_evaluation(e);
+}
+
+template <class Conn>
+std::optional<Evaluation> SqlStore<Conn>::get_evaluation(const std::string& id) {
+    return sql::Ops<Conn>(connection()).get_evaluation(id);
+}
+
+template <class Conn>
+PageResult<Evaluation> SqlStore<Conn>::list_evaluations(const EvaluationFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_evaluations(filter, page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_evaluation(const Evaluation& e) {
+    sql::Ops<Conn>(connection()).update_evaluation(e);
+}
+
+template <class Conn>
+int SqlStore<Conn>::count_evaluations(const std::string& assignment_id) {
+    return sql::Ops<Conn>(connection()).count_evaluations(assignment_id);
+}
+
+template <class Conn>
+std::optional<Evaluation> SqlStore<Conn>::last_evaluation(const std::string& assignment_id) {
+    return sql::Ops<Conn>(connection()).last_evaluation(assignment_id);
+}
+
+template <class Conn>
+void SqlStore<Conn>::create_job(const Job& job) {
+    sql::Ops<Conn>(connection()).create_job(job);
+}
+
+template <class Conn>
+std::optional<Job> SqlStore<Conn>::get_job(const std::string& id) {
+    return sql::Ops<Conn>(connection()).get_job(id);
+}
+
+template <class Conn>
+PageResult<Job> SqlStore<Conn>::list_jobs(const JobFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_jobs(filter, page);
+}
+
+template <class Conn>
+std::optional<Job> SqlStore<Conn>::claim_job(const std::string& lease_owner, std::int64_t now,
+                                             int lease_seconds) {
+    return sql::Ops<Conn>(connection()).claim_job(lease_owner, now, lease_seconds);
+}
+
+template <class Conn>
+bool SqlStore<Conn>::update_job_progress(const std::string& id, const std::string& lease_owner,
+                                         std::int64_t done, std::int64_t total, const std::string& message,
+                                         std::int64_t lease_expires) {
+    return sql::Ops<Conn>(connection())
+        .update_job_progress(id, lease_owner, done, total, message, lease_expires);
+}
+
+template <class Conn>
+void SqlStore<Conn>::finish_job(const std::string& id, const std::string& state, const std::string& result,
+                                const std::string& error, std::int64_t now) {
+    sql::Ops<Conn>(connection()).finish_job(id, state, result, error, now);
+}
+
+template <class Conn>
+bool SqlStore<Conn>::cancel_job(const std::string& id, std::int64_t now) {
+    return sql::Ops<Conn>(connection()).cancel_job(id, now);
+}
+
+template <class Conn>
+std::vector<std::pair<std::string, std::int64_t>> SqlStore<Conn>::count_jobs_by_state() {
+    return sql::Ops<Conn>(connection()).count_jobs_by_state();
+}
+
+template <class Conn>
+void SqlStore<Conn>::revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) {
+    sql::Ops<Conn>(connection()).revoke_token(jti, expires_at, now);
+}
+
+template <class Conn>
+std::vector<std::pair<std::string, std::int64_t>> SqlStore<Conn>::revoked_tokens(std::int64_t since,
+                                                                                 std::int64_t now) {
+    return sql::Ops<Conn>(connection()).revoked_tokens(since, now);
+}
+
+template <class Conn>
+void SqlStore<Conn>::append_audit(const AuditEntry& entry) {
+    sql::Ops<Conn>(connection()).append_audit(entry);
+}
+
+template <class Conn>
+PageResult<AuditEntry> SqlStore<Conn>::list_audit(const std::string& object_id, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_audit(object_id, page);
+}
+
+}  // namespace np::store

@@ -134,7 +134,7 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     } else {
         try {
             result = co_await it->second(ctx);
-            if (ctx.cancelled()) state = "cancelled";
+            if (ctx.cancelled() && cancelled_.contains(job.id)) state = "cancelled";
         } catch (const core::Error& e) {
             state = ctx.cancelled() ? "cancelled" : "failed";
             error = e.what();
@@ -143,20 +143,31 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
             error = std::string("internal error: ") + e.what();
         }
     }
+    // Cancelled through the API: cancel_job already wrote the final state. Stopped by this instance's
+    // shutdown before it could finish: the row stays running under its lease, and the job is taken over
+    // (re-run; steps are idempotent) once that expires. Anything else, including a job that finished
+    // within the shutdown grace, is recorded as it ended.
+    bool api_cancelled = cancelled_.contains(job.id);
+    bool interrupted = !api_cancelled && stopping_ && state == "cancelled";
     auto now = core::unix_now();
     try {
-        if (!cancelled_.contains(job.id))
+        if (!api_cancelled && !interrupted)
             co_await pool_.run([&] { store_.finish_job(job.id, state, result, error, now); });
     } catch (const std::exception& e) {
         log::error("jobs.finish_failed", {{"job", job.id}, {"error", e.what()}});
     }
     job = ctx.job_;
-    job.state = cancelled_.contains(job.id) ? "cancelled" : state;
-    job.error = error;
-    job.result = result;
-    job.finished_at = now;
-    log::info("jobs.end", {{"job", job.id}, {"kind", job.kind}, {"state", job.state}, {"error", error}});
-    publish_state(job);
+    if (interrupted) {
+        log::info("jobs.interrupted",
+                  {{"job", job.id}, {"kind", job.kind}, {"lease_expires_in_s", options_.lease_seconds}});
+    } else {
+        job.state = api_cancelled ? "cancelled" : state;
+        job.error = error;
+        job.result = result;
+        job.finished_at = now;
+        log::info("jobs.end", {{"job", job.id}, {"kind", job.kind}, {"state", job.state}, {"error", error}});
+        publish_state(job);
+    }
     contexts_.erase(job.id);
     running_.erase(job.id);
     cancelled_.erase(job.id);
@@ -169,7 +180,6 @@ asio::awaitable<void> JobRunner::stop(std::chrono::milliseconds grace) {
     impl_->wake.cancel();
     auto deadline = std::chrono::steady_clock::now() + grace;
     while (!running_.empty() && std::chrono::steady_clock::now() < deadline) {
-        for (const auto& id : running_) cancelled_.insert(id);
         impl_->drained.expires_after(std::chrono::milliseconds(50));
         co_await impl_->drained.async_wait(asio::as_tuple(asio::use_awaitable));
     }

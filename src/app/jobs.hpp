@@ -31,7 +31,8 @@ class JobContext {
     const store::Job& job() const { return job_; }
     // Records progress (persisted at most every 250 ms, always published as an event).
     boost::asio::awaitable<void> progress(std::int64_t done, std::int64_t total, std::string message);
-    // True once the job was cancelled through the API or its lease was lost: stop at the next step.
+    // True once the job was cancelled through the API, its lease was lost or the instance is shutting down:
+    // stop at the next step by throwing (a job that returns normally is recorded as finished).
     bool cancelled() const;
 
  private:

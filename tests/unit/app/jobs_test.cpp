@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "app/events.hpp"
+#include "core/error.hpp"
 #include "core/offload.hpp"
 
 using namespace np;
@@ -160,5 +161,40 @@ TEST(JobRunner, AJobWhoseInstanceStoppedRenewingIsTakenOver) {
     Fixture::settle();
     EXPECT_EQ(f.store->get_job(job.id)->state, "succeeded");
     asio::co_spawn(f.io, b.stop(std::chrono::seconds(1)), asio::use_future).get();
+    f.halt();
+}
+
+TEST(JobRunner, ShutdownRecordsAJobThatFinishesInItsGraceAndLeavesAnInterruptedOneForTakeover) {
+    Fixture f;
+    std::atomic<bool> released{false};
+    std::atomic<int> runs{0};
+    app::JobRunner runner(f.io.get_executor(), *f.store, f.pool, f.bus, f.options("a"));
+    runner.register_kind("slow", silent_until(released, runs));
+    // A job that notices the shutdown and stops early, as a long job should.
+    runner.register_kind("careful", [](app::JobContext& ctx) -> asio::awaitable<std::string> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!ctx.cancelled()) {
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        throw core::unavailable("stopped: the instance is shutting down");
+    });
+    f.start();
+    asio::post(f.io, [&] { runner.start(); });
+    auto finishing = submit(f, runner);
+    store::Job careful_job;
+    careful_job.kind = "careful";
+    auto careful = asio::co_spawn(f.io, runner.submit(careful_job), asio::use_future).get();
+    Fixture::settle();
+    ASSERT_EQ(f.store->get_job(careful.id)->state, "running");
+    auto stopped = asio::co_spawn(f.io, runner.stop(std::chrono::seconds(5)), asio::use_future);
+    Fixture::settle();
+    released = true;  // the slow job ends within the grace
+    stopped.get();
+    auto done = f.store->get_job(finishing.id);
+    EXPECT_EQ(done->state, "succeeded");  // recorded, so it is not run a second time after the restart
+    auto left = f.store->get_job(careful.id);
+    EXPECT_EQ(left->state, "running");  // not "cancelled": another instance (or the next start) takes it over
+    EXPECT_EQ(left->lease_owner, "a");
     f.halt();
 }

@@ -57,6 +57,34 @@ class HostLock {
     int fd_ = -1;
 };
 
+// VPCS 0.5b2 cannot bind its telnet console to an address: it listens on every address of the host, so
+// anyone who can reach the host could type into a student's PC. An nftables set of console ports, with one
+// rule dropping them on every interface but lo, keeps them to this host (netpraxis's grader and console
+// proxy connect through 127.0.0.1). The table is made idempotently: the chain is flushed and its one rule
+// written again in the same transaction. Without nft the consoles stay open, and a warning says so.
+constexpr const char* kConsoleTable = "inet netpraxis";
+
+void guard_console(std::uint16_t port) {
+    std::string script = std::string("add table ") + kConsoleTable + "\n" + "add set " + kConsoleTable +
+                         " vpcs_consoles { type inet_service; }\n" + "add chain " + kConsoleTable +
+                         " input { type filter hook input priority 0; policy accept; }\n" + "flush chain " +
+                         kConsoleTable + " input\n" + "add rule " + kConsoleTable +
+                         " input iifname != \"lo\" tcp dport @vpcs_consoles drop\n" + "add element " +
+                         kConsoleTable + " vpcs_consoles { " + std::to_string(port) + " }\n";
+    auto r = run_command({"nft", "-f", "-"}, 10s, script);
+    if (r.status != 0)
+        log::warn(
+            "lab.console_unguarded",
+            {{"port", port}, {"why", "nft failed: " + r.output}, {"risk", "reachable from other hosts"}});
+}
+
+void unguard_console(std::uint16_t port) {
+    // Absent already (a lab stopped twice, or nft missing): nothing to do, the error is ignored.
+    run_command(
+        {"nft", "delete", "element", "inet", "netpraxis", "vpcs_consoles", "{", std::to_string(port), "}"},
+        10s);
+}
+
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::ostringstream s;
@@ -640,6 +668,7 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
     std::string saved = read_file(lab_dir(record.env) / "saved" / (node.name + ".vpc"));
     write_file(dir / "startup.vpc",
                "set pcname " + node.name + "\n" + (saved.empty() ? spec.config : saved) + "\n");
+    guard_console(node.console_port);  // before VPCS opens it: no window where it is reachable
     auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
                           std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
                           std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
@@ -719,6 +748,8 @@ void LocalRuntime::teardown(const LabRecord& record, const std::string& env) {
     for (auto p : pids_in_namespaces(namespaces))
         if (std::find(pids.begin(), pids.end(), p) == pids.end()) pids.push_back(p);
     terminate_pids(pids);
+    for (const auto& n : record.nodes)
+        if (n.kind == NodeKind::vpcs && n.console_port != 0) unguard_console(n.console_port);
     if (!namespaces.empty()) {
         std::string batch;
         for (const auto& ns : namespaces) batch += "netns del " + ns + "\n";

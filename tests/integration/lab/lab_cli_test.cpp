@@ -1,8 +1,11 @@
 // Local labs end to end, as a teacher and a student use them: `netpraxis lab up/exec/ls/down` against real
 // namespaces, FRR and VPCS. Each test works under its own environment names ("it<random>-...") and state
 // folder, and its fixture removes everything it made even when an assertion fails.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,6 +299,58 @@ TEST_F(LabCli, VpcsPcsReachEachOtherThroughTheRouter) {
     auto neigh = netpraxis({"lab", "exec", e, "r1", "--", "ip", "neigh"});
     EXPECT_NE(neigh.output.find("00:50:79:66:68"), std::string::npos) << neigh.output;
     ASSERT_EQ(netpraxis({"lab", "down", e}).status, 0);
+    expect_nothing_left(e);
+}
+
+TEST_F(LabCli, VpcsConsolesAnswerOnlyOnThisHost) {
+    if (access("/usr/sbin/nft", X_OK) != 0) GTEST_SKIP() << "needs nftables (scripts/packages/run-lab.txt)";
+    auto e = env("guard");
+    auto up = netpraxis({"lab", "up", kExamples + "vpcs-router.yaml", "--name", e, "--json"});
+    ASSERT_EQ(up.status, 0) << up.output;
+    std::vector<std::string> ports;
+    auto lab = boost::json::parse(up.output);  // (a temporary would die before the loop body)
+    for (const auto& n : lab.at("nodes").as_array())
+        if (n.at("kind").as_string() == "vpcs")
+            ports.push_back(std::to_string(n.at("port").to_number<std::int64_t>()));
+    ASSERT_EQ(ports.size(), 2u);
+    // Another "host": a namespace of ours joined to this one by a veth pair.
+    const std::string ns = prefix_ + "_remote", here = prefix_.substr(0, 8) + "h",
+                      there = prefix_.substr(0, 8) + "r";
+    auto sh = [](const std::string& cmd) { return run_command({"sh", "-c", cmd}, 20s); };
+    struct RemoveNs {  // even when an assertion below fails
+        std::string name;
+        ~RemoveNs() { run_command({"ip", "netns", "del", name}); }
+    } remove_ns{ns};
+    ASSERT_EQ(sh("ip netns add " + ns + " && ip link add " + here + " type veth peer name " + there +
+                 " && ip link set " + there + " netns " + ns + " && ip addr add 10.251.7.1/30 dev " + here +
+                 " && ip link set " + here + " up && ip -n " + ns + " addr add 10.251.7.2/30 dev " + there +
+                 " && ip -n " + ns + " link set " + there + " up")
+                  .status,
+              0);
+    auto connects = [&](const std::string& where, const std::string& host, const std::string& port) {
+        std::string cmd = "timeout 3 bash -c 'exec 3<>/dev/tcp/" + host + "/" + port + "'";
+        if (!where.empty()) cmd = "ip netns exec " + where + " " + cmd;
+        return sh(cmd).status == 0;
+    };
+    // A port that is not a console is reachable from the other host (the path works) ...
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(listen(probe, 4), 0);
+    socklen_t len = sizeof addr;
+    getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+    EXPECT_TRUE(connects(ns, "10.251.7.1", std::to_string(ntohs(addr.sin_port))));
+    close(probe);
+    // ... the consoles are not, though they answer on this host.
+    for (const auto& port : ports) {
+        EXPECT_TRUE(connects("", "127.0.0.1", port)) << port;
+        EXPECT_FALSE(connects(ns, "10.251.7.1", port))
+            << "console " << port << " reachable from another host";
+    }
+    ASSERT_EQ(netpraxis({"lab", "down", e}).status, 0);
+    auto set = run_command({"nft", "list", "set", "inet", "netpraxis", "vpcs_consoles"}).output;
+    for (const auto& port : ports) EXPECT_EQ(set.find(port), std::string::npos) << "still guarded: " << set;
     expect_nothing_left(e);
 }
 

@@ -6,6 +6,18 @@
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
 
+namespace {
+
+// The job, if the caller may see it (a student: only their own; others' are "not found", not confirmed).
+boost::asio::awaitable<store::Job> visible_job(ApiDeps& d, const Context& ctx, const std::string& id) {
+    auto j = co_await d.pool.run([&] { return d.store.get_job(id); });
+    if (!j) throw core::not_found("no such object");
+    ctx.require_owner(j->owner_id);
+    co_return std::move(*j);
+}
+
+}  // namespace
+
 void add_job_routes(Router& r, ApiDeps& d) {
     r.add({http::Method::get,
            "/api/v1/jobs",
@@ -36,11 +48,8 @@ void add_job_routes(Router& r, ApiDeps& d) {
            {},
            200,
            [&d](Context& ctx) -> Aw {
-               auto id = ctx.param("id");
-               auto j = co_await d.pool.run([&] { return d.store.get_job(id); });
-               if (!j) throw core::not_found("no such object");
-               ctx.require_owner(j->owner_id);
-               co_return json_ok(job_json(*j));
+               auto j = co_await visible_job(d, ctx, ctx.param("id"));
+               co_return json_ok(job_json(j));
            }});
 
     r.add({http::Method::post,
@@ -53,11 +62,9 @@ void add_job_routes(Router& r, ApiDeps& d) {
            200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
-               auto j = co_await d.pool.run([&] { return d.store.get_job(id); });
-               if (!j) throw core::not_found("no such object");
-               ctx.require_owner(j->owner_id);
+               auto j = co_await visible_job(d, ctx, id);
                if (!co_await d.jobs.cancel(id))
-                   throw core::conflict("job " + id + " has already finished (" + j->state + ")");
+                   throw core::conflict("job " + id + " has already finished (" + j.state + ")");
                auto after = co_await d.pool.run([&] { return d.store.get_job(id); });
                co_return json_ok(job_json(*after));
            }});

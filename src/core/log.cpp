@@ -22,37 +22,6 @@ spdlog::level::level_enum to_spd(Level l) {
     return spdlog::level::info;
 }
 
-void append_logfmt_value(std::string& out, std::string_view v) {
-    bool quote =
-        v.empty() || std::any_of(v.begin(), v.end(), [](char c) {
-            return c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
-        });
-    if (!quote) {
-        out.append(v);
-        return;
-    }
-    out.push_back('"');
-    for (char c : v) {
-        switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    out.append("\\u00");
-                    constexpr const char* hex = "0123456789abcdef";
-                    out.push_back(hex[(c >> 4) & 0xf]);
-                    out.push_back(hex[c & 0xf]);
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-    out.push_back('"');
-}
-
 void append_json_string(std::string& out, std::string_view v) {
     out.push_back('"');
     for (char c : v) {
@@ -74,6 +43,19 @@ void append_json_string(std::string& out, std::string_view v) {
         }
     }
     out.push_back('"');
+}
+
+// A logfmt value: bare when it has no space, quote, '=', backslash or control character; otherwise quoted
+// with JSON's escapes (what logfmt readers such as Grafana Loki accept).
+void append_logfmt_value(std::string& out, std::string_view v) {
+    bool quote =
+        v.empty() || std::any_of(v.begin(), v.end(), [](char c) {
+            return c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        });
+    if (quote)
+        append_json_string(out, v);
+    else
+        out.append(v);
 }
 
 }  // namespace

@@ -205,6 +205,10 @@ bool JobContext::cancelled() const {
 }
 
 asio::awaitable<void> JobContext::progress(std::int64_t done, std::int64_t total, std::string message) {
+    // Each progress step is a checkpoint: a job cancelled through the API (or whose lease another instance
+    // took) stops here. A shutdown does not stop it here: it may finish within the grace.
+    if (runner_.cancelled_.contains(job_.id))
+        throw core::conflict("job " + job_.id + " was cancelled (or taken over by another instance)");
     job_.progress_done = done;
     job_.progress_total = total;
     job_.message = std::move(message);

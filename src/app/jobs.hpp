@@ -29,7 +29,8 @@ class JobContext {
  public:
     JobContext(JobRunner& runner, store::Job job) : runner_(runner), job_(std::move(job)) {}
     const store::Job& job() const { return job_; }
-    // Records progress (persisted at most every 250 ms, always published as an event).
+    // Records progress (persisted at most every 250 ms, always published as an event). Also a checkpoint:
+    // throws core::Error(conflict) once the job was cancelled through the API or its lease was lost.
     boost::asio::awaitable<void> progress(std::int64_t done, std::int64_t total, std::string message);
     // True once the job was cancelled through the API, its lease was lost or the instance is shutting down:
     // stop at the next step by throwing (a job that returns normally is recorded as finished).

@@ -198,3 +198,37 @@ TEST(JobRunner, ShutdownRecordsAJobThatFinishesInItsGraceAndLeavesAnInterruptedO
     EXPECT_EQ(left->lease_owner, "a");
     f.halt();
 }
+
+TEST(JobRunner, ACancelledJobStopsAtItsNextProgressStep) {
+    Fixture f;
+    std::atomic<int> steps{0};
+    app::JobRunner runner(f.io.get_executor(), *f.store, f.pool, f.bus, f.options("a"));
+    runner.register_kind("steps", [&steps](app::JobContext& ctx) -> asio::awaitable<std::string> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        for (int i = 0; i < 1000; ++i) {  // ~10 s if nothing stops it
+            co_await ctx.progress(i, 1000, "step");
+            ++steps;
+            t.expires_after(std::chrono::milliseconds(10));
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        co_return "{}";
+    });
+    f.start();
+    asio::post(f.io, [&] { runner.start(); });
+    store::Job job;
+    job.kind = "steps";
+    job = asio::co_spawn(f.io, runner.submit(job), asio::use_future).get();
+    Fixture::settle();
+    ASSERT_GT(steps.load(), 0);
+    EXPECT_TRUE(asio::co_spawn(f.io, runner.cancel(job.id), asio::use_future).get());
+    Fixture::settle();
+    int after_cancel = steps.load();
+    Fixture::settle();
+    EXPECT_LE(steps.load(), after_cancel + 1) << "the job kept working after it was cancelled";
+    auto running = asio::co_spawn(
+        f.io, [&]() -> asio::awaitable<std::size_t> { co_return runner.running(); }, asio::use_future);
+    EXPECT_EQ(running.get(), 0u);  // read on the loop that owns it
+    EXPECT_EQ(f.store->get_job(job.id)->state, "cancelled");
+    asio::co_spawn(f.io, runner.stop(std::chrono::seconds(1)), asio::use_future).get();
+    f.halt();
+}

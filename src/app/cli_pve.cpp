@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "app/cli.hpp"
 #include "core/error.hpp"
@@ -192,7 +191,6 @@ void setup(CLI::App& root, GlobalOptions& global) {
             "clone", "batch-clone a template (linked by default), placed across nodes");
         auto f = std::make_shared<PveFlags>();
         auto b = std::make_shared<pve::CloneBatch>();
-        auto nodes = std::make_shared<std::string>();
         auto full = std::make_shared<bool>(false);
         auto linked = std::make_shared<bool>(false);
         cmd->add_option("--template", b->template_vmid, "VMID of the template")->required();
@@ -201,16 +199,14 @@ void setup(CLI::App& root, GlobalOptions& global) {
             ->capture_default_str();
         cmd->add_flag("--linked", *linked, "linked clones (the default: seconds per VM)");
         cmd->add_flag("--full", *full, "full clones (a complete disk copy each)");
-        cmd->add_option("--nodes", *nodes,
-                        "comma-separated nodes allowed (default: all that can hold a clone)");
+        cmd->add_option("--nodes", b->nodes,
+                        "comma-separated nodes allowed (default: all that can hold a clone)")
+            ->delimiter(',');
         cmd->add_option("--pool", b->pool, "add the clones to this resource pool");
         add_connection_flags(cmd, *f);
-        cmd->callback([&global, f, b, nodes, full, linked] {
+        cmd->callback([&global, f, b, full, linked] {
             if (*full && *linked) throw core::invalid("--full and --linked exclude each other");
             b->full = *full;
-            std::stringstream ss(*nodes);
-            for (std::string n; std::getline(ss, n, ',');)
-                if (!n.empty()) b->nodes.push_back(n);
             int code = run_workload(global, *f, false,
                                     [&](pve::Client& c, int low, int high) -> asio::awaitable<pve::Summary> {
                                         auto batch = *b;
@@ -226,21 +222,11 @@ void setup(CLI::App& root, GlobalOptions& global) {
             "delete", "batch-delete guests by name prefix or VMID, verified against storage");
         auto f = std::make_shared<PveFlags>();
         auto b = std::make_shared<pve::DeleteBatch>();
-        auto vmids = std::make_shared<std::string>();
         auto* by_prefix = cmd->add_option("--prefix", b->prefix, "delete every guest named PREFIX-*");
-        auto* by_ids = cmd->add_option("--vmids", *vmids, "comma-separated VMIDs");
+        auto* by_ids = cmd->add_option("--vmids", b->vmids, "comma-separated VMIDs")->delimiter(',');
         by_prefix->excludes(by_ids);
         add_connection_flags(cmd, *f);
-        cmd->callback([&global, f, b, vmids] {
-            std::stringstream ss(*vmids);
-            for (std::string v; std::getline(ss, v, ',');) {
-                if (v.empty()) continue;
-                try {
-                    b->vmids.push_back(std::stoi(v));
-                } catch (const std::exception&) {
-                    throw core::invalid("--vmids: '" + v + "' is not a VMID");
-                }
-            }
+        cmd->callback([&global, f, b] {
             if (b->prefix.empty() && b->vmids.empty())
                 throw core::invalid("give --prefix NAME or --vmids LIST");
             int code = run_workload(global, *f, false,

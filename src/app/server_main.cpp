@@ -166,8 +166,14 @@ int serve(const core::Config& config, const ServeOptions& options,
             co_await relay.start();
             co_await workflows.reconcile_at_start();
             jobs.start();
-            // Logouts on other instances sharing the store: poll what was revoked since the last look
-            // (a minute is read again, for clocks that differ between hosts: revoking twice is harmless).
+        },
+        asio::detached);
+    // Logouts on other instances sharing the store: poll what was revoked since the last look (a minute is
+    // read again, for clocks that differ between hosts: revoking twice is harmless). Its own loop, so a
+    // long reconcile at start does not hold it up.
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
             asio::steady_timer timer(ioc);
             while (!shutting_down) {
                 timer.expires_after(revocation_poll);

@@ -334,7 +334,7 @@ class PgListener final : public Store::Listener {
 }  // namespace
 
 void PgStore::notify(const std::string& channel, const std::string& payload) {
-    auto& c = impl_->connection();
+    auto& c = connection();
     auto stmt = c.query("SELECT pg_notify(?, ?)");
     stmt.bind(channel, payload);
     stmt.next();

@@ -2,8 +2,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "api/handlers.hpp"
+#include "core/bundle.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "lab/topology.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -31,6 +33,29 @@ void check_yaml(const std::string& field, const std::string& text) {
     }
 }
 
+// A topology sent through the API is parsed as the runtime will parse it, with no folder: configs are
+// inline text, never names of files on the server (core/bundle.hpp). Each problem is a field of the 400.
+void check_topology(const std::string& text) {
+    if (text.empty()) return;
+    try {
+        lab::parse_topology(text, "topology");
+    } catch (const core::Error& e) {
+        std::vector<core::FieldError> fields;
+        for (const auto& f : e.fields()) fields.push_back({"topology." + f.path, f.message});
+        if (fields.empty()) fields.push_back({"topology", e.what()});
+        throw core::invalid("the topology has " + std::to_string(fields.size()) +
+                                (fields.size() == 1 ? " error" : " errors"),
+                            std::move(fields));
+    }
+}
+
+// The GNS3 project is named relative to the exercise's folder, like every file of an exercise.
+void check_gns3_project(const std::string& name) {
+    if (name.empty()) return;
+    if (auto problem = core::bundle_name_problem(name); !problem.empty())
+        throw core::invalid("gns3_project is not valid", {{"gns3_project", "'" + name.substr(0, 80) + "' " + problem}});
+}
+
 store::ExerciseVersion version_from_body(const Context& ctx, const std::string& exercise_id) {
     store::ExerciseVersion v;
     v.exercise_id = exercise_id;
@@ -41,17 +66,13 @@ store::ExerciseVersion version_from_body(const Context& ctx, const std::string& 
     v.created_at = core::unix_now();
     check_yaml("spec", v.spec);
     check_yaml("topology", v.topology);
+    check_topology(v.topology);
+    check_gns3_project(v.gns3_project);
     return v;
 }
 
 int version_param(const Context& ctx) {
-    try {
-        size_t used = 0;
-        int v = std::stoi(ctx.param("version"), &used);
-        if (used == ctx.param("version").size() && v > 0) return v;
-    } catch (const std::exception&) {
-    }
-    throw core::invalid("version must be a positive integer");
+    return static_cast<int>(parse_int(ctx.param("version"), "version", 1, INT32_MAX));
 }
 
 // The exercise named by id or slug (blocking: call inside pool.run); not_found names it.
@@ -259,6 +280,9 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    if (cur.spec.empty())
                        throw core::invalid("version " + std::to_string(n) + " has no grading spec",
                                            {{"spec", "is required before publishing"}});
+                   // Drafts stored before these checks existed are checked again before they can run.
+                   check_topology(cur.topology);
+                   check_gns3_project(cur.gns3_project);
                    if (d.lint) {
                        auto errors = d.lint(cur.spec, cur.instructions);
                        if (!errors.empty())

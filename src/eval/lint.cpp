@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/bundle.hpp"
 #include "core/error.hpp"
 #include "eval/matcher.hpp"
 
@@ -161,16 +162,18 @@ LintReport lint_exercise(const std::string& dir, const PlatformRegistry& platfor
     std::vector<Diagnostic> files;
     if (parsed.ok()) {
         const Spec& s = parsed.spec;
-        instructions = read_file(base / s.instructions);
-        if (!instructions)
-            files.push_back(
-                {Diagnostic::Severity::error, "instructions", 0, "file '" + s.instructions + "' is missing"});
-        if (!s.lab_local.empty() && !fs::exists(base / s.lab_local))
-            files.push_back(
-                {Diagnostic::Severity::error, "lab.local", 0, "file '" + s.lab_local + "' is missing"});
-        if (!s.lab_gns3.empty() && !fs::exists(base / s.lab_gns3))
-            files.push_back(
-                {Diagnostic::Severity::error, "lab.gns3", 0, "file '" + s.lab_gns3 + "' is missing"});
+        // Every file named by the exercise resolves inside its folder (core::resolve_in_bundle).
+        auto in_bundle = [&](const std::string& path, const std::string& name) -> std::optional<fs::path> {
+            try {
+                return core::resolve_in_bundle(base, name);
+            } catch (const core::Error& e) {
+                files.push_back({Diagnostic::Severity::error, path, 0, std::string("file ") + e.what()});
+                return std::nullopt;
+            }
+        };
+        if (auto file = in_bundle("instructions", s.instructions)) instructions = read_file(*file);
+        if (!s.lab_local.empty()) in_bundle("lab.local", s.lab_local);
+        if (!s.lab_gns3.empty()) in_bundle("lab.gns3", s.lab_gns3);
         if (s.lab_local.empty() && s.lab_gns3.empty())
             files.push_back(
                 {Diagnostic::Severity::warning, "lab", 0, "no lab topology (lab.local or lab.gns3)"});

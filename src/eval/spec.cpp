@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/bundle.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 
@@ -510,16 +511,24 @@ ParseResult parse_spec(std::string_view yaml) {
         else
             p.scalar(root["id"], "id", spec.id);
         if (root["title"]) p.scalar(root["title"], "title", spec.title);
-        if (root["version"]) p.integer(root["version"], "version", spec.version);
+        if (root["version"] && p.integer(root["version"], "version", spec.version) &&
+            (spec.version < 1 || spec.version > 2147483647))
+            p.error("version", root["version"], "must be an integer from 1 to 2147483647");
+        // Files of the exercise's folder: relative names that stay inside it (core/bundle.hpp).
+        auto bundle_name = [&](const YAML::Node& n, const std::string& path, std::string& out) {
+            if (!p.scalar(n, path, out)) return;
+            if (auto problem = core::bundle_name_problem(out); !problem.empty())
+                p.error(path, n, "'" + out.substr(0, 80) + "' " + problem);
+        };
         spec.instructions = "instructions.md";
-        if (root["instructions"]) p.scalar(root["instructions"], "instructions", spec.instructions);
+        if (root["instructions"]) bundle_name(root["instructions"], "instructions", spec.instructions);
         if (const auto& lab = root["lab"]) {
             if (!lab.IsMap()) {
                 p.error("lab", lab, "must be {local: topology.yaml, gns3: project.gns3project}");
             } else {
                 p.unknown_keys(lab, "lab", {"local", "gns3"});
-                if (lab["local"]) p.scalar(lab["local"], "lab.local", spec.lab_local);
-                if (lab["gns3"]) p.scalar(lab["gns3"], "lab.gns3", spec.lab_gns3);
+                if (lab["local"]) bundle_name(lab["local"], "lab.local", spec.lab_local);
+                if (lab["gns3"]) bundle_name(lab["gns3"], "lab.gns3", spec.lab_gns3);
             }
         }
         p.variables(root["variables"], spec);

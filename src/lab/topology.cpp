@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/bundle.hpp"
 #include "core/error.hpp"
 
 namespace np::lab {
@@ -61,7 +62,12 @@ void parse_string_list(const YAML::Node& node, const std::string& path, Collecto
     }
 }
 
-// `config:` is inline text when it spans lines, otherwise a file relative to the topology file.
+// `config:` is inline text when it spans lines, otherwise a file of the topology's own folder (its bundle):
+// relative, no '..', no symlink out (core::resolve_in_bundle), a regular file of at most 1 MiB. A topology
+// with no folder (sent through the API, or recorded in a lab's state) takes inline text only: the server
+// must never read a file of its host on behalf of an exercise (docs/SECURITY.md).
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+
 void parse_config(const YAML::Node& node, const std::string& path, const std::filesystem::path& base_dir,
                   Collector& errors, std::string& out) {
     std::string value;
@@ -73,11 +79,28 @@ void parse_config(const YAML::Node& node, const std::string& path, const std::fi
         out = value;
         return;
     }
-    std::filesystem::path file = value;
-    if (file.is_relative()) file = base_dir / file;
+    if (base_dir.empty()) {
+        errors.add(path, line_of(node),
+                   "'" + value.substr(0, 80) +
+                       "' names a file, but this topology has no folder to take it from: write the "
+                       "configuration inline (a YAML block scalar, `config: |`)");
+        return;
+    }
+    std::filesystem::path file;
+    try {
+        file = core::resolve_in_bundle(base_dir, value);
+    } catch (const core::Error& e) {
+        errors.add(path, line_of(node), std::string("config file ") + e.what());
+        return;
+    }
+    std::error_code ec;
+    if (std::filesystem::file_size(file, ec) > kMaxConfigBytes || ec) {
+        errors.add(path, line_of(node), "config file '" + value + "' is larger than 1 MiB");
+        return;
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        errors.add(path, line_of(node), "cannot read config file '" + file.string() + "'");
+        errors.add(path, line_of(node), "cannot read config file '" + value + "'");
         return;
     }
     std::ostringstream text;
@@ -312,7 +335,9 @@ Topology load_topology(const std::filesystem::path& file) {
     if (!in) throw core::invalid("cannot read topology file '" + file.string() + "'");
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_topology(text.str(), file.string(), file.parent_path());
+    // The file's folder is its bundle ("." for a bare file name, so its configs still resolve).
+    auto folder = file.parent_path();
+    return parse_topology(text.str(), file.string(), folder.empty() ? std::filesystem::path(".") : folder);
 }
 
 std::string to_yaml(const Topology& topology) {

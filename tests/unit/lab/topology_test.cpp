@@ -139,10 +139,49 @@ TEST(Topology, ConfigFromAFileOrInline) {
     auto t = load_topology(dir / "topo.yaml");
     EXPECT_EQ(t.find("r1")->config, "hostname r1\n");
     EXPECT_EQ(t.find("pc1")->config, "ip 10.0.0.1/24\n");
+    // With no folder (a topology sent through the API), a file name is refused whatever it names.
     auto errors = errors_of("name: t\nnodes:\n  r1: {kind: frr, config: /nonexistent/r1.conf}\n");
-    EXPECT_TRUE(
-        has_error(errors, "nodes.r1.config", "line 3: cannot read config file '/nonexistent/r1.conf'"));
+    EXPECT_TRUE(has_error(errors, "nodes.r1.config", "line 3: '/nonexistent/r1.conf' names a file"));
+    EXPECT_TRUE(has_error(errors, "nodes.r1.config", "config: |"));
     std::filesystem::remove_all(dir);
+}
+
+// The critical hole: `config: ../../../etc/shadow` was read (as root) and ran as a script in the node.
+TEST(Topology, ConfigFilesStayInsideTheTopologysFolder) {
+    namespace fs = std::filesystem;
+    auto root = fs::temp_directory_path() / ("np-bundle-" + std::to_string(::getpid()));
+    fs::create_directories(root / "ex" / "configs");
+    fs::create_directories(root / "outside");
+    std::ofstream(root / "ex" / "configs" / "h1.sh") << "ip link set eth0 up\n";
+    std::ofstream(root / "outside" / "secret") << "root:$6$hash:19000::::::\n";
+    fs::create_symlink(root / "outside" / "secret", root / "ex" / "link-out");
+    fs::create_symlink("configs/h1.sh", root / "ex" / "link-in");
+    fs::create_directories(root / "ex" / "adir");
+    auto parse_with = [&](const std::string& config) -> std::vector<core::FieldError> {
+        try {
+            auto t = parse_topology("name: t\nnodes:\n  h1: {kind: linux, config: '" + config + "'}\n", "t.yaml",
+                                    root / "ex");
+            EXPECT_EQ(t.find("h1")->config, "ip link set eth0 up\n") << config;
+            return {};
+        } catch (const core::Error& e) {
+            return e.fields();
+        }
+    };
+    EXPECT_TRUE(parse_with("configs/h1.sh").empty());
+    EXPECT_TRUE(parse_with("./configs/../configs/h1.sh").size() == 1);  // '..' is refused even inside
+    EXPECT_TRUE(parse_with("link-in").empty());                          // a symlink that stays inside
+    auto errs = parse_with("../outside/secret");
+    EXPECT_TRUE(has_error(errs, "nodes.h1.config", "line 3: config file '../outside/secret' contains '..'"));
+    errs = parse_with((root / "outside" / "secret").string());
+    EXPECT_TRUE(has_error(errs, "nodes.h1.config", "is an absolute path"));
+    errs = parse_with("link-out");
+    EXPECT_TRUE(has_error(errs, "nodes.h1.config", "leaves the exercise's folder through a symlink"));
+    errs = parse_with("adir");
+    EXPECT_TRUE(has_error(errs, "nodes.h1.config", "not a regular file"));
+    errs = parse_with("missing.sh");
+    EXPECT_TRUE(has_error(errs, "nodes.h1.config", "is missing from the exercise's folder"));
+    for (const auto& e : parse_with("../outside/secret")) EXPECT_EQ(e.message.find("root:"), std::string::npos);
+    fs::remove_all(root);
 }
 
 TEST(Topology, RoundTripsThroughYaml) {

@@ -35,7 +35,7 @@ void add_job_routes(Router& r, ApiDeps& d) {
                if (!ctx.is_teacher()) f.owner_id = ctx.caller->user_id;
                auto page = page_of(ctx);
                auto res = co_await d.pool.run([&] { return d.store.list_jobs(f, page); });
-               co_return json_ok(page_json(res, job_json));
+               co_return json_ok(page_json(res, [&ctx](const store::Job& j) { return job_json(j, ctx.is_teacher()); }));
            },
            true});
 
@@ -49,7 +49,7 @@ void add_job_routes(Router& r, ApiDeps& d) {
            200,
            [&d](Context& ctx) -> Aw {
                auto j = co_await visible_job(d, ctx, ctx.param("id"));
-               co_return json_ok(job_json(j));
+               co_return json_ok(job_json(j, ctx.is_teacher()));
            }});
 
     r.add({http::Method::post,
@@ -66,7 +66,7 @@ void add_job_routes(Router& r, ApiDeps& d) {
                if (!co_await d.jobs.cancel(id))
                    throw core::conflict("job " + id + " has already finished (" + j.state + ")");
                auto after = co_await d.pool.run([&] { return d.store.get_job(id); });
-               co_return json_ok(job_json(*after));
+               co_return json_ok(job_json(*after, ctx.is_teacher()));
            }});
 
     r.add({http::Method::get,

@@ -16,6 +16,7 @@ json::object user_json(const store::User& u) {
             {"role", u.role},
             {"display_name", u.display_name},
             {"must_change_password", u.must_change_password},
+            {"disabled", u.disabled},
             {"created_at", time_or_null(u.created_at)}};
 }
 
@@ -106,7 +107,10 @@ json::object evaluation_json(const store::Evaluation& e, bool teacher_view) {
     return o;
 }
 
-json::object job_json(const store::Job& j) {
+json::object job_json(const store::Job& j, bool teacher_view) {
+    json::value result = parse_stored(j.result);
+    // The detail of a failure (command lines, device output) is for teachers (app::JobRunner::run).
+    if (!teacher_view && result.is_object()) result.as_object().erase("error_detail");
     return {{"id", j.id},
             {"kind", j.kind},
             {"params", parse_stored(j.params)},
@@ -116,7 +120,7 @@ json::object job_json(const store::Job& j) {
             {"owner_id", j.owner_id},
             {"attempt", j.attempt},
             {"subject", json::object{{"type", j.subject_type}, {"id", j.subject_id}}},
-            {"result", parse_stored(j.result)},
+            {"result", std::move(result)},
             {"error", j.error},
             {"created_at", time_or_null(j.created_at)},
             {"started_at", time_or_null(j.started_at)},

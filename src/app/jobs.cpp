@@ -126,7 +126,7 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     JobContext ctx(*this, job);
     ctx.last_persist_ = options_.clock->now();  // claiming set the lease
     contexts_[job.id] = &ctx;
-    std::string state = "succeeded", result = "{}", error;
+    std::string state = "succeeded", result = "{}", error, detail;
     auto it = kinds_.find(job.kind);
     if (it == kinds_.end()) {
         state = "failed";
@@ -137,12 +137,17 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
             if (ctx.cancelled() && cancelled_.contains(job.id)) state = "cancelled";
         } catch (const core::Error& e) {
             state = ctx.cancelled() ? "cancelled" : "failed";
-            error = e.what();
+            error = core::public_message(e);
+            detail = core::redact(e.what());
         } catch (const std::exception& e) {
             state = "failed";
-            error = std::string("internal error: ") + e.what();
+            error = core::public_message(e);
+            detail = core::redact(std::string("internal error: ") + e.what());
         }
     }
+    // A job's owner (often a student) reads `error`: a short reason. The full text (command lines, device
+    // output), redacted, is kept in the result for teachers (api::job_json hides it from others) and logged.
+    if (!detail.empty() && detail != error) result = json::serialize(json::object{{"error_detail", detail}});
     // Cancelled through the API: cancel_job already wrote the final state. Stopped by this instance's
     // shutdown before it could finish: the row stays running under its lease, and the job is taken over
     // (re-run; steps are idempotent) once that expires. Anything else, including a job that finished
@@ -165,7 +170,10 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
         job.error = error;
         job.result = result;
         job.finished_at = now;
-        log::info("jobs.end", {{"job", job.id}, {"kind", job.kind}, {"state", job.state}, {"error", error}});
+        log::info("jobs.end", {{"job", job.id},
+                               {"kind", job.kind},
+                               {"state", job.state},
+                               {"error", detail.empty() ? error : detail}});
         publish_state(job);
     }
     contexts_.erase(job.id);

@@ -139,7 +139,7 @@ struct Workflows::Impl {
             co_return json::serialize(json::object{{"observed", env.observed_state}});
         } catch (const core::Error& e) {
             failure = std::current_exception();
-            failure_text = e.what();
+            failure_text = core::public_message(e);  // the student reads it; the job keeps the detail
         }
         // (co_await is not allowed inside a handler: record the failure here, then rethrow.)
         co_await record("error", failure_text);

@@ -1,6 +1,33 @@
 #include "core/error.hpp"
 
+#include <regex>
+
 namespace np::core {
+
+std::string public_message(Code code, std::string_view message) {
+    if (code == Code::internal)
+        return "an internal error stopped this step; the details are kept for teachers and in the server log";
+    return redact(message, 400);
+}
+
+std::string public_message(const std::exception& e) {
+    if (const auto* err = dynamic_cast<const Error*>(&e)) return public_message(err->code(), err->what());
+    return public_message(Code::internal, "");
+}
+
+std::string redact(std::string_view text, std::size_t max_bytes) {
+    // std::regex: this runs on error paths only, over a few KB at most; no dependency is worth adding.
+    static const std::regex secret_value(
+        R"(((?:password|passwd|secret|token|ticket|authorization|cookie|api[_-]?key|PVEAuthCookie|CSRFPreventionToken)[A-Za-z_-]*\s*[=:]\s*)(?:Bearer\s+|PVEAPIToken=)?[^\s&;,'"]+)",
+        std::regex::icase | std::regex::optimize);
+    static const std::regex url_userinfo(R"((\b[a-z][a-z0-9+.-]*://)[^/\s@]+@)", std::regex::icase | std::regex::optimize);
+    std::string cut(text.substr(0, std::min(text.size(), max_bytes)));
+    std::string out = std::regex_replace(cut, secret_value, "$1[redacted]");
+    out = std::regex_replace(out, url_userinfo, "$1[redacted]@");
+    if (text.size() > max_bytes)
+        out += " [... " + std::to_string(text.size() - max_bytes) + " more bytes cut]";
+    return out;
+}
 
 int http_status(Code code) noexcept {
     switch (code) {

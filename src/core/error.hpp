@@ -76,6 +76,19 @@ inline Error internal(std::string m) {
     return {Code::internal, std::move(m)};
 }
 
+// What an untrusted reader (a student, an anonymous caller) may see of a failure. Messages of internal
+// errors (and of exceptions that are not core::Error) carry command lines, device output or file contents
+// written for the operator: they become one short sentence naming no detail. Other codes were written for
+// the user who caused them ("all 3 attempts are used") and are kept, redacted and cut to a few hundred
+// bytes. The full text goes to the log and to teachers (see redact()).
+std::string public_message(const std::exception& e);
+std::string public_message(Code code, std::string_view message);
+
+// `text` with secret-looking values masked (password=..., PVEAuthCookie=..., Authorization: ..., tickets,
+// the user:password@ of URLs) and cut to `max_bytes` (a marker says how much was cut): what may be kept
+// in a job's detail or a log line.
+std::string redact(std::string_view text, std::size_t max_bytes = 4096);
+
 // HTTP status and short machine name ("not_found") of a code.
 int http_status(Code code) noexcept;
 std::string_view code_name(Code code) noexcept;

@@ -44,7 +44,7 @@ void add_auth_routes(Router& r, ApiDeps& d) {
             auto identity =
                 co_await d.login.login(username, body_string(ctx, "password"), ctx.request.remote_address);
             // External realms create their users on first login; the role follows the realm.
-            auto user = co_await d.pool.run([&] {
+            auto found = co_await d.pool.run([&] {
                 auto u = d.store.find_user(identity.username, identity.realm);
                 if (!u) {
                     store::User nu;
@@ -55,20 +55,35 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                     nu.display_name = identity.display_name;
                     nu.created_at = core::unix_now();
                     d.store.create_user(nu);
-                    return nu;
+                    return std::make_pair(nu, false);
                 }
+                bool ended = false;
                 if (u->role != identity.role && identity.realm != "local") {
+                    // The realm moved this user (e.g. from the student group to the teacher group): the
+                    // sessions of the old role end everywhere (store::Store::update_user bumps the generation).
                     u->role = identity.role;
-                    d.store.update_user(*u);
+                    d.store.transaction([&] {
+                        d.store.update_user(*u);
+                        u = d.store.get_user(u->id);
+                        end_sessions(d, u->id, u->session_gen);
+                    });
+                    ended = true;
                 }
-                return *u;
+                return std::make_pair(*u, ended);
             });
+            if (found.second)
+                d.jwt.revoke(auth::user_revocation_jti(found.first.id, found.first.session_gen),
+                             core::unix_now() + d.jwt.ttl().count());
+            const auto& user = found.first;
+            // Checked after the realm accepted the password, so the answer tells nothing to a guesser.
+            if (user.disabled) throw core::forbidden("this account is disabled: ask a teacher");
             auth::Claims claims;
             claims.user_id = user.id;
             claims.username = user.username;
             claims.role = user.role;
             claims.realm = user.realm;
             claims.display_name = user.display_name;
+            claims.gen = user.session_gen;
             auto token = d.jwt.issue(claims, core::unix_now());
             json::object out{{"token", token},
                              {"token_type", "Bearer"},
@@ -77,7 +92,7 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                              {"user", user_json(user)}};
             auto res = json_ok(out);
             std::string attrs = "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(d.jwt.ttl().count());
-            if (d.options.secure_cookies) attrs += "; Secure";
+            if (request_is_https(ctx, d.options)) attrs += "; Secure";
             res.header("Set-Cookie", "np_session=" + token + attrs + "; HttpOnly");
             res.header("Set-Cookie", "np_csrf=" + claims.csrf + attrs);
             res.header("Cache-Control", "no-store");
@@ -103,8 +118,10 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                d.jwt.revoke(*caller);
                http::Response res;
                res.status = 204;
-               res.header("Set-Cookie", "np_session=; Path=/; SameSite=Strict; Max-Age=0; HttpOnly");
-               res.header("Set-Cookie", "np_csrf=; Path=/; SameSite=Strict; Max-Age=0");
+               std::string attrs = "; Path=/; SameSite=Strict; Max-Age=0";
+               if (request_is_https(ctx, d.options)) attrs += "; Secure";
+               res.header("Set-Cookie", "np_session=" + attrs + "; HttpOnly");
+               res.header("Set-Cookie", "np_csrf=" + attrs);
                co_return res;
            }});
 

@@ -1,5 +1,6 @@
 // Users: teachers manage accounts; everyone reads their own.
 #include "api/handlers.hpp"
+#include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -96,10 +97,12 @@ void add_user_routes(Router& r, ApiDeps& d) {
          "/api/v1/users/{id}",
          Policy::teacher,
          "users",
-         "Change a user's display name, role or (local) password",
+         "Change a user's display name, role, status or (local) password. A change of role, password or "
+         "status ends the user's sessions at once, on every instance: they log in again.",
          {{"display_name", "string", false, ""},
           {"role", "string", false, ""},
-          {"password", "string", false, ""}},
+          {"password", "string", false, ""},
+          {"disabled", "boolean", false, "a disabled user cannot log in"}},
          {},
          200,
          [&d](Context& ctx) -> Aw {
@@ -108,11 +111,14 @@ void add_user_routes(Router& r, ApiDeps& d) {
              auto pw = body_string(ctx, "password");
              if (body_has(ctx, "password") && pw.size() < 8)
                  throw core::invalid("password too short", {{"password", "must have at least 8 characters"}});
+             if (body_has(ctx, "disabled") && ctx.body->at("disabled").as_bool() && id == ctx.caller->user_id)
+                 throw core::conflict("you cannot disable your own account");
              auto u = co_await d.pool.run([&] {
                  auto user = d.store.get_user(id);
                  if (!user) throw core::not_found("no user with id " + id);
                  if (body_has(ctx, "display_name")) user->display_name = body_string(ctx, "display_name");
                  if (body_has(ctx, "role")) user->role = body_string(ctx, "role");
+                 if (body_has(ctx, "disabled")) user->disabled = ctx.body->at("disabled").as_bool();
                  if (!pw.empty()) {
                      if (user->realm != "local")
                          throw core::conflict("user '" + user->username + "' logs in through realm '" +
@@ -120,13 +126,18 @@ void add_user_routes(Router& r, ApiDeps& d) {
                      user->password_hash = auth::hash_password(pw);
                      user->must_change_password = false;
                  }
+                 auto before = user->session_gen;
                  d.store.transaction([&] {
                      d.store.update_user(*user);
+                     user = d.store.get_user(id);
+                     if (user->session_gen != before) end_sessions(d, user->id, user->session_gen);
                      audit(d.store, ctx, "user.update", "user", id);
                  });
-                 return *user;
+                 return std::make_pair(*user, user->session_gen != before);
              });
-             co_return json_ok(user_json(u));
+             if (u.second) d.jwt.revoke(auth::user_revocation_jti(u.first.id, u.first.session_gen),
+                                        core::unix_now() + d.jwt.ttl().count());
+             co_return json_ok(user_json(u.first));
          }});
 
     r.add({http::Method::del,
@@ -143,9 +154,11 @@ void add_user_routes(Router& r, ApiDeps& d) {
                co_await d.pool.run([&] {
                    d.store.transaction([&] {
                        d.store.delete_user(id);
+                       end_sessions(d, id, auth::kUserGone);
                        audit(d.store, ctx, "user.delete", "user", id);
                    });
                });
+               d.jwt.revoke(auth::user_revocation_jti(id, auth::kUserGone), core::unix_now() + d.jwt.ttl().count());
                http::Response res;
                res.status = 204;
                res.content_type = {};

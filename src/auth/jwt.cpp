@@ -2,6 +2,7 @@
 
 #include <jwt.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -48,6 +49,7 @@ std::string JwtCodec::issue(Claims& c, std::int64_t now) const {
     jwt_add_grant(raw, "jti", c.jti.c_str());
     jwt_add_grant_int(raw, "iat", static_cast<long>(c.issued_at));
     jwt_add_grant_int(raw, "exp", static_cast<long>(c.expires_at));
+    jwt_add_grant_int(raw, "gen", static_cast<long>(c.gen));
     if (jwt_set_alg(raw, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
                     static_cast<int>(secret_.size())) != 0)
         throw core::internal("jwt_set_alg failed");
@@ -80,6 +82,7 @@ Claims JwtCodec::decode(std::string_view token) const {
     c.jti = grant(raw, "jti");
     c.issued_at = jwt_get_grant_int(raw, "iat");
     c.expires_at = jwt_get_grant_int(raw, "exp");
+    c.gen = jwt_get_grant_int(raw, "gen");  // 0 in tokens issued before generations existed
     if (c.user_id.empty() || (c.role != "teacher" && c.role != "student") || c.expires_at == 0)
         throw core::unauthenticated("token lacks required claims");
     return c;
@@ -101,7 +104,19 @@ std::shared_ptr<const Claims> JwtCodec::verify(std::string_view token, std::int6
     if (c->issued_at > now + 60) throw core::unauthenticated("token not yet valid");
     if (!revoked_.empty() && revoked_.contains(c->jti))
         throw core::unauthenticated("token was revoked (logged out)");
+    if (!user_cutoffs_.empty()) {
+        auto it = user_cutoffs_.find(c->user_id);
+        if (it != user_cutoffs_.end() && c->gen < it->second.gen)
+            throw core::unauthenticated(it->second.gen == kUserGone
+                                            ? "this account no longer exists"
+                                            : "this account changed (role, password or status) since this "
+                                              "session began: log in again");
+    }
     return c;
+}
+
+std::string user_revocation_jti(const std::string& user_id, std::int64_t gen) {
+    return "user:" + user_id + ":" + std::to_string(gen);
 }
 
 void JwtCodec::revoke(const Claims& c) {
@@ -112,7 +127,22 @@ void JwtCodec::revoke(const std::string& jti, std::int64_t expires_at) {
     // Forget revocations whose tokens have expired anyway, so the set stays small.
     std::int64_t now = core::unix_now();
     std::erase_if(revoked_, [&](const auto& kv) { return kv.second <= now; });
-    if (expires_at > now) revoked_.emplace(jti, expires_at);
+    std::erase_if(user_cutoffs_, [&](const auto& kv) { return kv.second.until <= now; });
+    if (expires_at <= now) return;
+    if (jti.starts_with("user:")) {
+        auto colon = jti.rfind(':');
+        std::int64_t gen = 0;
+        try {
+            gen = std::stoll(jti.substr(colon + 1));
+        } catch (const std::exception&) {
+            return;  // not one of ours
+        }
+        auto& cut = user_cutoffs_[jti.substr(5, colon - 5)];
+        cut.gen = std::max(cut.gen, gen);
+        cut.until = std::max(cut.until, expires_at);
+        return;
+    }
+    revoked_.emplace(jti, expires_at);
 }
 
 }  // namespace np::auth

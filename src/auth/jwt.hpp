@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,7 +24,14 @@ struct Claims {
     std::string jti;   // token id, for logout revocation
     std::int64_t issued_at = 0;
     std::int64_t expires_at = 0;
+    std::int64_t gen = 0;  // the user's session generation when issued (store::User::session_gen)
 };
+
+// A revocation that ends every session of a user issued before generation `gen` (a role, password or
+// status change; deletion uses kUserGone). It travels as a revoked_tokens row whose jti is
+// user_revocation_jti(): the same store rows and the same poll reach every instance.
+inline constexpr std::int64_t kUserGone = INT64_MAX;
+std::string user_revocation_jti(const std::string& user_id, std::int64_t gen);
 
 class JwtCodec {
  public:
@@ -36,6 +44,8 @@ class JwtCodec {
     std::shared_ptr<const Claims> verify(std::string_view token, std::int64_t now);
     // Logout: the token's jti is refused until it would have expired anyway. In-memory: persisting the
     // revocation and learning those of other instances is the caller's (the store's revoked_tokens).
+    // A jti made by user_revocation_jti() instead refuses every token of that user older than its
+    // generation (verify costs one hash lookup more, and only while such revocations are alive).
     void revoke(const Claims& claims);
     void revoke(const std::string& jti, std::int64_t expires_at);
 
@@ -53,6 +63,11 @@ class JwtCodec {
     };
     std::unordered_map<std::string, std::shared_ptr<const Claims>, Hash, std::equal_to<>> cache_;
     std::unordered_map<std::string, std::int64_t> revoked_;  // jti -> exp
+    struct Cutoff {
+        std::int64_t gen = 0;  // tokens of an older generation are refused
+        std::int64_t until = 0;  // after this, every such token has expired anyway
+    };
+    std::unordered_map<std::string, Cutoff> user_cutoffs_;  // user id -> cutoff
 };
 
 }  // namespace np::auth

@@ -25,6 +25,13 @@ int RateLimiter::attempt(const std::string& key) {
     return 0;
 }
 
+void RateLimiter::refund(const std::string& key) {
+    auto it = events_.find(key);
+    if (it == events_.end() || it->second.empty()) return;
+    it->second.pop_back();
+    if (it->second.empty()) events_.erase(it);
+}
+
 void RateLimiter::reset(const std::string& key) {
     events_.erase(key);
 }
@@ -43,9 +50,11 @@ boost::asio::awaitable<Identity> LoginService::login(std::string username, std::
     if (int wait = per_address_.attempt("addr:" + address); wait > 0)
         throw core::Error(core::Code::rate_limited, "too many login attempts from this address; retry in " +
                                                         std::to_string(wait) + " s");
-    if (int wait = per_user_.attempt("user:" + username); wait > 0)
+    if (int wait = per_user_.attempt("user:" + username); wait > 0) {
+        per_address_.refund("addr:" + address);  // no password was tried
         throw core::Error(core::Code::rate_limited,
                           "too many login attempts for this user; retry in " + std::to_string(wait) + " s");
+    }
 
     std::string unreachable;
     for (auto& realm : realms_) {
@@ -63,6 +72,7 @@ boost::asio::awaitable<Identity> LoginService::login(std::string username, std::
         if (id) {
             id->realm = realm->name();
             per_user_.reset("user:" + username);
+            per_address_.refund("addr:" + address);
             log::info("auth.login", {{"user", username}, {"realm", id->realm}, {"role", id->role}});
             co_return *id;
         }

@@ -26,6 +26,10 @@ class RateLimiter {
     RateLimiter(int max, std::chrono::seconds window, const core::Clock& clock);
     // Records an attempt; returns 0 when allowed, else the seconds until the next attempt is allowed.
     int attempt(const std::string& key);
+    // Takes back the latest attempt of `key`: a login that succeeded does not count. (Recording first and
+    // refunding on success keeps a burst of concurrent guesses bounded, which counting failures only after
+    // the fact would not.)
+    void refund(const std::string& key);
     void reset(const std::string& key);
 
  private:
@@ -42,6 +46,8 @@ class LoginService {
 
     // The accepted identity; throws core::Error unauthenticated (bad credentials), rate_limited (with the
     // wait in the message) or unavailable (every realm that could have answered was unreachable).
+    // Only failed logins count toward the limits, per address and per user: a class behind one NAT
+    // address logging in together is never locked out.
     boost::asio::awaitable<Identity> login(std::string username, std::string password, std::string address);
 
     const std::vector<std::unique_ptr<Realm>>& realms() const { return realms_; }

@@ -106,7 +106,8 @@ struct Where {
 };
 
 constexpr const char* kUserCols =
-    "id, username, realm, role, display_name, password_hash, must_change_password, created_at";
+    "id, username, realm, role, display_name, password_hash, must_change_password, created_at, session_gen, "
+    "disabled";
 template <class S>
 User read_user(const S& s) {
     User u;
@@ -118,6 +119,8 @@ User read_user(const S& s) {
     u.password_hash = s.text(5);
     u.must_change_password = s.i32(6) != 0;
     u.created_at = s.i64(7);
+    u.session_gen = s.i64(8);
+    u.disabled = s.i32(9) != 0;
     return u;
 }
 
@@ -407,9 +410,11 @@ class Ops {
         require_id(u.id, "user");
         try {
             run_transaction(c, [&] {
-                c.query(std::string("INSERT INTO users (") + kUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                c.query(std::string("INSERT INTO users (") + kUserCols +
+                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(u.id, u.username, u.realm, u.role, u.display_name, u.password_hash,
-                          u.must_change_password, or_now(u.created_at))
+                          u.must_change_password, or_now(u.created_at), std::max<std::int64_t>(u.session_gen, 1),
+                          u.disabled)
                     .run();
             });
         } catch (const Error& e) {
@@ -451,11 +456,14 @@ class Ops {
             changed = run_transaction(c, [&] {
                 return c
                     .query(
-                        "UPDATE users SET username = ?, realm = ?, role = ?, display_name = ?, password_hash "
-                        "= ?,"
-                        " must_change_password = ? WHERE id = ?")
-                    .bind(u.username, u.realm, u.role, u.display_name, u.password_hash,
-                          u.must_change_password, u.id)
+                        // The right-hand sides read the row as it was: the generation goes up when
+                        // what a session was granted on (role, password, status) changes.
+                        "UPDATE users SET session_gen = session_gen + CASE WHEN role <> ? OR password_hash <> ?"
+                        " OR disabled <> ? THEN 1 ELSE 0 END, username = ?, realm = ?, role = ?,"
+                        " display_name = ?, password_hash = ?, must_change_password = ?, disabled = ?"
+                        " WHERE id = ?")
+                    .bind(u.role, u.password_hash, u.disabled, u.username, u.realm, u.role, u.display_name,
+                          u.password_hash, u.must_change_password, u.disabled, u.id)
                     .run();
             });
         } catch (const Error& e) {

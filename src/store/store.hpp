@@ -35,6 +35,10 @@ struct User {
     std::string password_hash;  // argon2id encoded hash, local realm only; never leaves the server
     bool must_change_password = false;
     std::int64_t created_at = 0;  // unix seconds
+    // Goes up (in update_user, by the store) when role, password_hash or disabled change: tokens carry the
+    // generation they were issued in, and older ones are refused (migration 0003).
+    std::int64_t session_gen = 1;
+    bool disabled = false;  // cannot log in
 };
 
 struct UserFilter {
@@ -189,7 +193,8 @@ class Store {
     virtual std::optional<User> get_user(const std::string& id) = 0;
     virtual std::optional<User> find_user(const std::string& username, const std::string& realm) = 0;
     virtual PageResult<User> list_users(const UserFilter& filter, const Page& page) = 0;
-    virtual void update_user(const User& user) = 0;       // throws not_found
+    // Throws not_found. Bumps session_gen when role, password_hash or disabled differ from the stored row.
+    virtual void update_user(const User& user) = 0;
     virtual void delete_user(const std::string& id) = 0;  // throws not_found
     virtual std::int64_t count_users() = 0;
 

@@ -251,3 +251,51 @@ TEST(Login, RateLimitedPerUserAndPerAddressWithInjectedClock) {
         EXPECT_EQ(e.code(), core::Code::rate_limited);
     }
 }
+
+// A user's change ends the sessions issued before it: older generations are refused, newer ones (a login
+// after the change) are not, other users are not touched, and a deletion ends every generation.
+TEST(Jwt, UserRevocationEndsOlderGenerations) {
+    auth::JwtCodec codec(kSecret, std::chrono::hours(1));
+    auto now = core::unix_now();
+    auto c = teacher();
+    c.gen = 3;
+    auto old_token = codec.issue(c, now);
+    auto bob = teacher();
+    bob.user_id = "u2";
+    bob.gen = 1;
+    auto bob_token = codec.issue(bob, now);
+    EXPECT_EQ(codec.verify(old_token, now)->gen, 3);
+    codec.revoke(auth::user_revocation_jti("u1", 4), now + 3600);
+    EXPECT_EQ(code_of([&] { codec.verify(old_token, now); }), core::Code::unauthenticated);
+    EXPECT_EQ(codec.verify(bob_token, now)->user_id, "u2");
+    auto c4 = teacher();
+    c4.gen = 4;
+    auto new_token = codec.issue(c4, now);
+    EXPECT_EQ(codec.verify(new_token, now)->gen, 4);
+    // Revocations arrive out of order from the poll: an older one does not lower the cut-off.
+    codec.revoke(auth::user_revocation_jti("u1", 2), now + 3600);
+    EXPECT_EQ(code_of([&] { codec.verify(old_token, now); }), core::Code::unauthenticated);
+    codec.revoke(auth::user_revocation_jti("u1", auth::kUserGone), now + 3600);
+    try {
+        codec.verify(new_token, now);
+        ADD_FAILURE() << "a deleted user's token was accepted";
+    } catch (const core::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("no longer exists"), std::string::npos);
+    }
+    // A plain logout revocation is still by token id.
+    auto b2 = codec.issue(bob, now);
+    codec.revoke(*codec.verify(b2, now));
+    EXPECT_EQ(code_of([&] { codec.verify(b2, now); }), core::Code::unauthenticated);
+}
+
+TEST(RateLimiter, RefundTakesBackTheLatestAttempt) {
+    const auto& clock = core::Clock::system();
+    auth::RateLimiter limiter(2, std::chrono::seconds(60), clock);
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(limiter.attempt("k"), 0);
+        limiter.refund("k");  // a success
+    }
+    EXPECT_EQ(limiter.attempt("k"), 0);
+    EXPECT_EQ(limiter.attempt("k"), 0);
+    EXPECT_GT(limiter.attempt("k"), 0);
+}

@@ -1,6 +1,7 @@
 #include "api/api.hpp"
 
 #include <array>
+#include <charconv>
 #include <map>
 
 #include "api/handlers.hpp"
@@ -157,7 +158,9 @@ http::Response problem_response(int status, std::string_view title, std::string_
 
 static http::Response problem_from(const core::Error& e, std::string_view rid) {
     int status = core::http_status(e.code());
-    auto r = problem_response(status, core::code_title(e.code()), e.what(), rid,
+    // 5xx: what failed inside is logged (Api::handle); the caller gets a short reason (core::public_message).
+    auto r = problem_response(status, core::code_title(e.code()),
+                              status >= 500 ? core::public_message(e) : std::string(e.what()), rid,
                               "https://netpraxis.dev/problems/" + std::string(core::code_name(e.code())),
                               e.fields());
     if (e.code() == core::Code::rate_limited) r.header("Retry-After", "60");
@@ -204,7 +207,12 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
                  {},
                  {},
                  200,
-                 [&d, m](Context&) -> boost::asio::awaitable<http::Response> {
+                 [&d, m](Context& ctx) -> boost::asio::awaitable<http::Response> {
+                     // Job counts, routes and clients tell an outsider how the class is doing: by default
+                     // only this host (a Prometheus agent beside the server) reads them (server.metrics).
+                     if (d.options.metrics == "off" ||
+                         (d.options.metrics != "public" && !is_loopback(ctx.request.remote_address)))
+                         throw core::not_found("no route for " + ctx.request.path);
                      auto jobs = co_await d.pool.run([&] { return d.store.count_jobs_by_state(); });
                      co_return http::text_response(200, m->render(jobs, m->sse_clients),
                                                    "text/plain; version=0.0.4; charset=utf-8");
@@ -236,13 +244,8 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
                      if (!ctx.is_teacher()) filter.owner_id = ctx.caller->user_id;
                      std::uint64_t after = 0;
                      auto last = ctx.request.header("last-event-id");
-                     if (!last.empty()) {
-                         try {
-                             after = std::stoull(std::string(last));
-                         } catch (const std::exception&) {
-                             throw core::invalid("Last-Event-ID must be a number");
-                         }
-                     }
+                     if (!last.empty())
+                         after = static_cast<std::uint64_t>(parse_int(last, "Last-Event-ID", 0, INT64_MAX));
                      auto sub = std::shared_ptr<app::EventBus::Subscription>(d.bus.subscribe(filter, after));
                      http::Response res;
                      res.content_type = "text/event-stream";
@@ -322,6 +325,18 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                         "missing or wrong X-CSRF-Token header for a cookie-authenticated write");
                 if (route->policy == Policy::teacher && ctx.caller->role != "teacher")
                     throw core::forbidden("this action is reserved to teachers");
+                // Tokens of a changed user are refused at once by the instance that made the change and
+                // within auth.revocation_poll by the others. A teacher's write (creating users, publishing,
+                // assigning) cannot wait that long: it is confirmed against the store, one row by key.
+                if (route->policy == Policy::teacher && unsafe_method(req.method)) {
+                    auto caller = ctx.caller;
+                    auto current = co_await deps_.pool.run([&] { return deps_.store.get_user(caller->user_id); });
+                    if (!current) throw core::unauthenticated("this account no longer exists");
+                    if (current->disabled || current->role != "teacher" || current->session_gen > caller->gen)
+                        throw core::unauthenticated(
+                            "this account changed (role, password or status) since this session began: log in "
+                            "again");
+                }
             }
             if (!route->body.empty()) {
                 auto ct = req.header("content-type");
@@ -333,14 +348,22 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                 throw core::invalid("this request takes no body");
             }
             res = co_await route->handler(ctx);
+            // What a session reads is that user's: no shared or browser cache keeps it.
+            if (ctx.caller && !res.stream) {
+                bool has = false;
+                for (const auto& h : res.headers) has = has || h.first == "Cache-Control";
+                if (!has) res.header("Cache-Control", "no-store");
+            }
         } catch (const core::Error& e) {
             if (core::http_status(e.code()) >= 500)
-                log::error("api.error",
-                           {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
+                log::error("api.error", {{"rid", req.request_id},
+                                         {"route", route->pattern},
+                                         {"error", core::redact(e.what())}});
             res = problem_from(e, req.request_id);
         } catch (const std::exception& e) {
-            log::error("api.internal",
-                       {{"rid", req.request_id}, {"route", route->pattern}, {"error", e.what()}});
+            log::error("api.internal", {{"rid", req.request_id},
+                                        {"route", route->pattern},
+                                        {"error", core::redact(e.what())}});
             res = problem_response(500, "Internal error", "the server failed to handle the request",
                                    req.request_id);
         }
@@ -368,15 +391,7 @@ http::Response json_ok(const json::array& a, int status) {
 
 store::Page page_of(const Context& ctx) {
     store::Page p;
-    if (auto l = ctx.request.query_param("limit")) {
-        try {
-            p.limit = std::stoi(*l);
-        } catch (const std::exception&) {
-            throw core::invalid("limit must be an integer", {{"limit", "must be an integer from 1 to 500"}});
-        }
-        if (p.limit < 1 || p.limit > 500)
-            throw core::invalid("limit out of range", {{"limit", "must be 1 to 500"}});
-    }
+    if (auto l = ctx.request.query_param("limit")) p.limit = static_cast<int>(parse_int(*l, "limit", 1, 500));
     if (auto a = ctx.request.query_param("after")) p.after = *a;
     return p;
 }
@@ -386,6 +401,33 @@ std::string body_string(const Context& ctx, std::string_view key, std::string fa
     auto* v = ctx.body->if_contains(key);
     if (!v || !v->is_string()) return fallback;
     return std::string(v->as_string());
+}
+
+std::int64_t parse_int(std::string_view text, std::string_view name, std::int64_t min, std::int64_t max) {
+    // The whole text, decimal digits with an optional '-': "1e3", "5abc", " 5" and "+5" are refused, and a
+    // value outside [min, max] (including one that does not fit 64 bits) is an error, never a wrap.
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    std::string range = "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (text.empty() || ec == std::errc::invalid_argument || end != text.data() + text.size())
+        throw core::invalid(std::string(name) + " is not an integer", {{std::string(name), range}});
+    if (ec == std::errc::result_out_of_range || v < min || v > max)
+        throw core::invalid(std::string(name) + " is out of range", {{std::string(name), range}});
+    return v;
+}
+
+std::int64_t body_int(const Context& ctx, std::string_view key, std::int64_t fallback, std::int64_t min,
+                      std::int64_t max) {
+    if (!ctx.body) return fallback;
+    auto* v = ctx.body->if_contains(key);
+    if (!v || v->is_null()) return fallback;
+    std::string range = "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    if (!(v->is_int64() || v->is_uint64()))
+        throw core::invalid(std::string(key) + " is not an integer", {{std::string(key), range}});
+    if (v->is_uint64() ? v->as_uint64() > static_cast<std::uint64_t>(max)
+                       : (v->as_int64() < min || v->as_int64() > max))
+        throw core::invalid(std::string(key) + " is out of range", {{std::string(key), range}});
+    return v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(v->as_uint64());
 }
 
 std::int64_t body_int(const Context& ctx, std::string_view key, std::int64_t fallback) {
@@ -408,6 +450,23 @@ json::value parse_stored(const std::string& text) {
     boost::system::error_code ec;
     auto v = json::parse(text, ec);
     return ec ? json::value(nullptr) : v;
+}
+
+bool is_loopback(std::string_view address) {
+    return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
+}
+
+bool request_is_https(const Context& ctx, const ApiOptions& options) {
+    if (options.secure_cookies) return true;
+    // Only a proxy the operator named may say the browser came over TLS; anyone else could claim it.
+    for (const auto& proxy : options.trusted_proxies)
+        if (proxy == ctx.request.remote_address) return ctx.request.header("x-forwarded-proto") == "https";
+    return false;
+}
+
+void end_sessions(ApiDeps& d, const std::string& user_id, std::int64_t gen) {
+    auto now = core::unix_now();
+    d.store.revoke_token(auth::user_revocation_jti(user_id, gen), now + d.jwt.ttl().count(), now);
 }
 
 void audit(store::Store& store, const Context& ctx, std::string action, std::string object_type,

@@ -35,6 +35,8 @@ struct ApiOptions {
     std::string environment_provider = "local";  // provider of new environments
     std::chrono::milliseconds sse_keepalive{15'000};
     std::string static_dir;  // web UI files, served for non-API GETs when set
+    std::string metrics = "loopback";          // who reads /metrics: loopback | public | off
+    std::vector<std::string> trusted_proxies;  // addresses whose X-Forwarded-Proto is believed
 };
 
 struct ApiDeps {

@@ -30,6 +30,11 @@ json::object page_json(const store::PageResult<T>& page, F&& to_json) {
 // Body accessors (the body was validated against the route's fields already).
 std::string body_string(const Context& ctx, std::string_view key, std::string fallback = {});
 std::int64_t body_int(const Context& ctx, std::string_view key, std::int64_t fallback);
+// An integer field that must lie in [min, max]: anything else is a 400 naming the field and the range.
+std::int64_t body_int(const Context& ctx, std::string_view key, std::int64_t fallback, std::int64_t min,
+                      std::int64_t max);
+// A query or path integer, strictly: all of `text` in decimal, within [min, max], or a 400 naming `name`.
+std::int64_t parse_int(std::string_view text, std::string_view name, std::int64_t min, std::int64_t max);
 bool body_has(const Context& ctx, std::string_view key);
 std::string query_or(const Context& ctx, std::string_view key, std::string fallback = {});
 // Parses JSON text stored in the store; a corrupt value becomes null rather than a failed request.
@@ -41,7 +46,17 @@ json::object version_json(const store::ExerciseVersion& v, bool with_content);
 json::object assignment_json(const store::Assignment& a);
 json::object environment_json(const store::Environment& e);
 json::object evaluation_json(const store::Evaluation& e, bool teacher_view);
-json::object job_json(const store::Job& j);
+json::object job_json(const store::Job& j, bool teacher_view);
+
+// 127.0.0.0/8, ::1 or their v4-mapped form: a client on this host.
+bool is_loopback(std::string_view address);
+// Whether the browser reached us over TLS: server.secure_cookies, or a trusted proxy's X-Forwarded-Proto.
+bool request_is_https(const Context& ctx, const ApiOptions& options);
+
+// Ends every session of a user older than generation `gen` (auth::kUserGone: all of them), for every
+// instance: stores the revocation (blocking, inside the caller's transaction). The caller then tells its
+// own JwtCodec on the event loop, with the same jti, so the very next request here is refused too.
+void end_sessions(ApiDeps& d, const std::string& user_id, std::int64_t gen);
 json::object audit_json(const store::AuditEntry& a);
 
 // Appends an audit entry (call inside the worker-pool closure of the write it describes).

@@ -54,7 +54,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            201,
            [&d](Context& ctx) -> Aw {
                auto exercise_ref = body_string(ctx, "exercise_id");
-               int version = static_cast<int>(body_int(ctx, "version", 0));
+               int version = static_cast<int>(body_int(ctx, "version", 0, 0, INT32_MAX));
                std::vector<std::string> students;
                for (const auto& s : ctx.body->at("student_ids").as_array())
                    students.emplace_back(s.as_string());
@@ -66,8 +66,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                if (auto dl = body_string(ctx, "deadline"); !dl.empty() && !core::parse_rfc3339(dl, deadline))
                    throw core::invalid("bad deadline",
                                        {{"deadline", "must be RFC 3339, e.g. 2026-12-01T12:00:00Z"}});
-               int max_attempts = static_cast<int>(body_int(ctx, "max_attempts", 0));
-               int cooldown = static_cast<int>(body_int(ctx, "cooldown_seconds", 0));
+               int max_attempts = static_cast<int>(body_int(ctx, "max_attempts", 0, 0, 1'000'000));
+               int cooldown = static_cast<int>(body_int(ctx, "cooldown_seconds", 0, 0, 366 * 86400));
                auto policy = body_string(ctx, "score_policy", "last");
                if (max_attempts < 0 || cooldown < 0)
                    throw core::invalid("negative limits", {{"max_attempts", "must be >= 0"}});
@@ -249,7 +249,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
              job.subject_type = "environment";
              job.subject_id = env.id;
              job = co_await d.jobs.submit(job);
-             co_return json_ok(json::object{{"environment", environment_json(env)}, {"job", job_json(job)}},
+             co_return json_ok(json::object{{"environment", environment_json(env)}, {"job", job_json(job, ctx.is_teacher())}},
                                202);
          }});
 
@@ -342,7 +342,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                job.subject_id = ev.id;
                job = co_await d.jobs.submit(job);
                co_return json_ok(json::object{{"evaluation", evaluation_json(ev, ctx.is_teacher())},
-                                              {"job", job_json(job)}},
+                                              {"job", job_json(job, ctx.is_teacher())}},
                                  202);
            }});
 }

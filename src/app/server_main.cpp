@@ -141,6 +141,11 @@ int serve(const core::Config& config, const ServeOptions& options,
     bool shutting_down = false;
     api::ApiOptions aopts;
     aopts.secure_cookies = config.get_bool("server.secure_cookies", false);
+    aopts.metrics = config.get_string("server.metrics", "loopback");
+    if (aopts.metrics != "loopback" && aopts.metrics != "public" && aopts.metrics != "off")
+        throw core::invalid("server.metrics must be loopback, public or off (got '" + aopts.metrics + "')");
+    if (auto proxies = config.node("server.trusted_proxies"); proxies && proxies.IsSequence())
+        for (const auto& p : proxies) aopts.trusted_proxies.push_back(p.as<std::string>());
     aopts.environment_provider = config.get_string("lab.provider", "local");
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },

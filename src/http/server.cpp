@@ -85,13 +85,23 @@ void serialize_head(std::string& head, const Response& res, std::string_view req
     if (!res.content_type.empty())
         head.append("Content-Type: ").append(res.content_type.view()).append("\r\n");
     head.append("X-Request-Id: ").append(request_id).append("\r\n");
+    bool own_csp = false;
     for (const auto& [k, v] : res.headers) {
         if (!safe_field(k) || !safe_field(v) || k.empty()) {
             log::error("http.bad_header", {{"rid", request_id}, {"name", k}});
             continue;
         }
+        own_csp = own_csp || beast::iequals(k, "content-security-policy");
         head.append(k).append(": ").append(v).append("\r\n");
     }
+    // The one place for browser security headers: on every response, early rejections included. API
+    // answers are data, never a page: nothing may run, load or frame them. A handler that serves a page
+    // (the web app) sets its own Content-Security-Policy, which replaces the default one.
+    head.append(
+        "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+        "Cross-Origin-Resource-Policy: same-origin\r\n");
+    if (!own_csp)
+        head.append("Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\n");
     if (res.stream) {  // SSE: chunks as they come, never cached
         head.append("Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n");
     } else if (res.status != 204 && res.status != 304 && res.status >= 200) {
@@ -269,6 +279,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                         co_await write_simple(stream, 413, "Payload too large",
                                               "the request body exceeds the server's limit", false);
                         co_await linger(stream);
+                    } else if (ec2 != bhttp::error::end_of_stream && ec2 != bhttp::error::partial_message &&
+                               ec2 != beast::error::timeout && ec2 != asio::error::operation_aborted &&
+                               ec2 != asio::error::connection_reset && ec2 != asio::error::eof && !stopping) {
+                        // A body that does not parse (a bad chunk size, a broken chunk extension): say so.
+                        std::string detail = "malformed request body: " + ec2.message();
+                        co_await write_simple(stream, 400, "Bad request", detail, false);
+                        co_await linger(stream);
                     }
                     co_return;
                 }
@@ -332,6 +349,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         std::string head;
         serialize_head(head, res, req.request_id, 11, true);
         if (!co_await write_all(stream, head, {})) co_return false;
+        if (req.method == Method::head) co_return false;  // the head of the stream, no body; then close
         --busy;
         me.state = State::streaming;
         ChunkWriter writer(*this, stream);

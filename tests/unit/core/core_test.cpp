@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/bundle.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -117,4 +118,46 @@ TEST(Error, CodesMapToHttp) {
     EXPECT_EQ(core::http_status(core::Code::upstream), 502);
     EXPECT_TRUE(core::unavailable("x").retryable());
     EXPECT_FALSE(core::invalid("x").retryable());
+}
+
+TEST(Bundle, NamesStayInsideTheFolder) {
+    using np::core::bundle_name_problem;
+    EXPECT_EQ(bundle_name_problem("configs/r1.conf"), "");
+    EXPECT_EQ(bundle_name_problem("./instructions.md"), "");
+    EXPECT_NE(bundle_name_problem("../x").find("'..'"), std::string::npos);
+    EXPECT_NE(bundle_name_problem("a/../../x").find("'..'"), std::string::npos);
+    EXPECT_NE(bundle_name_problem("/etc/shadow").find("absolute"), std::string::npos);
+    EXPECT_NE(bundle_name_problem("~/x").find("absolute"), std::string::npos);
+    EXPECT_NE(bundle_name_problem("a\\..\\b").find("backslash"), std::string::npos);
+    EXPECT_NE(bundle_name_problem(std::string("a\0b", 3)).find("control"), std::string::npos);
+    EXPECT_NE(bundle_name_problem("").find("empty"), std::string::npos);
+    EXPECT_NE(bundle_name_problem(std::string(300, 'a')).find("255"), std::string::npos);
+}
+
+TEST(Error, PublicMessagesHideInternalDetail) {
+    using namespace np::core;
+    auto shadow = internal("`sh /tmp/x` failed (exit 2): root:$6$abcdef:19000:0:99999:7:::");
+    EXPECT_EQ(public_message(shadow).find("root:"), std::string::npos);
+    EXPECT_NE(public_message(shadow).find("internal error"), std::string::npos);
+    EXPECT_EQ(public_message(std::runtime_error("boom /etc/passwd")).find("passwd"), std::string::npos);
+    // Reasons written for the user stay.
+    EXPECT_EQ(public_message(conflict("all 3 attempts are used")), "all 3 attempts are used");
+    EXPECT_EQ(public_message(unavailable("host lab cap reached")), "host lab cap reached");
+    // Cut, and secrets masked even there.
+    EXPECT_LT(public_message(conflict(std::string(5000, 'x'))).size(), 500u);
+    EXPECT_EQ(public_message(upstream("proxmox said: ticket=PVE:root@pam:ABC123 denied")).find("ABC123"),
+              std::string::npos);
+}
+
+TEST(Error, RedactMasksSecretsAndCuts) {
+    using np::core::redact;
+    auto r = redact("GET https://root:hunter2@pve:8006/api2/json Cookie: PVEAuthCookie=PVE:root@pam:XYZ; "
+                    "password=hunter2&x=1 Authorization: Bearer eyJabc.def CSRFPreventionToken: 1234:abcd");
+    for (const char* secret : {"hunter2", "XYZ", "eyJabc", "1234:abcd"})
+        EXPECT_EQ(r.find(secret), std::string::npos) << secret << " in " << r;
+    EXPECT_NE(r.find("[redacted]"), std::string::npos);
+    EXPECT_NE(r.find("pve:8006/api2/json"), std::string::npos);  // the rest is kept
+    auto cut = redact(std::string(10000, 'a'), 100);
+    EXPECT_NE(cut.find("9900 more bytes cut"), std::string::npos);
+    EXPECT_EQ(redact("plain text, no secret"), "plain text, no secret");
 }

@@ -1,4 +1,4 @@
-// `netpraxis grade --exercise DIR --inventory FILE [--student ID] [--json]`: grades a live lab from the
+// `netpraxis grade --exercise DIR (--lab ENV | --inventory FILE) [--student ID] [--json]`: grades a live lab from the
 // command line (the teacher's authoring loop). Exit 0 when every check passed, 3 when some did not, 1 when
 // the exercise or inventory is unusable.
 #include <unistd.h>
@@ -20,7 +20,7 @@ namespace np::app {
 namespace {
 
 struct GradeOptions {
-    std::string exercise_dir, inventory_file, student = "teacher", platforms_dir, state_dir;
+    std::string exercise_dir, inventory_file, lab, student = "teacher", platforms_dir, state_dir;
     std::string timeout = "30s";
     bool json = false, student_view = false, no_transcript = false;
 };
@@ -55,20 +55,42 @@ int run_grade(const GradeOptions& o, const GlobalOptions& global) {
                                            ? eval::PlatformRegistry::builtin()
                                            : eval::PlatformRegistry::with_overrides(o.platforms_dir);
     eval::Spec spec = eval::load_spec(o.exercise_dir);
-    auto inventory = eval::load_inventory(o.inventory_file);
     std::string state_dir =
         o.state_dir.empty() ? config.get_string("lab.state_dir", "./var/labs") : o.state_dir;
     std::map<std::string, eval::DeviceTarget> targets;
-    for (auto& [name, entry] : inventory) {
-        resolve_local_lab(entry, state_dir);
-        if (entry.target.platform.empty())
-            if (const auto* d = spec.device(name)) entry.target.platform = d->platform;
-        targets[name] = entry.target;
+    if (!o.lab.empty()) {
+        // --lab ENV: every device of the spec is the node of that name in the running local lab.
+#ifdef NP_HAVE_LOCAL_LABS
+        for (const auto& access : lab::read_local_inventory(state_dir, o.lab)) {
+            const auto* d = spec.device(access.node);
+            if (!d) continue;  // a node the spec does not grade
+            eval::DeviceTarget t;
+            t.name = access.node;
+            t.platform = d->platform.empty() ? access.platform : d->platform;
+            t.transport = access.transport;
+            t.netns = access.netns;
+            t.frr_pathspace = access.frr_pathspace;
+            t.host = access.host;
+            t.port = access.port;
+            targets[access.node] = std::move(t);
+        }
+#else
+        throw core::invalid("--lab: local labs are not built in; give --inventory instead");
+#endif
+    } else {
+        auto inventory = eval::load_inventory(o.inventory_file);
+        for (auto& [name, entry] : inventory) {
+            resolve_local_lab(entry, state_dir);
+            if (entry.target.platform.empty())
+                if (const auto* d = spec.device(name)) entry.target.platform = d->platform;
+            targets[name] = entry.target;
+        }
     }
     for (const auto& d : spec.devices)
         if (!targets.count(d.name))
             std::cerr << "netpraxis: warning: device '" << d.name
-                      << "' is not in the inventory; its checks will be errors\n";
+                      << (o.lab.empty() ? "' is not in the inventory" : "' is not a node of lab '" + o.lab + "'")
+                      << "; its checks will be errors\n";
 
     core::WorkerPool pool(2);
     eval::EngineOptions options;
@@ -93,12 +115,18 @@ void setup(CLI::App& root, GlobalOptions& global) {
     grade->add_option("--exercise", opts->exercise_dir, "Exercise folder (with exercise.yaml)")
         ->required()
         ->check(CLI::ExistingDirectory);
-    grade
-        ->add_option("--inventory", opts->inventory_file,
-                     "Inventory YAML: device -> platform and transport (telnet host:port, ssh, exec netns or "
-                     "lab+node)")
-        ->required()
-        ->check(CLI::ExistingFile);
+    auto* inventory =
+        grade
+            ->add_option("--inventory", opts->inventory_file,
+                         "Inventory YAML: device -> platform and transport (telnet host:port, ssh, exec netns or "
+                         "lab+node)")
+            ->check(CLI::ExistingFile);
+    auto* lab = grade->add_option("--lab", opts->lab,
+                                  "A running local lab (`netpraxis lab up ... --name ENV`): its nodes are the "
+                                  "devices, by name; no inventory file needed");
+    inventory->excludes(lab);
+    lab->excludes(inventory);
+
     grade->add_option("--student", opts->student, "Student id: selects the per-student variables")
         ->capture_default_str();
     grade->add_flag("--json", opts->json, "Print the JSON report (score, max_score, checks, transcript)");
@@ -113,6 +141,8 @@ void setup(CLI::App& root, GlobalOptions& global) {
         ->check(CLI::ExistingDirectory);
     grade->add_option("--state-dir", opts->state_dir, "Local labs' state directory (default: lab.state_dir)");
     grade->callback([opts, &global] {
+        if (opts->lab.empty() && opts->inventory_file.empty())
+            throw CLI::RequiredError("--lab ENV (a running local lab) or --inventory FILE");
         int rc = run_grade(*opts, global);
         if (rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -174,8 +174,23 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
             port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
             break;
         }
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {  // it gave up (e.g. its port is taken)
+            pid_ = -1;
+            pump(0);
+            break;
+        }
     }
-    if (!port_) throw std::runtime_error("server did not start: " + output_);
+    if (!port_) {
+        // No destructor runs for a constructor that throws: clean up here.
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        close(out_fd_);
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+        throw std::runtime_error("server did not start: " + output_);
+    }
     if (std::regex_search(output_, m, pw_re)) admin_password_ = m[1];
 }
 

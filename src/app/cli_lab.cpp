@@ -13,6 +13,7 @@
 
 #include "app/cli.hpp"
 #include "core/error.hpp"
+#include "lab/process.hpp"
 #include "lab/runtime.hpp"
 #include "lab/tap_bridge.hpp"
 #include "lab/vpcs_client.hpp"
@@ -92,6 +93,7 @@ lab::LabRecord running_record(const lab::LocalRuntime& runtime, const std::strin
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     std::cout.flush();
+    lab::cloexec_inherited_fds();  // the program gets stdio only (a failed exec keeps ours for the error)
     execvp(args[0], args.data());
     throw core::internal("cannot run " + argv[0] + ": " + std::strerror(errno));
 }

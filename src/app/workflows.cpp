@@ -19,6 +19,23 @@ namespace np::app {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
+namespace {
+
+// "device pc1 unreachable: telnet 127.0.0.1:5000: Connection refused; device r1 unreachable: ...": the
+// engine's reasons without its own prefixes (which repeat the device).
+std::string unreachable_reason(const eval::Evaluation& result) {
+    std::string out;
+    for (const auto& [device, why] : result.device_errors) {
+        std::string_view reason = why;
+        for (const std::string& prefix : {std::string("device unreachable: "), device + ": "})
+            if (reason.starts_with(prefix)) reason.remove_prefix(prefix.size());
+        out += (out.empty() ? "" : "; ") + ("device " + device + " unreachable: ") + std::string(reason);
+    }
+    return out;
+}
+
+}  // namespace
+
 struct Workflows::Impl {
     Impl(asio::any_io_executor ex, const core::Config& config, store::Store& s, core::WorkerPool& p,
          EventBus& b)
@@ -193,10 +210,15 @@ struct Workflows::Impl {
             co_await ctx.progress(1, 2, "grading");
             auto result = co_await engine.evaluate(parsed.spec, ev.student_id, targets);
             auto report = json::parse(eval::report_json(result, false, true)).as_object();
+            ev.results = json::serialize(report["checks"]);
+            ev.transcript = json::serialize(report["transcript"]);  // kept for teachers, also on error
+            // A grade needs the whole lab: when any device could not be reached (or has no inventory entry
+            // or platform), its checks would score 0 for a fault that is not the student's. The evaluation
+            // is then an infrastructure error naming the devices and why, never a score, and it does not
+            // count as an attempt (Store::count_evaluations counts only evaluations not in error).
+            if (!result.device_errors.empty()) throw core::unavailable(unreachable_reason(result));
             ev.score = result.score;
             ev.max_score = result.max_score;
-            ev.results = json::serialize(report["checks"]);
-            ev.transcript = json::serialize(report["transcript"]);
             ev.status = "done";
         } catch (const core::Error& e) {
             ev.status = "error";

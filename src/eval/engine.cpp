@@ -177,6 +177,7 @@ class DeviceWorker {
         }
         if (!session_ && !co_await open(ex)) {
             rec.error = "device unreachable: " + open_error_;
+            run_.ev.device_errors.emplace(device_, rec.error);  // lost mid-evaluation: the grade is partial
         } else {
             try {
                 rec.output = co_await session_->run(cmd, Clock::now() + timeout);

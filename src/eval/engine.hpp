@@ -51,7 +51,9 @@ struct Evaluation {
     double score = 0, max_score = 0;
     std::vector<CheckResult> checks;
     std::vector<TranscriptEntry> transcript;
-    std::map<std::string, std::string> device_errors;  // device -> why it could not be reached
+    // device -> why it could not be reached (or has no inventory entry or platform). Not empty: the score
+    // does not reflect the lab (`netpraxis serve` then records an error, not a grade).
+    std::map<std::string, std::string> device_errors;
     std::chrono::milliseconds duration{0};
 };
 

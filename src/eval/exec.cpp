@@ -81,6 +81,9 @@ class ExecSession final : public Session {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        // Nothing else of the server follows the command (its listening socket, connections, other pipes):
+        // Asio opens sockets without O_CLOEXEC, and a command may leave a daemon behind.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3);
         posix_spawnattr_t attr;
         posix_spawnattr_init(&attr);
         posix_spawnattr_setpgroup(&attr, 0);  // its own group, so a timeout kills grandchildren too

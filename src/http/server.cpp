@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <fcntl.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -181,6 +183,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 continue;
             }
             socket.set_option(tcp::no_delay(true));
+            // Asio accepts without SOCK_CLOEXEC: a connection must not live on in a program we run.
+            ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
             asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket))), asio::detached);
         }
     }
@@ -403,6 +407,9 @@ std::uint16_t Server::listen() {
     tcp::endpoint ep{address, impl_->options.port};
     auto& acc = impl_->acceptor;
     acc.open(ep.protocol(), ec);
+    // Asio opens sockets without SOCK_CLOEXEC: the listener must not outlive us in a program we run (then
+    // a restarted server could not bind its port while that program lives).
+    if (!ec) ::fcntl(acc.native_handle(), F_SETFD, FD_CLOEXEC);
     if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acc.bind(ep, ec);
     if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);

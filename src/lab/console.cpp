@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "lab/process.hpp"
 
 namespace np::lab {
 namespace asio = boost::asio;
@@ -100,6 +101,7 @@ std::unique_ptr<ConsoleStream> open_pty_console(asio::any_io_executor executor,
     pid_t pid = forkpty(&master, nullptr, nullptr, &ws);
     if (pid < 0) throw core::internal("forkpty failed for console");
     if (pid == 0) {
+        close_inherited_fds();  // the PTY is 0-2; nothing of the server (sockets, other consoles) follows
         setenv("TERM", "xterm-256color", 1);
         execvp(args[0], args.data());
         _exit(127);

@@ -1,5 +1,6 @@
 #include "lab/process.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -44,6 +46,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
         dup2(in_pipe[0], 0);
         dup2(out_pipe[1], 1);
         dup2(out_pipe[1], 2);
+        close_inherited_fds();
         if (!dir.empty() && chdir(dir.c_str()) != 0) _exit(126);
         execvp(args[0], args.data());
         _exit(127);
@@ -140,6 +143,7 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const std::filesystem
             dup2(log_fd, 1);
             dup2(log_fd, 2);
         }
+        close_inherited_fds(extra_fd);                   // null_fd, log_fd and everything else
         if (extra_fd >= 0) fcntl(extra_fd, F_SETFD, 0);  // keep it across exec
         signal(SIGPIPE, SIG_DFL);
         execvp(args[0], args.data());
@@ -210,6 +214,26 @@ void terminate_pids(const std::vector<pid_t>& pids, std::chrono::milliseconds gr
         std::erase_if(live, [](pid_t p) { return !pid_alive(p); });
         if (!live.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+}
+
+void close_inherited_fds(int keep) noexcept {
+    if (keep > 3 && close_range(3, static_cast<unsigned>(keep) - 1, 0) != 0)
+        for (int fd = 3; fd < keep; ++fd) close(fd);  // a kernel without close_range: a short range
+    closefrom(keep >= 3 ? keep + 1 : 3);
+}
+
+void cloexec_inherited_fds() noexcept {
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+    // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: mark what /proc/self/fd lists (not in a forked child,
+    // so opendir is fine here).
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) return;
+    int own = dirfd(d);
+    while (auto* e = readdir(d)) {
+        int fd = std::atoi(e->d_name);
+        if (fd >= 3 && fd != own) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    closedir(d);
 }
 
 }  // namespace np::lab

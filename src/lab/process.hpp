@@ -42,4 +42,15 @@ void terminate_pids(const std::vector<pid_t>& pids,
 
 bool pid_alive(pid_t pid);
 
+// For a child between fork and exec: closes every descriptor from 3 up except `keep` (if >= 3), so the
+// program run gets only what it was given (stdio, `keep`) and never the server's listening socket, its
+// connections or another thread's pipes (which a concurrent fork would otherwise copy before O_CLOEXEC
+// could matter: Asio opens sockets without it). Async-signal-safe: close_range(2), glibc's closefrom
+// (which falls back to /proc/self/fd when close_range is missing).
+void close_inherited_fds(int keep = -1) noexcept;
+
+// For a process about to exec itself into another program (`netpraxis lab exec`): marks every descriptor
+// from 3 up close-on-exec, so a failed exec still has them.
+void cloexec_inherited_fds() noexcept;
+
 }  // namespace np::lab

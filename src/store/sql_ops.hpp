@@ -900,7 +900,9 @@ class Ops {
     }
 
     int count_evaluations(const std::string& assignment_id) {
-        auto stmt = c.query("SELECT COUNT(*) FROM evaluations WHERE assignment_id = ?");
+        // Queued and running ones count (a burst of requests cannot exceed the limit); errors produced no
+        // grade (lab not running, a device unreachable) and do not.
+        auto stmt = c.query("SELECT COUNT(*) FROM evaluations WHERE assignment_id = ? AND status <> 'error'");
         stmt.bind(assignment_id);
         return stmt.next() ? stmt.i32(0) : 0;
     }

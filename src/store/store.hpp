@@ -232,6 +232,7 @@ class Store {
     virtual std::optional<Evaluation> get_evaluation(const std::string& id) = 0;
     virtual PageResult<Evaluation> list_evaluations(const EvaluationFilter& filter, const Page& page) = 0;
     virtual void update_evaluation(const Evaluation& e) = 0;
+    // The attempts used: evaluations of the assignment not in status 'error' (an error is no grade).
     virtual int count_evaluations(const std::string& assignment_id) = 0;
     virtual std::optional<Evaluation> last_evaluation(const std::string& assignment_id) = 0;
 

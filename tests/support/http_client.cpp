@@ -131,7 +131,8 @@ std::string HttpClient::read_stream_until(const std::string& needle, int timeout
     return out;
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const std::string& config_yaml) {
+ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const std::string& config_yaml,
+                             const std::string& listen) {
     char tmpl[] = "/tmp/netpraxis-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
     std::vector<std::string> args{NETPRAXIS_BINARY};
@@ -143,7 +144,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
         args.push_back("--config");
         args.push_back(dir_ + "/config.yaml");
     }
-    args.insert(args.end(), {"serve", "--listen", "127.0.0.1:0"});
+    args.insert(args.end(), {"serve", "--listen", listen});
     if (std::find(extra_args.begin(), extra_args.end(), "--store") == extra_args.end())
         args.insert(args.end(), {"--store", "sqlite:" + dir_ + "/np.db"});  // its own store by default
     args.insert(args.end(), extra_args.begin(), extra_args.end());
@@ -173,8 +174,23 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
             port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
             break;
         }
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {  // it gave up (e.g. its port is taken)
+            pid_ = -1;
+            pump(0);
+            break;
+        }
     }
-    if (!port_) throw std::runtime_error("server did not start: " + output_);
+    if (!port_) {
+        // No destructor runs for a constructor that throws: clean up here.
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        close(out_fd_);
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+        throw std::runtime_error("server did not start: " + output_);
+    }
     if (std::regex_search(output_, m, pw_re)) admin_password_ = m[1];
 }
 

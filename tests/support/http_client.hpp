@@ -46,12 +46,14 @@ class HttpClient {
 // Its store is a SQLite file in that folder unless `extra_args` name one with --store (instances sharing
 // a store).
 // Killed (SIGKILL) on destruction if still running.
+// `listen` is its --listen ADDRESS:PORT (port 0: any free one).
 class ServerProcess {
  public:
     explicit ServerProcess(const std::vector<std::string>& extra_args = {},
-                           const std::string& config_yaml = "");
+                           const std::string& config_yaml = "", const std::string& listen = "127.0.0.1:0");
     ~ServerProcess();
     std::uint16_t port() const { return port_; }
+    int pid() const { return pid_; }
     const std::string& admin_password() const { return admin_password_; }
     const std::string& dir() const { return dir_; }
     // Sends a signal and waits for exit; returns the exit status (or -1).

@@ -706,6 +706,13 @@ TEST_P(StoreContract, EvaluationsNumberTheirAttempts) {
     EXPECT_EQ(got->transcript, e2.transcript);
     EXPECT_EQ(got->finished_at, 1800000000);
     EXPECT_EQ(store_->get_evaluation(e1.id)->job_id, "job-1");
+    // An evaluation that ended in error produced no grade: it is not an attempt used.
+    EXPECT_EQ(store_->count_evaluations(a.id), 3);
+    e3.status = "error";
+    e3.error = "device pc1 unreachable: telnet 127.0.0.1:5000: Connection refused";
+    store_->update_evaluation(e3);
+    EXPECT_EQ(store_->count_evaluations(a.id), 2);
+    EXPECT_EQ(store_->last_evaluation(a.id)->id, e3.id);  // the cooldown still runs from it
 
     auto done = store_->list_evaluations({.status = "done"}, {});
     ASSERT_EQ(done.items.size(), 1u);

@@ -184,6 +184,8 @@ struct Workflows::Impl {
         });
         auto& ev = l.ev;
         publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", "running"}});
+        core::Code failure_code = core::Code::conflict;
+        std::string failure_detail;
         try {
             if (!l.env || l.env->observed_state != "running")
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
@@ -222,7 +224,9 @@ struct Workflows::Impl {
             ev.status = "done";
         } catch (const core::Error& e) {
             ev.status = "error";
-            ev.error = e.what();
+            ev.error = core::public_message(e);  // the student reads it; the job keeps the detail
+            failure_code = e.code() == core::Code::internal ? core::Code::internal : core::Code::conflict;
+            failure_detail = e.what();
         }
         ev.finished_at = core::unix_now();
         co_await pool.run([&] { store.update_evaluation(ev); });
@@ -232,7 +236,7 @@ struct Workflows::Impl {
         // twice.
         std::string outcome = ev.status == "done" ? std::string("graded") : ev.error;
         co_await ctx.progress(2, 2, std::move(outcome));
-        if (ev.status == "error") throw core::Error(core::Code::conflict, ev.error);
+        if (ev.status == "error") throw core::Error(failure_code, failure_detail);
         co_return json::serialize(json::object{{"score", ev.score}, {"max_score", ev.max_score}});
     }
 };

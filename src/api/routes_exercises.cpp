@@ -5,6 +5,7 @@
 #include "core/bundle.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "core/yaml.hpp"
 #include "lab/topology.hpp"
 
 namespace np::api {
@@ -21,12 +22,15 @@ void check_slug(const std::string& s) {
         throw core::invalid("bad slug", {{"slug", "1-64 characters: lowercase letters, digits and '-'"}});
 }
 
-// A YAML document that does not parse is refused with its line, before anything is stored.
+// A YAML document that does not parse, or is over a size limit (core/yaml.hpp), is refused with its
+// line, before anything is stored.
 void check_yaml(const std::string& field, const std::string& text) {
     if (text.empty()) return;
     try {
-        auto n = YAML::Load(text);
+        auto n = core::load_yaml(text, field);
         if (!n.IsMap()) throw core::invalid(field + " is not valid", {{field, "must be a YAML mapping"}});
+    } catch (const core::YamlLimitError& e) {
+        throw core::invalid(e.what(), {{field, e.fields().front().message}});
     } catch (const YAML::Exception& e) {
         throw core::invalid(field + " is not valid YAML",
                             {{field, "line " + std::to_string(e.mark.line + 1) + ": " + e.msg}});

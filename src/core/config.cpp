@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/yaml.hpp"
 
 namespace np::core {
 namespace {
@@ -48,7 +49,7 @@ Config::Config() : root_(YAML::NodeType::Map) {}
 Config Config::load(const std::string& path) {
     Config c;
     try {
-        c.root_ = YAML::LoadFile(path);
+        c.root_ = load_yaml_file(path, "config file '" + path + "'");
     } catch (const YAML::BadFile&) {
         throw invalid("cannot read config file '" + path + "'");
     } catch (const YAML::Exception& e) {
@@ -63,7 +64,7 @@ Config Config::load(const std::string& path) {
 Config Config::from_string(std::string_view yaml) {
     Config c;
     try {
-        c.root_ = YAML::Load(std::string(yaml));
+        c.root_ = load_yaml(yaml, "config");
     } catch (const YAML::Exception& e) {
         throw invalid("config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }

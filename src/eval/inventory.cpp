@@ -6,13 +6,14 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/yaml.hpp"
 
 namespace np::eval {
 
 std::map<std::string, InventoryEntry> parse_inventory(std::string_view yaml) {
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(yaml));
+        root = core::load_yaml(yaml, "inventory");
     } catch (const YAML::Exception& e) {
         throw core::invalid("inventory: line " + std::to_string(e.mark.line + 1) + ": bad YAML: " + e.msg);
     }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/yaml.hpp"
 
 namespace np::eval {
 namespace {
@@ -166,7 +167,7 @@ PlatformRegistry PlatformRegistry::with_overrides(const std::string& dir) {
 void PlatformRegistry::load_yaml(std::string_view yaml, const std::string& source) {
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(yaml));
+        root = core::load_yaml(yaml, source);
     } catch (const YAML::Exception& e) {
         throw core::invalid(source + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }

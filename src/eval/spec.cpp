@@ -8,6 +8,7 @@
 #include "core/bundle.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/yaml.hpp"
 
 namespace np::eval {
 namespace {
@@ -32,10 +33,19 @@ int line_of(const YAML::Node& n) {
     return n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
 }
 
+// Thrown by the parser once it has reported a crossed SpecLimits bound: parsing stops there.
+struct OverLimit {};
+
 // Walks the YAML tree, collecting diagnostics; helpers return false/empty on a problem they reported.
 class Parser {
  public:
+    explicit Parser(const SpecLimits& limits) : limits_(limits) {}
     std::vector<Diagnostic> diags;
+
+    [[noreturn]] void over_limit(const std::string& path, const YAML::Node& n, const std::string& msg) {
+        error(path, n, msg);
+        throw OverLimit{};
+    }
 
     void error(const std::string& path, const YAML::Node& n, std::string msg) {
         diags.push_back({Diagnostic::Severity::error, path, n ? line_of(n) : 0, std::move(msg)});
@@ -214,9 +224,19 @@ class Parser {
         }
     }
 
-    bool matcher(const YAML::Node& node, const std::string& path, Matcher& m) {
+    bool matcher(const YAML::Node& node, const std::string& path, Matcher& m, int depth = 1) {
         m.path = path;
         m.line = line_of(node);
+        if (++matchers_ > limits_.max_matchers)
+            over_limit(path, node,
+                       "the spec has more than " + std::to_string(limits_.max_matchers) + " matchers");
+        if (++check_matchers_ > limits_.max_matchers_per_check)
+            over_limit(
+                path, node,
+                "the check has more than " + std::to_string(limits_.max_matchers_per_check) + " matchers");
+        if (depth > limits_.max_matcher_depth)
+            over_limit(path, node,
+                       "matchers nest deeper than " + std::to_string(limits_.max_matcher_depth) + " levels");
         if (!node.IsMap() || node.size() != 1) {
             error(path, node,
                   "must be a map with one matcher: match, contains, line, ping, section, count, number, all, "
@@ -261,7 +281,7 @@ class Parser {
             bool ok = scalar(v["parent"], sub + ".parent", m.pattern);
             if (v["children"]) {
                 m.children.emplace_back();
-                ok = matcher(v["children"], sub + ".children", m.children.back()) && ok;
+                ok = matcher(v["children"], sub + ".children", m.children.back(), depth + 1) && ok;
             }
             return ok;
         }
@@ -297,12 +317,12 @@ class Parser {
         }
         if (kind == "all" || kind == "any") {
             m.kind = kind == "all" ? Matcher::Kind::all : Matcher::Kind::any;
-            return list(v, sub, m);
+            return list(v, sub, m, depth);
         }
         if (kind == "not") {
             m.kind = Matcher::Kind::negate;
             m.children.emplace_back();
-            return matcher(v, sub, m.children.back());
+            return matcher(v, sub, m.children.back(), depth + 1);
         }
         if (kind == "at_least") {
             m.kind = Matcher::Kind::at_least;
@@ -312,7 +332,7 @@ class Parser {
             }
             unknown_keys(v, sub, {"n", "of"});
             bool ok = integer(v["n"], sub + ".n", m.n);
-            ok = list(v["of"], sub + ".of", m) && ok;
+            ok = list(v["of"], sub + ".of", m, depth) && ok;
             if (ok && (m.n < 1 || m.n > static_cast<std::int64_t>(m.children.size()))) {
                 error(sub + ".n", v["n"], "must be between 1 and the number of matchers in 'of'");
                 ok = false;
@@ -325,7 +345,8 @@ class Parser {
         return false;
     }
 
-    bool list(const YAML::Node& v, const std::string& path, Matcher& m) {
+    // The matchers of an all/any/at_least at nesting `depth`: theirs is depth + 1.
+    bool list(const YAML::Node& v, const std::string& path, Matcher& m, int depth) {
         if (!v.IsSequence() || v.size() == 0) {
             error(path, v, "must be a non-empty list of matchers");
             return false;
@@ -333,12 +354,13 @@ class Parser {
         bool ok = true;
         for (std::size_t i = 0; i < v.size(); ++i) {
             m.children.emplace_back();
-            ok = matcher(v[i], path + "[" + std::to_string(i) + "]", m.children.back()) && ok;
+            ok = matcher(v[i], path + "[" + std::to_string(i) + "]", m.children.back(), depth + 1) && ok;
         }
         return ok;
     }
 
     void check(const YAML::Node& node, const std::string& path, Spec& spec) {
+        check_matchers_ = 0;
         Check c;
         c.path = path;
         c.line = line_of(node);
@@ -424,6 +446,14 @@ class Parser {
         spec.checks.push_back(std::move(c));
     }
 
+    void checks(const YAML::Node& checks, Spec& spec) {
+        if (checks.size() > limits_.max_checks)
+            over_limit("checks", checks,
+                       "the spec has more than " + std::to_string(limits_.max_checks) + " checks");
+        for (std::size_t i = 0; i < checks.size(); ++i)
+            check(checks[i], "checks[" + std::to_string(i) + "]", spec);
+    }
+
     void grading(const YAML::Node& g, Spec& spec) {
         if (!g) return;
         if (!g.IsMap()) return error("grading", g, "must be a map (attempts, cooldown, deadline, score)");
@@ -438,6 +468,11 @@ class Parser {
                 error("grading.score", g["score"], "must be last or best");
         }
     }
+
+ private:
+    const SpecLimits& limits_;
+    std::size_t matchers_ = 0;        // in the whole spec so far
+    std::size_t check_matchers_ = 0;  // in the check being parsed
 };
 
 }  // namespace
@@ -486,12 +521,15 @@ bool ParseResult::ok() const {
     return true;
 }
 
-ParseResult parse_spec(std::string_view yaml) {
+ParseResult parse_spec(std::string_view yaml, const SpecLimits& limits) {
     ParseResult result;
-    Parser p;
+    Parser p(limits);
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(yaml));
+        root = core::load_yaml(yaml, "spec");
+    } catch (const core::YamlLimitError& e) {
+        result.diagnostics.push_back({Diagnostic::Severity::error, "", e.line(), e.reason()});
+        return result;
     } catch (const YAML::Exception& e) {
         result.diagnostics.push_back(
             {Diagnostic::Severity::error, "", e.mark.line >= 0 ? e.mark.line + 1 : 0, "bad YAML: " + e.msg});
@@ -539,9 +577,10 @@ ParseResult parse_spec(std::string_view yaml) {
         else if (!checks.IsSequence())
             p.error("checks", checks, "must be a list of checks");
         else
-            for (std::size_t i = 0; i < checks.size(); ++i)
-                p.check(checks[i], "checks[" + std::to_string(i) + "]", spec);
+            p.checks(checks, spec);
         p.grading(root["grading"], spec);
+    } catch (const OverLimit&) {
+        // reported where it was crossed
     } catch (const YAML::Exception& e) {
         p.error_at("", e.mark.line + 1, std::string("unexpected structure: ") + e.what());
     }

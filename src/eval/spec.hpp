@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,8 +98,18 @@ struct ParseResult {
     bool ok() const;  // no error-severity diagnostics
 };
 
+// Bounds on what one spec may hold, on top of the YAML limits of core/yaml.hpp (document size, depth,
+// nodes with aliases expanded). Real specs have a few dozen checks of a few matchers each. Parsing stops
+// at the first limit crossed, with one error naming it.
+struct SpecLimits {
+    std::size_t max_checks = 200;               // checks in the spec
+    std::size_t max_matchers_per_check = 1000;  // matchers in one check's expect tree, nested ones included
+    std::size_t max_matchers = 10000;           // matchers in the whole spec
+    int max_matcher_depth = 16;                 // matchers nested in all/any/not/at_least/section
+};
+
 // Parses exercise YAML. Never throws on bad input: every problem becomes a Diagnostic.
-ParseResult parse_spec(std::string_view yaml);
+ParseResult parse_spec(std::string_view yaml, const SpecLimits& limits = {});
 
 // Reads `<dir>/exercise.yaml`; throws core::Error(invalid) with one FieldError per problem when it has
 // errors.

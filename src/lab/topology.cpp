@@ -10,6 +10,7 @@
 
 #include "core/bundle.hpp"
 #include "core/error.hpp"
+#include "core/yaml.hpp"
 
 namespace np::lab {
 namespace {
@@ -164,7 +165,7 @@ Topology parse_topology(std::string_view yaml, const std::string& source,
                         const std::filesystem::path& base_dir) {
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(yaml));
+        root = core::load_yaml(yaml, "topology " + source);
     } catch (const YAML::Exception& e) {
         throw core::invalid("topology " + source + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg,
                             {{"", "line " + std::to_string(e.mark.line + 1) + ": " + e.msg}});

@@ -10,10 +10,6 @@
 namespace np::core {
 namespace {
 
-std::string format_limit(std::uint64_t n) {
-    return std::to_string(n);
-}
-
 // The pre-pass. yaml-cpp has no limit on alias expansion, and its tree builder (NodeBuilder) is not
 // public API, so measuring has to be our own event handler; it is small and keeps no tree, only one
 // frame per open collection and two numbers per anchor.
@@ -31,7 +27,7 @@ class Meter final : public YAML::EventHandler {
     }
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         if (++aliases_ > limits_.max_aliases)
-            fail(mark, "YAML has more than " + format_limit(limits_.max_aliases) + " aliases");
+            fail(mark, "YAML has more than " + std::to_string(limits_.max_aliases) + " aliases");
         if (anchor >= anchors_.size() || anchors_[anchor].open)
             // yaml-cpp would build a cycle, and any walk of it would never end.
             fail(mark, "YAML alias refers to a node that contains it");
@@ -76,7 +72,7 @@ class Meter final : public YAML::EventHandler {
     void add(const YAML::Mark& mark, std::uint64_t nodes, std::uint64_t height) {
         total_ += nodes;
         if (total_ > limits_.max_nodes)
-            fail(mark, "YAML expands to more than " + format_limit(limits_.max_nodes) +
+            fail(mark, "YAML expands to more than " + std::to_string(limits_.max_nodes) +
                            " nodes (aliases included)");
         if (!frames_.empty()) {
             frames_.back().nodes += nodes;
@@ -92,7 +88,7 @@ class Meter final : public YAML::EventHandler {
             fail(mark, "YAML nests deeper than " + std::to_string(limits_.max_depth) + " levels");
         total_ += 1;
         if (total_ > limits_.max_nodes)
-            fail(mark, "YAML expands to more than " + format_limit(limits_.max_nodes) +
+            fail(mark, "YAML expands to more than " + std::to_string(limits_.max_nodes) +
                            " nodes (aliases included)");
         if (anchor != YAML::NullAnchor) slot(anchor).open = true;
         frames_.push_back({anchor});

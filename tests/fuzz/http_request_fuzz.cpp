@@ -4,6 +4,9 @@
 // query_param, cookie and header. The conversion itself (fill_request) is private to server.cpp, so this
 // target drives the same parser configuration and the same public decoding functions; nothing may crash,
 // hang or throw.
+// Known, found by this target (2026-11): Boost 1.81's Beast asserts `n >= 5` in parse_chunk_header when a
+// last chunk "0\r\n" and the next byte arrive in separate reads (boostorg/beast#2861, fixed in Boost 1.86);
+// with assertions on, that aborts the server. Until Boost is upgraded, run with -fork=1 -ignore_crashes=1.
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>

@@ -271,7 +271,7 @@ std::vector<core::FieldError> Workflows::lint(const std::string& spec,
     for (const auto& d : report.diagnostics)
         if (d.severity == eval::Diagnostic::Severity::error)
             out.push_back(
-                {"spec." + d.path, (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
+                {d.path.empty() ? std::string("spec") : "spec." + d.path, (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
     return out;
 }
 

@@ -76,6 +76,13 @@ void parse_config(const YAML::Node& node, const std::string& path, const std::fi
         errors.add(path, line_of(node), "must be a file name or inline text");
         return;
     }
+    // Configs are text: a NUL or another control byte (tab, CR and LF aside) would not survive the YAML the
+    // runtime records to restart a lab (to_yaml), and no device config needs one.
+    for (unsigned char c : value)
+        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f) {
+            errors.add(path, line_of(node), "contains a control character (a NUL?): configs are plain text");
+            return;
+        }
     if (value.find('\n') != std::string::npos) {
         out = value;
         return;
@@ -107,6 +114,10 @@ void parse_config(const YAML::Node& node, const std::string& path, const std::fi
     std::ostringstream text;
     text << in.rdbuf();
     out = text.str();
+    if (out.find('\0') != std::string::npos) {
+        errors.add(path, line_of(node), "config file '" + value + "' is not text (it holds a NUL byte)");
+        out.clear();
+    }
 }
 
 bool parse_endpoint(const std::string& text, Endpoint& out) {

@@ -418,7 +418,8 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
     for (;; ++run.round) {
         run.outputs.clear();
         for (int wave = 0; wave <= max_level; ++wave) {
-            // Distinct rendered commands per device not run yet, in first-use order, with the longest timeout.
+            // Distinct rendered commands per device not run yet, in first-use order, with the longest
+            // timeout.
             std::map<std::string, std::vector<std::pair<std::string, milliseconds>>> commands;
             std::map<std::string, std::vector<std::size_t>> retries;
             std::vector<std::pair<std::size_t, std::string>> in_wave;
@@ -427,7 +428,8 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
                 const Check& c = spec.checks[i];
                 std::string blocked = blocked_reason(c);
                 in_wave.emplace_back(i, blocked);
-                if (!blocked.empty() || !values_error.empty() || !run.checks[i].prepare_error.empty()) continue;
+                if (!blocked.empty() || !values_error.empty() || !run.checks[i].prepare_error.empty())
+                    continue;
                 ++run.checks[i].attempts;
                 milliseconds timeout = c.timeout.value_or(options_.command_timeout);
                 auto& list = commands[c.on];

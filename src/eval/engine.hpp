@@ -56,7 +56,7 @@ struct SettleOutcome {
     bool enabled = true;
     std::chrono::milliseconds window{0};
     int rounds = 0;
-    bool settled = false;                  // the last round left no failed check that another round could change
+    bool settled = false;  // the last round left no failed check that another round could change
     std::chrono::milliseconds elapsed{0};  // from the start of grading to the end of the last round
     std::vector<std::string> waited_for;   // checks that failed in an earlier round (spec order)
     std::vector<std::string> failing;      // checks failed in the last round that another round could change

@@ -29,8 +29,8 @@ bool has_ping(const Matcher& m) {
 // settle round and retry, so such a check wants `retry: off`. First words, matched case-insensitively; a
 // heuristic for a warning, not a parser of every CLI.
 bool changes_device(const std::string& command) {
-    static const std::set<std::string> verbs = {"conf", "configure", "clear", "reload", "write", "copy",
-                                                "delete", "erase", "debug", "commit", "reset"};
+    static const std::set<std::string> verbs = {"conf",   "configure", "clear", "reload", "write", "copy",
+                                                "delete", "erase",     "debug", "commit", "reset"};
     std::istringstream in(command);
     std::string word;
     in >> word;
@@ -45,7 +45,8 @@ void lint_settle(const Spec& spec, std::vector<Diagnostic>& out) {
     };
     const SettlePolicy& settle = spec.grading.settle;
     if (settle.enabled && settle.window > std::chrono::minutes(5))
-        warn("grading.settle", 0, "settles for more than 5 minutes: a wrong lab waits that long for its grade");
+        warn("grading.settle", 0,
+             "settles for more than 5 minutes: a wrong lab waits that long for its grade");
     if (settle.enabled && settle.every >= settle.window)
         warn("grading.settle.every", 0, "is not shorter than the settle window: grading runs one round");
     for (const auto& c : spec.checks) {
@@ -59,7 +60,8 @@ void lint_settle(const Spec& spec, std::vector<Diagnostic>& out) {
             for (const auto& r : c.requires_ids)
                 if (const Check* k = spec.check(r); k && k->retry) {
                     warn(c.path + ".requires", c.line,
-                         "requires '" + r + "', which waits for convergence (retry), but is itself tried once (" +
+                         "requires '" + r +
+                             "', which waits for convergence (retry), but is itself tried once (" +
                              (c.once ? "retry: off" : "settle: off") +
                              "): the network may still be converging when it runs; add retry");
                     break;
@@ -68,8 +70,9 @@ void lint_settle(const Spec& spec, std::vector<Diagnostic>& out) {
             for (const auto& cmd : c.run)
                 if (changes_device(cmd)) {
                     warn(c.path + ".run", c.line,
-                         "'" + cmd + "' looks like it changes the device, and grading may run it again (settle "
-                         "rounds, retry): add retry: off if it must run once");
+                         "'" + cmd +
+                             "' looks like it changes the device, and grading may run it again (settle "
+                             "rounds, retry): add retry: off if it must run once");
                     break;
                 }
     }

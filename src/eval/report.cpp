@@ -45,8 +45,8 @@ std::string settle_text(const Evaluation& e, bool student_view) {
     };
     std::ostringstream out;
     if (s.settled)
-        out << "Settled after " << s.elapsed.count() / 1000.0 << " s, " << s.rounds << " rounds; waited for: "
-            << list(s.waited_for);
+        out << "Settled after " << s.elapsed.count() / 1000.0 << " s, " << s.rounds
+            << " rounds; waited for: " << list(s.waited_for);
     else
         out << "Not settled within " << s.window.count() / 1000.0 << " s (" << s.rounds
             << (s.rounds == 1 ? " round" : " rounds") << "); still failing: " << list(s.failing);

@@ -449,7 +449,8 @@ class Parser {
         }
         if (ok && s.window.count() <= 0)
             error(path, n, "must be a positive duration (settle: off grades in one round)");
-        if (ok && s.every.count() <= 0) error(path + ".every", n["every"] ? n["every"] : n, "must be positive");
+        if (ok && s.every.count() <= 0)
+            error(path + ".every", n["every"] ? n["every"] : n, "must be positive");
     }
 
     void grading(const YAML::Node& g, Spec& spec) {

@@ -3,9 +3,9 @@
 // time, several times, and each must get its exact score every time. The spec is examples/ospf-two-lans as
 // shipped: no settle or retry key, the defaults must make it right.
 //
-// NP_SETTLE_STRESS_REPEAT sets the repetitions (default 2 here; scripts/bench-settle.sh runs 20 with both cores
-// kept busy and counts the lines this test prints: "settle-stress MODE score=S expected=E ms=T rounds=R").
-// Needs root and FRR.
+// NP_SETTLE_STRESS_REPEAT sets the repetitions (default 2 here; scripts/bench-settle.sh runs 20 with both
+// cores kept busy and counts the lines this test prints: "settle-stress MODE score=S expected=E ms=T
+// rounds=R"). Needs root and FRR.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,8 +50,8 @@ TEST(SettleStress, OspfLabsGradedRightAfterConfiguration) {
                 OspfLab lab(spec, "alice", cases[i].mode, cases[i].tag);
                 up[i] = lab.up();
                 if (up[i])
-                    results[i] = evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec, "alice",
-                                                   lab.targets());
+                    results[i] = evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec,
+                                                   "alice", lab.targets());
             });
         for (auto& t : threads) t.join();
         for (std::size_t i = 0; i < std::size(cases); ++i) {
@@ -60,7 +60,8 @@ TEST(SettleStress, OspfLabsGradedRightAfterConfiguration) {
             std::printf("settle-stress %s score=%g expected=%g ms=%lld rounds=%d\n", cases[i].name, e.score,
                         cases[i].expected, static_cast<long long>(e.duration.count()), e.settle.rounds);
             std::fflush(stdout);
-            EXPECT_EQ(e.score, cases[i].expected) << cases[i].name << " (repetition " << rep << ")\n" << dump(e);
+            EXPECT_EQ(e.score, cases[i].expected) << cases[i].name << " (repetition " << rep << ")\n"
+                                                  << dump(e);
             EXPECT_TRUE(e.device_errors.empty()) << dump(e);
             // A correct lab settles; a wrong one is graded within the window plus one round.
             if (cases[i].mode == OspfMode::correct)

@@ -23,7 +23,9 @@ using std::chrono::seconds;
 // clock is exact.
 class VirtualClock final : public EngineClock {
  public:
-    std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::time_point{} + t_; }
+    std::chrono::steady_clock::time_point now() const override {
+        return std::chrono::steady_clock::time_point{} + t_;
+    }
     boost::asio::awaitable<void> wait(milliseconds d) const override {
         t_ += d;
         co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
@@ -71,7 +73,8 @@ std::string pings(bool ok) {
 // R1 learns LAN B at `route_at`; H1's ping to H2 works from `ping_at` (the way back converges later).
 Script converging(long route_at, long ping_at) {
     return [=](const std::string&, const std::string& cmd, long t) -> std::string {
-        if (cmd == "show ip route") return t >= route_at ? "O>* 172.16.5.0/24 [110/20] via 10.255.12.2\n" : "C>* 10.0.0.0/24\n";
+        if (cmd == "show ip route")
+            return t >= route_at ? "O>* 172.16.5.0/24 [110/20] via 10.255.12.2\n" : "C>* 10.0.0.0/24\n";
         if (cmd == "ping h2") return pings(t >= ping_at);
         if (cmd == "ip addr") return "inet 10.0.0.10/24\n";
         return "";
@@ -105,10 +108,11 @@ class Settle : public ::testing::Test {
         }
         EngineOptions o;
         o.clock = &clock;
-        return evaluate_blocking(PlatformRegistry::builtin(), o, spec, "alice", targets,
-                                 [this, cost](boost::asio::any_io_executor, const DeviceTarget& t, const Platform&) {
-                                     return std::make_unique<ScriptedSession>(t.name, script, clock, runs, cost);
-                                 });
+        return evaluate_blocking(
+            PlatformRegistry::builtin(), o, spec, "alice", targets,
+            [this, cost](boost::asio::any_io_executor, const DeviceTarget& t, const Platform&) {
+                return std::make_unique<ScriptedSession>(t.name, script, clock, runs, cost);
+            });
     }
     static std::string with(const std::string& yaml, const std::string& tail) { return yaml + tail; }
 
@@ -179,7 +183,8 @@ TEST_F(Settle, AWrongLabIsGradedWhenTheWindowCloses) {
     EXPECT_EQ(clock.elapsed(), milliseconds(28600 + 600));
     EXPECT_LE(e.settle.elapsed, seconds(30) + milliseconds(600));
     EXPECT_EQ(e.checks[2].status, CheckStatus::skipped);
-    EXPECT_NE(report_text(e).find("Not settled within 30 s (12 rounds); still failing: route"), std::string::npos)
+    EXPECT_NE(report_text(e).find("Not settled within 30 s (12 rounds); still failing: route"),
+              std::string::npos)
         << report_text(e);
 }
 
@@ -327,8 +332,8 @@ TEST(SettleSpec, ParsesSettleAndRetryOff) {
     EXPECT_EQ(r.spec.grading.settle.every, milliseconds(500));
 
     for (const char* bad : {"grading: {settle: soon}\n", "grading: {settle: 0s}\n",
-                            "grading: {settle: {for: 10s, every: 0s}}\n", "grading: {settle: {for: 10s, each: 1s}}\n",
-                            "grading: {settle: [1]}\n"})
+                            "grading: {settle: {for: 10s, every: 0s}}\n",
+                            "grading: {settle: {for: 10s, each: 1s}}\n", "grading: {settle: [1]}\n"})
         EXPECT_FALSE(parse(bad).ok()) << bad;
 
     r = parse_spec(R"(id: x
@@ -367,16 +372,17 @@ checks:
 )";
     LintReport off = lint_spec(racy + "grading: {settle: off}\n", PlatformRegistry::builtin());
     EXPECT_TRUE(warns(off, "checks[2]", "pings once (settle: off)")) << dump(off);
-    EXPECT_TRUE(warns(off, "checks[1].requires", "requires 'neighbour', which waits for convergence")) << dump(off);
+    EXPECT_TRUE(warns(off, "checks[1].requires", "requires 'neighbour', which waits for convergence"))
+        << dump(off);
     EXPECT_FALSE(warns(off, "checks[3]", "pings once")) << dump(off);  // it retries
     EXPECT_EQ(off.warnings(), 2u) << dump(off);
 
     LintReport on = lint_spec(racy, PlatformRegistry::builtin());  // settle on by default: no race
     EXPECT_EQ(on.warnings(), 0u) << dump(on);
 
-    LintReport once = lint_spec(
-        std::string(kLab).replace(std::string(kLab).find("requires: [route]}"), 18, "requires: [route], retry: off}"),
-        PlatformRegistry::builtin());
+    LintReport once = lint_spec(std::string(kLab).replace(std::string(kLab).find("requires: [route]}"), 18,
+                                                          "requires: [route], retry: off}"),
+                                PlatformRegistry::builtin());
     EXPECT_TRUE(warns(once, "checks[2].retry", "pings once (retry: off)")) << dump(once);
 }
 
@@ -388,11 +394,13 @@ checks:
   - {id: b, on: r1, run: [Configure terminal], expect: {contains: x}, retry: off}
 )";
     LintReport r = lint_spec(yaml, PlatformRegistry::builtin());
-    EXPECT_TRUE(warns(r, "checks[0].run", "'clear ip ospf process' looks like it changes the device")) << dump(r);
+    EXPECT_TRUE(warns(r, "checks[0].run", "'clear ip ospf process' looks like it changes the device"))
+        << dump(r);
     EXPECT_FALSE(warns(r, "checks[1].run", "changes the device")) << dump(r);  // retry: off
     EXPECT_EQ(r.warnings(), 1u) << dump(r);
 
-    r = lint_spec(std::string(kLab) + "grading: {settle: {for: 10m, every: 10m}}\n", PlatformRegistry::builtin());
+    r = lint_spec(std::string(kLab) + "grading: {settle: {for: 10m, every: 10m}}\n",
+                  PlatformRegistry::builtin());
     EXPECT_TRUE(warns(r, "grading.settle", "more than 5 minutes")) << dump(r);
     EXPECT_TRUE(warns(r, "grading.settle.every", "one round")) << dump(r);
 }

@@ -57,13 +57,21 @@ void AsyncSemaphore::release() {
     w->timer.cancel();
 }
 
+// ---- EngineClock ----
+
+asio::awaitable<void> EngineClock::wait(milliseconds d) const {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+const EngineClock& EngineClock::system() {
+    static const EngineClock clock;
+    return clock;
+}
+
 // ---- Engine ----
 
 namespace {
-
-milliseconds since(Clock::time_point t) {
-    return std::chrono::duration_cast<milliseconds>(Clock::now() - t);
-}
 
 struct CommandRecord {
     std::string output, error;
@@ -82,9 +90,15 @@ struct Run {
     const Spec& spec;
     Values values;
     Evaluation& ev;
+    const EngineClock& clock;
     Clock::time_point start;
     std::vector<CheckRuntime> checks;
-    std::map<std::string, std::map<std::string, CommandRecord>> outputs;  // device -> command -> record
+    std::map<std::string, std::map<std::string, CommandRecord>> outputs;  // this round: device -> command
+    int round = 1;
+
+    milliseconds since(Clock::time_point t) const {
+        return std::chrono::duration_cast<milliseconds>(clock.now() - t);
+    }
 };
 
 std::string joined_output(Run& run, const Check& c, const CheckRuntime& rt, std::string& error) {
@@ -167,8 +181,8 @@ class DeviceWorker {
 
     asio::awaitable<void> run_command(asio::any_io_executor ex, const std::string& cmd,
                                       milliseconds timeout) {
-        TranscriptEntry t{device_, cmd, "", "", since(run_.start).count(), 0};
-        auto began = Clock::now();
+        TranscriptEntry t{device_, cmd, "", "", run_.round, run_.since(run_.start).count(), 0};
+        auto began = run_.clock.now();
         CommandRecord rec;
         // A session that timed out is never reused: close it and open a fresh one.
         if (session_ && session_->broken()) {
@@ -190,7 +204,7 @@ class DeviceWorker {
         }
         t.output = rec.output;
         if (!rec.error.empty()) t.error = rec.error;
-        t.duration_ms = since(began).count();
+        t.duration_ms = run_.since(began).count();
         run_.ev.transcript.push_back(std::move(t));
         run_.outputs[device_][cmd] = std::move(rec);
     }
@@ -198,18 +212,17 @@ class DeviceWorker {
     asio::awaitable<void> retry(asio::any_io_executor ex, std::size_t idx) {
         const Check& c = run_.spec.checks[idx];
         CheckRuntime& rt = run_.checks[idx];
-        auto until = Clock::now() + c.retry->total;
+        auto until = run_.clock.now() + c.retry->total;
         milliseconds timeout = c.timeout.value_or(options_.command_timeout);
         while (true) {
             std::string error;
             MatchOutcome o = try_match(run_, c, rt, *platform_, error);
-            if ((error.empty() && o.passed) || Clock::now() + c.retry->every > until) co_return;
-            asio::steady_timer wait(ex, c.retry->every);
-            co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+            if ((error.empty() && o.passed) || run_.clock.now() + c.retry->every > until) co_return;
+            co_await run_.clock.wait(c.retry->every);
             rt.waited += c.retry->every;
-            auto began = Clock::now();
+            auto began = run_.clock.now();
             for (const auto& cmd : rt.commands) co_await run_command(ex, cmd, timeout);
-            rt.checking += since(began);
+            rt.checking += run_.since(began);
             ++rt.attempts;
         }
     }
@@ -277,7 +290,8 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         ~Permit() { s.release(); }
     } permit{bound_};
 
-    Run run{spec, {}, ev, Clock::now(), std::vector<CheckRuntime>(spec.checks.size()), {}};
+    const EngineClock& clock = *options_.clock;
+    Run run{spec, {}, ev, clock, clock.now(), std::vector<CheckRuntime>(spec.checks.size()), {}};
     std::string values_error;
     try {
         run.values = derive_values(spec.variables, spec.id, student);
@@ -348,7 +362,7 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         r.device = c.on;
         r.max_points = c.points;
         r.hidden = c.hidden;
-        r.attempts = rt.attempts;
+        r.attempts = rt.attempts;  // over all rounds
         r.waited = rt.waited;
         r.checking = rt.checking;
         r.commands = rt.commands;
@@ -361,7 +375,6 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         } else if (!blocked.empty()) {
             r.status = CheckStatus::skipped;
             r.feedback = "skipped: " + blocked;
-            r.attempts = 0;
         } else {
             const DeviceSpec* d = spec.device(c.on);
             const DeviceTarget* t = targets.count(c.on) ? &targets.at(c.on) : nullptr;
@@ -392,40 +405,69 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         results[i] = std::move(r);
     };
 
-    for (int wave = 0; wave <= max_level; ++wave) {
-        // Distinct rendered commands per device not run yet, in first-use order, with the longest timeout.
-        std::map<std::string, std::vector<std::pair<std::string, milliseconds>>> commands;
-        std::map<std::string, std::vector<std::size_t>> retries;
-        std::vector<std::pair<std::size_t, std::string>> in_wave;
-        for (std::size_t i = 0; i < spec.checks.size(); ++i) {
-            if (level[i] != wave) continue;
-            const Check& c = spec.checks[i];
-            std::string blocked = blocked_reason(c);
-            in_wave.emplace_back(i, blocked);
-            if (!blocked.empty() || !values_error.empty() || !run.checks[i].prepare_error.empty()) continue;
-            run.checks[i].attempts = 1;
-            milliseconds timeout = c.timeout.value_or(options_.command_timeout);
-            auto& list = commands[c.on];
-            for (const auto& cmd : run.checks[i].commands) {
-                if (run.outputs[c.on].count(cmd)) continue;  // ran in an earlier wave: once per evaluation
-                auto it = std::find_if(list.begin(), list.end(), [&](auto& p) { return p.first == cmd; });
-                if (it == list.end())
-                    list.emplace_back(cmd, timeout);
-                else
-                    it->second = std::max(it->second, timeout);
+    // Rounds (grading.settle): a round that leaves a check failed is followed, `every` later, by another that
+    // grades every check again (but `retry: off` ones, graded in the first round only), until a round has no
+    // failed check or the next one would start after the window (counted from the start of grading). Every
+    // round observes afresh, so the grade is the last round's: a check that passed early on a converging
+    // network and fails once it converged loses its points, and none are counted twice. Errors (unreachable
+    // device, template problem) are not waited for: waiting does not change them.
+    const SettlePolicy& settle = spec.grading.settle;
+    ev.settle.enabled = settle.enabled;
+    ev.settle.window = settle.window;
+    auto graded_in_round = [&](std::size_t i) { return run.round == 1 || !spec.checks[i].once; };
+    std::set<std::size_t> waited_for;
+    for (;; ++run.round) {
+        run.outputs.clear();
+        for (int wave = 0; wave <= max_level; ++wave) {
+            // Distinct rendered commands per device not run yet, in first-use order, with the longest
+            // timeout.
+            std::map<std::string, std::vector<std::pair<std::string, milliseconds>>> commands;
+            std::map<std::string, std::vector<std::size_t>> retries;
+            std::vector<std::pair<std::size_t, std::string>> in_wave;
+            for (std::size_t i = 0; i < spec.checks.size(); ++i) {
+                if (level[i] != wave || !graded_in_round(i)) continue;
+                const Check& c = spec.checks[i];
+                std::string blocked = blocked_reason(c);
+                in_wave.emplace_back(i, blocked);
+                if (!blocked.empty() || !values_error.empty() || !run.checks[i].prepare_error.empty())
+                    continue;
+                ++run.checks[i].attempts;
+                milliseconds timeout = c.timeout.value_or(options_.command_timeout);
+                auto& list = commands[c.on];
+                for (const auto& cmd : run.checks[i].commands) {
+                    if (run.outputs[c.on].count(cmd)) continue;  // ran in an earlier wave: once per round
+                    auto it = std::find_if(list.begin(), list.end(), [&](auto& p) { return p.first == cmd; });
+                    if (it == list.end())
+                        list.emplace_back(cmd, timeout);
+                    else
+                        it->second = std::max(it->second, timeout);
+                }
+                if (c.retry && run.round == 1) retries[c.on].push_back(i);
             }
-            if (c.retry) retries[c.on].push_back(i);
+            std::vector<std::string> devices;
+            for (auto& [device, list] : commands) devices.push_back(device);
+            for (auto& [device, list] : retries)
+                if (!commands.count(device)) devices.push_back(device);
+            for (const auto& d : devices) worker_for(d);
+            co_await in_parallel(workers, devices, [&](DeviceWorker& w, const std::string& device) {
+                return w.wave(commands[device], retries[device]);
+            });
+            for (const auto& [i, blocked] : in_wave) finish_check(i, blocked);
         }
-        std::vector<std::string> devices;
-        for (auto& [device, list] : commands) devices.push_back(device);
-        for (auto& [device, list] : retries)
-            if (!commands.count(device)) devices.push_back(device);
-        for (const auto& d : devices) worker_for(d);
-        co_await in_parallel(workers, devices, [&](DeviceWorker& w, const std::string& device) {
-            return w.wave(commands[device], retries[device]);
-        });
-        for (const auto& [i, blocked] : in_wave) finish_check(i, blocked);
+        ev.settle.rounds = run.round;
+        std::vector<std::size_t> failing;
+        for (std::size_t i = 0; i < spec.checks.size(); ++i)
+            if (results[i]->status == CheckStatus::failed && !spec.checks[i].once) failing.push_back(i);
+        ev.settle.settled = failing.empty();
+        if (failing.empty() || !settle.enabled || clock.now() + settle.every > run.start + settle.window) {
+            for (std::size_t i : failing) ev.settle.failing.push_back(spec.checks[i].id);
+            break;
+        }
+        waited_for.insert(failing.begin(), failing.end());
+        co_await clock.wait(settle.every);
     }
+    for (std::size_t i : waited_for) ev.settle.waited_for.push_back(spec.checks[i].id);
+    ev.settle.elapsed = run.since(run.start);
     std::vector<std::string> all;
     for (auto& [device, w] : workers) all.push_back(device);
     co_await in_parallel(workers, all, [](DeviceWorker& w, const std::string&) { return w.finish(); });
@@ -434,11 +476,13 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         ev.checks.push_back(*results[i]);
         ev.score += ev.checks.back().points;
     }
-    ev.duration = since(run.start);
+    ev.duration = run.since(run.start);
     log::info("eval.done", {{"exercise", spec.id},
                             {"student", student},
                             {"score", ev.score},
                             {"max_score", ev.max_score},
+                            {"rounds", ev.settle.rounds},
+                            {"settled", ev.settle.settled},
                             {"duration_ms", ev.duration.count()}});
     co_return ev;
 }

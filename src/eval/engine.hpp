@@ -1,6 +1,9 @@
-// The evaluation engine: grades one student's lab against a spec. Each device is opened once and each
-// distinct command runs once (checks with `retry` re-run theirs until they pass or the retry deadline);
-// devices are talked to in parallel; evaluations share a global concurrency bound. Runs on one event loop.
+// The evaluation engine: grades one student's lab against a spec. Grading runs in rounds (the spec's
+// `grading.settle`): each round runs every distinct command once (checks with `retry` re-run theirs in the
+// first round until they pass or the retry deadline), and while a round leaves a check failed and the settle
+// window is open, another round grades everything again; the last round is the grade. Each device is opened
+// once; devices are talked to in parallel; evaluations share a global concurrency bound. Runs on one event
+// loop.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -14,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ids.hpp"
 #include "eval/platform.hpp"
 #include "eval/session.hpp"
 #include "eval/spec.hpp"
@@ -34,16 +38,28 @@ struct CheckResult {
     std::string feedback;  // rendered feedback for the outcome (or the reason for skipped/error)
     std::string evidence;  // what decided: matching line(s), counts, ping figures
     bool hidden = false;
-    int attempts = 0;                       // how many times the commands were run (retry)
-    std::chrono::milliseconds waited{0};    // time spent waiting between retries
+    int attempts = 0;                       // how many times the commands were run (rounds and retries)
+    std::chrono::milliseconds waited{0};    // time spent waiting between its own retries (`retry`)
     std::chrono::milliseconds checking{0};  // time spent running this check's commands
     std::vector<std::string> commands;      // rendered commands (reports hide hidden checks' ones)
 };
 
 struct TranscriptEntry {
     std::string device, command, output, error;
+    int round = 1;                // the settle round that ran it
     std::int64_t started_ms = 0;  // since the evaluation began
     std::int64_t duration_ms = 0;
+};
+
+// What grading waited for (spec `grading.settle`).
+struct SettleOutcome {
+    bool enabled = true;
+    std::chrono::milliseconds window{0};
+    int rounds = 0;
+    bool settled = false;  // the last round left no failed check that another round could change
+    std::chrono::milliseconds elapsed{0};  // from the start of grading to the end of the last round
+    std::vector<std::string> waited_for;   // checks that failed in an earlier round (spec order)
+    std::vector<std::string> failing;      // checks failed in the last round that another round could change
 };
 
 struct Evaluation {
@@ -55,6 +71,16 @@ struct Evaluation {
     // does not reflect the lab (`netpraxis serve` then records an error, not a grade).
     std::map<std::string, std::string> device_errors;
     std::chrono::milliseconds duration{0};
+    SettleOutcome settle;
+};
+
+// The engine's time for settle rounds, retries and the durations it reports (STYLE: time is injected, not
+// slept); device I/O deadlines stay on the real clock. Tests substitute a virtual clock whose wait() advances
+// it without sleeping.
+class EngineClock : public core::Clock {
+ public:
+    virtual boost::asio::awaitable<void> wait(std::chrono::milliseconds d) const;  // an Asio steady_timer
+    static const EngineClock& system();
 };
 
 struct EngineOptions {
@@ -62,6 +88,7 @@ struct EngineOptions {
     std::chrono::milliseconds open_timeout{std::chrono::seconds(20)};
     std::chrono::milliseconds command_timeout{std::chrono::seconds(30)};
     core::WorkerPool* pool = nullptr;  // for ssh
+    const EngineClock* clock = &EngineClock::system();
 };
 
 using SessionFactory = std::function<std::unique_ptr<Session>(boost::asio::any_io_executor,

@@ -1,6 +1,7 @@
 #include "eval/lint.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,64 @@ void collect_names(const Matcher& m, std::set<std::string>& names) {
     for (const auto* t : {&m.pattern, &m.value})
         for (auto& n : referenced_names(*t)) names.insert(n);
     for (const auto& c : m.children) collect_names(c, names);
+}
+
+bool has_ping(const Matcher& m) {
+    if (m.kind == Matcher::Kind::ping) return true;
+    return std::any_of(m.children.begin(), m.children.end(), has_ping);
+}
+
+// Commands that change a device rather than observe it: grading runs a check's commands again in every
+// settle round and retry, so such a check wants `retry: off`. First words, matched case-insensitively; a
+// heuristic for a warning, not a parser of every CLI.
+bool changes_device(const std::string& command) {
+    static const std::set<std::string> verbs = {"conf",   "configure", "clear", "reload", "write", "copy",
+                                                "delete", "erase",     "debug", "commit", "reset"};
+    std::istringstream in(command);
+    std::string word;
+    in >> word;
+    std::transform(word.begin(), word.end(), word.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    return verbs.count(word) > 0;
+}
+
+// Warnings about grading a converging network (spec `grading.settle`, check `retry`).
+void lint_settle(const Spec& spec, std::vector<Diagnostic>& out) {
+    auto warn = [&](std::string path, int line, std::string msg) {
+        out.push_back({Diagnostic::Severity::warning, std::move(path), line, std::move(msg)});
+    };
+    const SettlePolicy& settle = spec.grading.settle;
+    if (settle.enabled && settle.window > std::chrono::minutes(5))
+        warn("grading.settle", 0,
+             "settles for more than 5 minutes: a wrong lab waits that long for its grade");
+    if (settle.enabled && settle.every >= settle.window)
+        warn("grading.settle.every", 0, "is not shorter than the settle window: grading runs one round");
+    for (const auto& c : spec.checks) {
+        bool once = c.once || !settle.enabled;  // graded in one round
+        if (once && !c.retry && has_ping(c.expect))
+            warn(c.path + (c.once ? ".retry" : ""), c.line,
+                 "pings once (" + std::string(c.once ? "retry: off" : "settle: off") +
+                     ") and no retry: it can fail while the network still converges; leave settle on or add "
+                     "retry: {for: 30s, every: 2s}");
+        if (once && !c.retry && !has_ping(c.expect))
+            for (const auto& r : c.requires_ids)
+                if (const Check* k = spec.check(r); k && k->retry) {
+                    warn(c.path + ".requires", c.line,
+                         "requires '" + r +
+                             "', which waits for convergence (retry), but is itself tried once (" +
+                             (c.once ? "retry: off" : "settle: off") +
+                             "): the network may still be converging when it runs; add retry");
+                    break;
+                }
+        if (!c.once && (settle.enabled || c.retry))
+            for (const auto& cmd : c.run)
+                if (changes_device(cmd)) {
+                    warn(c.path + ".run", c.line,
+                         "'" + cmd +
+                             "' looks like it changes the device, and grading may run it again (settle "
+                             "rounds, retry): add retry: off if it must run once");
+                    break;
+                }
+    }
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& p) {
@@ -102,6 +161,7 @@ LintReport lint_spec(std::string_view yaml, const PlatformRegistry& platforms,
         if (c.expect.kind == Matcher::Kind::ping && c.retry && c.retry->total > std::chrono::minutes(5))
             warn(c.path + ".retry", c.line, "retries for more than 5 minutes");
     }
+    lint_settle(spec, report.diagnostics);
     // requires: ids that exist, and that come earlier (a later one is evaluated too, but reads badly).
     for (const auto& c : spec.checks)
         for (const auto& r : c.requires_ids) {

@@ -1,6 +1,7 @@
 // Evaluation reports: the JSON of FORMATS.md and a readable text report for `netpraxis grade`.
 #include <boost/json.hpp>
 #include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,36 @@ std::string fmt_points(double v) {
     return s.str();
 }
 
+// The id a check is shown under: hidden checks are "hidden-N" (in spec order) in the student view.
+std::map<std::string, std::string> shown_ids(const Evaluation& e, bool student_view) {
+    std::map<std::string, std::string> ids;
+    int hidden_index = 0;
+    for (const auto& c : e.checks)
+        ids[c.id] = student_view && c.hidden ? "hidden-" + std::to_string(++hidden_index) : c.id;
+    return ids;
+}
+
+// "Settled after 3.2 s, 2 rounds; waited for: end-to-end", or "" when the first round settled (or settle is
+// off).
+std::string settle_text(const Evaluation& e, bool student_view) {
+    const SettleOutcome& s = e.settle;
+    if (!s.enabled || (s.settled && s.rounds <= 1)) return {};
+    auto ids = shown_ids(e, student_view);
+    auto list = [&](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& id : v) out += (out.empty() ? "" : ", ") + (ids.count(id) ? ids[id] : id);
+        return out;
+    };
+    std::ostringstream out;
+    if (s.settled)
+        out << "Settled after " << s.elapsed.count() / 1000.0 << " s, " << s.rounds
+            << " rounds; waited for: " << list(s.waited_for);
+    else
+        out << "Not settled within " << s.window.count() / 1000.0 << " s (" << s.rounds
+            << (s.rounds == 1 ? " round" : " rounds") << "); still failing: " << list(s.failing);
+    return out.str();
+}
+
 }  // namespace
 
 std::string report_json(const Evaluation& e, bool student_view, bool with_transcript) {
@@ -31,6 +62,22 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
     root["score"] = number(e.score);
     root["max_score"] = number(e.max_score);
     root["duration_ms"] = e.duration.count();
+    auto ids = shown_ids(e, student_view);
+    {
+        const SettleOutcome& s = e.settle;
+        auto list = [&](const std::vector<std::string>& v) {
+            json::array a;
+            for (const auto& id : v) a.push_back(json::value(ids.count(id) ? ids[id] : id));
+            return a;
+        };
+        root["settle"] = json::object{{"enabled", s.enabled},
+                                      {"window_ms", s.window.count()},
+                                      {"rounds", s.rounds},
+                                      {"settled", s.settled},
+                                      {"elapsed_ms", s.elapsed.count()},
+                                      {"waited_for", list(s.waited_for)},
+                                      {"failing", list(s.failing)}};
+    }
     json::array checks;
     // Student view: a hidden check shows only that it exists and its points; its commands leave the
     // transcript unless a visible check ran the same command.
@@ -38,11 +85,10 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
     for (const auto& c : e.checks)
         for (const auto& cmd : c.commands)
             (c.hidden ? hidden_commands : visible_commands).insert({c.device, cmd});
-    int hidden_index = 0;
     for (const auto& c : e.checks) {
         json::object o;
         bool conceal = student_view && c.hidden;
-        o["id"] = conceal ? "hidden-" + std::to_string(++hidden_index) : c.id;
+        o["id"] = ids[c.id];
         o["title"] = conceal ? "Hidden check" : c.title;
         o["status"] = std::string(status_name(c.status));
         o["points"] = number(c.points);
@@ -71,6 +117,7 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
             json::object o;
             o["device"] = x.device;
             o["command"] = x.command;
+            o["round"] = x.round;
             o["output"] = x.output;
             if (!x.error.empty()) o["error"] = x.error;
             o["started_ms"] = x.started_ms;
@@ -103,10 +150,11 @@ std::string report_text(const Evaluation& e, bool student_view, bool color) {
         if (!c.feedback.empty()) out << "       " << c.feedback << "\n";
         if (!c.evidence.empty() && c.status != CheckStatus::passed)
             out << "       evidence: " << c.evidence << "\n";
-        if (c.attempts > 1)
+        if (c.waited.count() > 0)  // its own retries (settle rounds are summed up below)
             out << "       " << c.attempts << " attempts, waited " << c.waited.count() / 1000.0
                 << " s, checking " << c.checking.count() / 1000.0 << " s\n";
     }
+    if (auto settle = settle_text(e, student_view); !settle.empty()) out << "\n" << settle << "\n";
     for (const auto& [d, why] : e.device_errors) out << "\n" << paint("35", "device " + d) << ": " << why;
     if (!e.device_errors.empty()) out << "\n";
     out << "\nScore: " << fmt_points(e.score) << " / " << fmt_points(e.max_score) << "  ("

@@ -416,8 +416,10 @@ class Parser {
         }
         if (const auto& r = node["retry"]) {
             RetryPolicy p;
-            if (!r.IsMap() || !r["for"]) {
-                error(path + ".retry", r, "must be {for: DURATION, every: DURATION}");
+            if (off(r)) {
+                c.once = true;
+            } else if (!r.IsMap() || !r["for"]) {
+                error(path + ".retry", r, "must be {for: DURATION, every: DURATION} or off");
             } else {
                 unknown_keys(r, path + ".retry", {"for", "every"});
                 bool ok = duration(r["for"], path + ".retry.for", p.total);
@@ -454,10 +456,40 @@ class Parser {
             check(checks[i], "checks[" + std::to_string(i) + "]", spec);
     }
 
+    // `off` or `false` (YAML 1.1 reads both as a boolean).
+    static bool off(const YAML::Node& n) {
+        return n.IsScalar() && (n.Scalar() == "off" || n.Scalar() == "false");
+    }
+
+    // settle: off | DURATION | {for: DURATION, every: DURATION}
+    void settle(const YAML::Node& n, SettlePolicy& s) {
+        const std::string path = "grading.settle";
+        if (off(n)) {
+            s.enabled = false;
+            return;
+        }
+        bool ok = true;
+        if (n.IsScalar()) {
+            ok = duration(n, path, s.window);
+        } else if (n.IsMap()) {
+            unknown_keys(n, path, {"for", "every"});
+            if (n["for"]) ok = duration(n["for"], path + ".for", s.window);
+            if (n["every"]) ok = duration(n["every"], path + ".every", s.every) && ok;
+        } else {
+            return error(path, n, "must be off, a duration like 20s, or {for: DURATION, every: DURATION}");
+        }
+        if (ok && s.window.count() <= 0)
+            error(path, n, "must be a positive duration (settle: off grades in one round)");
+        if (ok && s.every.count() <= 0)
+            error(path + ".every", n["every"] ? n["every"] : n, "must be positive");
+    }
+
     void grading(const YAML::Node& g, Spec& spec) {
         if (!g) return;
-        if (!g.IsMap()) return error("grading", g, "must be a map (attempts, cooldown, deadline, score)");
-        unknown_keys(g, "grading", {"attempts", "cooldown", "deadline", "score"});
+        if (!g.IsMap())
+            return error("grading", g, "must be a map (attempts, cooldown, deadline, score, settle)");
+        unknown_keys(g, "grading", {"attempts", "cooldown", "deadline", "score", "settle"});
+        if (g["settle"]) settle(g["settle"], spec.grading.settle);
         if (g["attempts"]) integer(g["attempts"], "grading.attempts", spec.grading.attempts);
         if (g["cooldown"]) duration(g["cooldown"], "grading.cooldown", spec.grading.cooldown);
         if (g["deadline"] && !g["deadline"].IsNull())

@@ -45,6 +45,8 @@ struct Matcher {
 
 std::string_view kind_name(Matcher::Kind kind);
 
+// A check's own `retry: {for, every}`: in the first round it re-runs its commands until it passes or `for`
+// has passed, before the checks that require it run.
 struct RetryPolicy {
     std::chrono::milliseconds total{0};  // `for`
     std::chrono::milliseconds every{std::chrono::seconds(5)};
@@ -59,6 +61,7 @@ struct Check {
     bool hidden = false;
     std::vector<std::string> requires_ids;
     std::optional<RetryPolicy> retry;
+    bool once = false;  // `retry: off`: graded in the first round only (commands with side effects)
     std::optional<std::chrono::milliseconds> timeout;  // per command
     std::string feedback_pass, feedback_fail;
     std::string path;
@@ -70,11 +73,22 @@ struct DeviceSpec {
     int line = 0;
 };
 
+// `grading.settle`: how grading waits for a converging network. When a round of checks leaves a check
+// failed, every check (but `retry: off` ones) is graded again, all together, `every` after the round
+// ended, until a round has no failed check or `window` has passed since grading began; the last round's
+// results are the grade. `settle: off` grades in one round.
+struct SettlePolicy {
+    bool enabled = true;
+    std::chrono::milliseconds window{std::chrono::seconds(30)};  // `for`
+    std::chrono::milliseconds every{std::chrono::seconds(2)};
+};
+
 struct GradingPolicy {
     std::int64_t attempts = 0;  // 0 = unlimited
     std::chrono::milliseconds cooldown{0};
     std::string deadline;        // ISO 8601 or empty
     std::string score = "last";  // last | best
+    SettlePolicy settle;
 };
 
 struct Spec {

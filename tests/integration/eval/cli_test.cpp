@@ -98,6 +98,7 @@ devices: {r1: {platform: cisco_ios}}
 checks:
   - {id: up, on: r1, run: show ip interface brief, expect: {match: 'Gi\S+\s+10\.0\.0\.1 .* up\s+up'}, points: 2}
   - {id: gi1, on: r1, run: show ip interface brief, expect: {contains: 'GigabitEthernet0/1'}, hidden: true}
+grading: {settle: off}  # an emulated console never changes: one round
 )");
     dir.write("instructions.md", "Bring Gi0/0 up.\n");
     dir.write("inventory.yaml",
@@ -116,6 +117,8 @@ checks:
     EXPECT_EQ(checks[1].at("title").as_string(), "Hidden check");
     EXPECT_EQ(checks[1].at("evidence").as_string(), "");
     EXPECT_FALSE(v.at("transcript").as_array().empty());  // shared with a visible check: kept
+    EXPECT_EQ(v.at("settle").at("rounds").as_int64(), 1);
+    EXPECT_EQ(v.at("settle").at("failing").as_array().at(0).as_string(), "hidden-1");  // concealed
 
     Result text = run("--log-level error grade --exercise " + dir.str() + " --inventory " + dir.str() +
                       "/inventory.yaml");

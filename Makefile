@@ -25,7 +25,7 @@ build: deps-build build/$(PRESET_RUN)/build.ninja
 
 # Builds and starts the server on the embedded defaults (SQLite in ./var, 127.0.0.1:8080, local labs).
 run: deps-run build
-	./build/$(PRESET_RUN)/src/app/netpraxis serve $(ARGS)
+	./build/$(PRESET_RUN)/src/cmd/netpraxis serve $(ARGS)
 
 build-test: deps-test build/$(PRESET_TEST)/build.ninja
 	@cmake --build build/$(PRESET_TEST) -j $(JOBS)

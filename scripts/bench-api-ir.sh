@@ -17,7 +17,7 @@ grind() { exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file
 
 port=$(free_port)
 bport=$(free_port)
-grind np "$build/src/app/netpraxis" --log-level warn serve --listen "127.0.0.1:$port" --store "sqlite:$tmp/np.db" \
+grind np "$build/src/cmd/netpraxis" --log-level warn serve --listen "127.0.0.1:$port" --store "sqlite:$tmp/np.db" \
     >"$tmp/np.log" 2>&1 &
 pids+=($!)
 grind bare "$build/bench/api/bench_bare_server" "$bport" >"$tmp/bare.log" 2>&1 &

@@ -9,7 +9,7 @@ set -euo pipefail
 build=${1:?usage: scripts/bench-api.sh BUILD_DIR [SECONDS] [ROUNDS]}
 secs=${2:-10}
 rounds=${3:-3}
-bin=$build/src/app/netpraxis
+bin=$build/src/cmd/netpraxis
 bare=$build/bench/api/bench_bare_server
 tmp=$(mktemp -d /tmp/np-bench-api-XXXXXX)
 pids=()

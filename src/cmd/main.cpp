@@ -3,13 +3,13 @@
 #include <iostream>
 #include <vector>
 
-#include "app/cli.hpp"
+#include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
 extern char** environ;
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 std::vector<std::pair<int, CommandSetup>>& registry() {
@@ -33,14 +33,14 @@ core::Config load_config(const GlobalOptions& global) {
     return config;
 }
 
-}  // namespace np::app
+}  // namespace np::cmd
 
 int main(int argc, char** argv) {
     using namespace np;
     CLI::App root{"netpraxis: practical evaluations for network-administration courses"};
     root.set_version_flag("--version", "netpraxis 0.1.0");
     root.require_subcommand(1);
-    app::GlobalOptions global;
+    cmd::GlobalOptions global;
     root.add_option("-c,--config", global.config_path,
                     "YAML configuration file (see examples/netpraxis.yaml)")
         ->envname("NETPRAXIS_CONFIG")
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
                    global.log_format.empty() ? "logfmt" : global.log_format);
     });
 
-    auto& commands = app::registry();
+    auto& commands = cmd::registry();
     std::stable_sort(commands.begin(), commands.end(), [](auto& a, auto& b) { return a.first < b.first; });
     for (auto& [order, setup] : commands) setup(root, global);
 
@@ -65,10 +65,10 @@ int main(int argc, char** argv) {
     } catch (const core::Error& e) {
         std::cerr << "netpraxis: " << e.what() << "\n";
         for (const auto& f : e.fields()) std::cerr << "  " << f.path << ": " << f.message << "\n";
-        return core::http_status(e.code()) < 500 ? app::kExitUsage : app::kExitFailure;
+        return core::http_status(e.code()) < 500 ? cmd::kExitUsage : cmd::kExitFailure;
     } catch (const std::exception& e) {
         std::cerr << "netpraxis: " << e.what() << "\n";
-        return app::kExitFailure;
+        return cmd::kExitFailure;
     }
     return 0;
 }

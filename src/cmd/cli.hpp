@@ -7,7 +7,7 @@
 
 #include "core/config.hpp"
 
-namespace np::app {
+namespace np::cmd {
 
 struct GlobalOptions {
     std::string config_path;  // --config FILE; empty: embedded defaults
@@ -30,9 +30,9 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPartial = 3;
 
-}  // namespace np::app
+}  // namespace np::cmd
 
 #define NP_CONCAT_INNER(a, b) a##b
 #define NP_CONCAT(a, b) NP_CONCAT_INNER(a, b)
 #define NP_REGISTER_COMMAND(order, fn) \
-    static const ::np::app::CommandRegistrar NP_CONCAT(np_command_registrar_, __LINE__)(order, fn)
+    static const ::np::cmd::CommandRegistrar NP_CONCAT(np_command_registrar_, __LINE__)(order, fn)

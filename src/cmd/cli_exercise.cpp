@@ -4,11 +4,11 @@
 
 #include <iostream>
 
-#include "app/cli.hpp"
+#include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "eval/lint.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 struct LintOptions {
@@ -92,4 +92,4 @@ void setup(CLI::App& root, GlobalOptions&) {
 NP_REGISTER_COMMAND(40, setup);
 
 }  // namespace
-}  // namespace np::app
+}  // namespace np::cmd

@@ -1,4 +1,4 @@
-#include "app/server_main.hpp"
+#include "cmd/server_main.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,8 +27,13 @@
 #include "store/store.hpp"
 #include "store/url.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace asio = boost::asio;
+using app::EventBus;
+using app::EventRelay;
+using app::JobRunner;
+using app::JobRunnerOptions;
+using app::Workflows;
 
 std::string store_url_from(const core::Config& config, const std::string& override_url) {
     if (!override_url.empty()) return override_url;
@@ -223,4 +228,4 @@ int serve(const core::Config& config, const ServeOptions& options,
     return 0;
 }
 
-}  // namespace np::app
+}  // namespace np::cmd

@@ -15,14 +15,14 @@
 #include <iostream>
 #include <memory>
 
-#include "app/cli.hpp"
+#include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "pve/client.hpp"
 #include "pve/workloads.hpp"
 #include "pvesim/simulator.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 namespace asio = boost::asio;
@@ -274,4 +274,4 @@ void setup(CLI::App& root, GlobalOptions& global) {
 NP_REGISTER_COMMAND(60, setup);
 
 }  // namespace
-}  // namespace np::app
+}  // namespace np::cmd

@@ -3,14 +3,14 @@
 
 #include <iostream>
 
-#include "app/cli.hpp"
-#include "app/server_main.hpp"
+#include "cmd/cli.hpp"
+#include "cmd/server_main.hpp"
 #include "auth/password.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "store/store.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 void setup_serve(CLI::App& root, GlobalOptions& global) {
@@ -97,4 +97,4 @@ NP_REGISTER_COMMAND(10, setup_serve);
 NP_REGISTER_COMMAND(20, setup_user);
 
 }  // namespace
-}  // namespace np::app
+}  // namespace np::cmd

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "app/cli.hpp"
+#include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "core/offload.hpp"
 #include "eval/engine.hpp"
@@ -16,7 +16,7 @@
 #define NP_HAVE_LOCAL_LABS 1
 #endif
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 struct GradeOptions {
@@ -151,4 +151,4 @@ void setup(CLI::App& root, GlobalOptions& global) {
 NP_REGISTER_COMMAND(45, setup);
 
 }  // namespace
-}  // namespace np::app
+}  // namespace np::cmd

@@ -12,7 +12,7 @@ namespace np::store {
 class Store;
 }
 
-namespace np::app {
+namespace np::cmd {
 
 struct ServeOptions {
     std::string listen;     // "ADDR:PORT"; overrides server.address/server.port
@@ -30,4 +30,4 @@ std::unique_ptr<store::Store> open_and_migrate(const std::string& url);
 int serve(const core::Config& config, const ServeOptions& options,
           const std::function<void(std::uint16_t)>& on_ready = {});
 
-}  // namespace np::app
+}  // namespace np::cmd

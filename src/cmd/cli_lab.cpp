@@ -11,14 +11,14 @@
 #include <cstring>
 #include <iostream>
 
-#include "app/cli.hpp"
+#include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "lab/process.hpp"
 #include "lab/runtime.hpp"
 #include "lab/tap_bridge.hpp"
 #include "lab/vpcs_client.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 namespace json = boost::json;
@@ -287,4 +287,4 @@ void setup_lab(CLI::App& root, GlobalOptions& global) {
 
 NP_REGISTER_COMMAND(40, setup_lab);
 
-}  // namespace np::app
+}  // namespace np::cmd

@@ -2,13 +2,13 @@
 #include <iostream>
 #include <memory>
 
-#include "app/cli.hpp"
-#include "app/server_main.hpp"
+#include "cmd/cli.hpp"
+#include "cmd/server_main.hpp"
 #include "core/log.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
 
-namespace np::app {
+namespace np::cmd {
 namespace {
 
 std::string json_string(const std::string& text) {
@@ -68,4 +68,4 @@ void setup_migrate(CLI::App& root, GlobalOptions& global) {
 
 NP_REGISTER_COMMAND(20, setup_migrate);
 
-}  // namespace np::app
+}  // namespace np::cmd

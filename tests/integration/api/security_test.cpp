@@ -515,3 +515,72 @@ TEST(SecuritySessions, ARoleChangeReachesEveryInstance) {
     ServerProcess third({"--store", store});
     EXPECT_EQ(HttpClient(third.port()).request("GET", "/api/v1/me", "", teacher).status, 401);
 }
+
+// The bad-input corpus: one case per class of hostile input (paths, numbers, YAML, encodings, JSON, HTTP
+// framing). Each gets a 4xx problem with a reason, and nothing already stored is lost.
+TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
+    auto c = client();
+    auto t = admin();
+    auto made = c.request("POST", "/api/v1/exercises",
+                          json::serialize(json::object{{"slug", "corpus"}, {"title", "Corpus"}, {"spec", kSpec}}), t);
+    ASSERT_EQ(made.status, 201) << made.body;
+    auto before_users = c.request("GET", "/api/v1/users?limit=500", "", t).body;
+    auto before_version = c.request("GET", "/api/v1/exercises/corpus/versions/1", "", t).body;
+    std::string bad_regex_spec = std::string(kSpec) + "  - id: re\n    on: h1\n    run: ip addr\n"
+                                                      "    expect: {match: '(['}\n    points: 1\n";
+    struct Case {
+        const char* what;
+        std::string method, target, body;
+    };
+    std::string deep(100000, '[');
+    std::vector<Case> cases = {
+        {"bad percent escape", "GET", "/api/v1/users/%zz", ""},
+        {"encoded traversal", "GET", "/api/v1/exercises/..%2F..%2Fetc%2Fpasswd", ""},
+        {"NUL in a path", "GET", "/api/v1/users/a%00b", ""},
+        {"float where an integer goes", "GET", "/api/v1/users?limit=2.5", ""},
+        {"integer overflow", "GET", "/api/v1/jobs?limit=18446744073709551617", ""},
+        {"malformed JSON", "POST", "/api/v1/users", "{\"username\":"},
+        {"invalid UTF-8", "POST", "/api/v1/users", "{\"username\":\"\xff\xfe\",\"role\":\"student\"}"},
+        {"byte order mark", "POST", "/api/v1/users", "\xef\xbb\xbf{\"username\":\"bom\",\"role\":\"student\"}"},
+        {"deep JSON", "POST", "/api/v1/users", deep},
+        {"number too big", "POST", "/api/v1/assignments",
+         R"({"exercise_id":"corpus","student_ids":["x"],"max_attempts":1e309})"},
+        {"wrong JSON type", "PATCH", "/api/v1/users/none", R"({"disabled":"yes"})"},
+        {"broken YAML", "POST", "/api/v1/exercises/corpus/versions", R"({"spec":"id: [\n"})"},
+        {"YAML that is not a map", "POST", "/api/v1/exercises/corpus/versions", R"({"spec":"- a\n- b\n"})"},
+        {"topology file outside", "PUT", "/api/v1/exercises/corpus/versions/1",
+         R"({"topology":"nodes:\n  h1: {kind: linux, config: /etc/shadow}\n"})"},
+        {"bad slug", "POST", "/api/v1/exercises", R"({"slug":"../x","title":"t"})"},
+        {"control character in a username", "POST", "/api/v1/users", "{\"username\":\"a\\u0000b\",\"role\":\"student\"}"},
+    };
+    for (const auto& k : cases) {
+        auto r = c.request(k.method, k.target, k.body, t);
+        EXPECT_GE(r.status, 400) << k.what << ": " << r.body;
+        EXPECT_LT(r.status, 500) << k.what << ": " << r.body;
+        EXPECT_EQ(r.header("content-type"), "application/problem+json") << k.what;
+        if (r.header("content-type") == "application/problem+json") {
+            EXPECT_FALSE(parse(r.body).at("detail").as_string().empty()) << k.what;
+        }
+    }
+    // A regex that does not compile: stored as a draft (the YAML is fine), refused at publish naming it.
+    auto draft = c.request("POST", "/api/v1/exercises/corpus/versions",
+                           json::serialize(json::object{{"spec", bad_regex_spec}}), t);
+    ASSERT_EQ(draft.status, 201) << draft.body;
+    auto pub = c.request("POST", "/api/v1/exercises/corpus/versions/2/publish", "", t);
+    EXPECT_EQ(pub.status, 400) << pub.body;
+    EXPECT_NE(errors_of(pub).find("checks[1]"), std::string::npos) << pub.body;
+    // HTTP framing, on raw connections.
+    for (const char* raw :
+         {"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}",
+          "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n{}\r\n0\r\n\r\n",
+          "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
+          "GET /api/v1/me HTTP/9.9\r\nHost: x\r\n\r\n",
+          "GET  /api/v1/me HTTP/1.1\r\n\r\n"}) {
+        auto answer = exchange_until_close(server_->port(), raw);
+        EXPECT_EQ(answer.rfind("HTTP/1.1 4", 0), 0u) << raw << " -> " << answer.substr(0, 80);
+    }
+    // Nothing stored was lost or changed by any of it.
+    EXPECT_EQ(c.request("GET", "/api/v1/users?limit=500", "", t).body, before_users);
+    EXPECT_EQ(c.request("GET", "/api/v1/exercises/corpus/versions/1", "", t).body, before_version);
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200);
+}

@@ -4,12 +4,19 @@ PRESET_RUN  ?= release
 JOBS        ?= $(shell nproc)
 ARGS        ?=
 
-.PHONY: all run test build build-test bench deps-build deps-run deps-test format clean
+.PHONY: all run test build build-test bench deps-build deps-run deps-test api-docs format clean
 
 all: build
 
-deps-build:
+deps-build: api-docs
 	@scripts/install-deps.sh build
+
+# The API reference's files (Swagger UI, npm, committed lockfile), embedded into the binary; install scripts
+# are not run (the package's only one is a telemetry ping).
+api-docs: docs/api-ui/node_modules/.package-lock.json
+docs/api-ui/node_modules/.package-lock.json: docs/api-ui/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	@cd docs/api-ui && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 deps-run: deps-build
 	@scripts/install-deps.sh run
 deps-test: deps-build

@@ -276,6 +276,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
     add_exercise_routes(router_, deps_);
     add_assignment_routes(router_, deps_);
     add_job_routes(router_, deps_);
+    add_docs_routes(router_);
     openapi_ = router_.openapi(deps_.options.version);
     for (const auto& r : router_.routes())
         metrics_->add_route("method=\"" + std::string(http::method_name(r.method)) + "\",route=\"" +

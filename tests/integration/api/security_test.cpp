@@ -584,3 +584,23 @@ TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
     EXPECT_EQ(c.request("GET", "/api/v1/exercises/corpus/versions/1", "", t).body, before_version);
     EXPECT_EQ(c.request("GET", "/healthz").status, 200);
 }
+
+// The API reference at /api/docs (issue 15): served by the binary itself, no CDN, its own CSP.
+TEST_F(Security, ApiReferenceIsServedByTheBinary) {
+    auto c = client();
+    auto page = c.request("GET", "/api/docs");
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+    EXPECT_NE(page.body.find("/api/docs/swagger-ui-bundle.js"), std::string::npos);
+    EXPECT_EQ(page.body.find("http"), std::string::npos) << "the page loads nothing from elsewhere";
+    auto csp = page.header("content-security-policy");
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+    EXPECT_EQ(csp.find("default-src 'none'"), std::string::npos) << "the page's CSP replaces the API's";
+    auto js = c.request("GET", "/api/docs/swagger-ui-bundle.js");
+    ASSERT_EQ(js.status, 200);
+    EXPECT_GT(js.body.size(), 500'000u);
+    EXPECT_NE(js.body.find("SwaggerUIBundle"), std::string::npos);
+    EXPECT_EQ(js.header("content-type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(c.request("GET", "/api/docs/init.js").status, 200);
+    EXPECT_EQ(c.request("GET", "/api/docs/swagger-ui.css").header("content-type"), "text/css; charset=utf-8");
+}

@@ -5,7 +5,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <vector>
 
 #include "app/events.hpp"
 #include "core/error.hpp"
@@ -81,22 +83,42 @@ void JobRunner::start() {
     asio::co_spawn(executor_, loop(), asio::detached);
 }
 
+JobKindOptions JobRunner::kind_options(const std::string& kind) const {
+    auto it = options_.kinds.find(kind);
+    return it == options_.kinds.end() ? JobKindOptions{} : it->second;
+}
+
 asio::awaitable<void> JobRunner::loop() {
     while (!stopping_) {
-        while (!stopping_ && static_cast<int>(running_.size()) < options_.max_concurrency) {
-            std::optional<store::Job> job;
-            try {
-                job = co_await pool_.run([&] {
-                    return store_.claim_job(options_.instance_id, options_.clock->unix_now(),
-                                            options_.lease_seconds);
-                });
-            } catch (const std::exception& e) {
-                log::error("jobs.claim_failed", {{"error", e.what()}});
-                break;
+        // Each registered kind claims into its own free slots, in its order (student-facing kinds first);
+        // kinds this instance cannot run are left to instances that can.
+        std::vector<std::pair<int, std::string>> order;
+        if (options_.max_concurrency > 0)
+            for (const auto& [kind, fn] : kinds_) order.emplace_back(kind_options(kind).order, kind);
+        std::sort(order.begin(), order.end());
+        for (bool claimed = true; claimed && !stopping_;) {
+            claimed = false;
+            for (const auto& [rank, kind] : order) {
+                auto opts = kind_options(kind);
+                int limit = opts.concurrency < 0 ? options_.max_concurrency : opts.concurrency;
+                if (stopping_ || running_by_kind_[kind] >= limit) continue;
+                std::optional<store::Job> job;
+                store::ClaimFilter filter{kind, opts.one_per_owner};
+                try {
+                    job = co_await pool_.run([&] {
+                        return store_.claim_job(options_.instance_id, options_.clock->unix_now(),
+                                                options_.lease_seconds, filter);
+                    });
+                } catch (const std::exception& e) {
+                    log::error("jobs.claim_failed", {{"kind", kind}, {"error", e.what()}});
+                    continue;
+                }
+                if (!job) continue;
+                claimed = true;
+                running_.insert(job->id);
+                ++running_by_kind_[kind];
+                asio::co_spawn(executor_, run(std::move(*job)), asio::detached);
             }
-            if (!job) break;
-            running_.insert(job->id);
-            asio::co_spawn(executor_, run(std::move(*job)), asio::detached);
         }
         co_await heartbeat();
         impl_->wake.expires_after(options_.poll_interval);
@@ -178,6 +200,7 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     }
     contexts_.erase(job.id);
     running_.erase(job.id);
+    if (auto slot = running_by_kind_.find(job.kind); slot != running_by_kind_.end() && slot->second > 0) --slot->second;
     cancelled_.erase(job.id);
     impl_->drained.cancel();
     impl_->wake.cancel();

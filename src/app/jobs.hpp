@@ -48,9 +48,18 @@ class JobContext {
 // A job kind: does the work and returns its result as a JSON object text; throws core::Error to fail.
 using JobFn = std::function<boost::asio::awaitable<std::string>(JobContext&)>;
 
+// How one job kind is queued (jobs.kinds.<kind> in the configuration). Each kind has its own slots, so a
+// student's evaluation never waits behind batch work of another kind.
+struct JobKindOptions {
+    int concurrency = -1;        // jobs of this kind running at once on this instance; -1: max_concurrency
+    bool one_per_owner = false;  // one running job of this kind per owner (fairness between students)
+    int order = 100;             // claimed before kinds of a higher order when slots free up
+};
+
 struct JobRunnerOptions {
     std::string instance_id;  // lease owner name; random when empty
-    int max_concurrency = 4;
+    int max_concurrency = 4;  // slots of a kind without its own; 0: this instance runs no job at all
+    std::map<std::string, JobKindOptions> kinds;
     // A running job's lease is renewed every lease_seconds / 3 (on progress, and by the runner's heartbeat
     // for jobs that report none), so only a job whose instance died is taken over.
     int lease_seconds = 60;
@@ -80,6 +89,7 @@ class JobRunner {
  private:
     friend class JobContext;
     boost::asio::awaitable<void> loop();
+    JobKindOptions kind_options(const std::string& kind) const;
     boost::asio::awaitable<void> run(store::Job job);
     // Renews the leases of running jobs that have not written progress for lease_seconds / 3.
     boost::asio::awaitable<void> heartbeat();
@@ -94,6 +104,7 @@ class JobRunner {
     JobRunnerOptions options_;
     std::map<std::string, JobFn> kinds_;
     std::set<std::string> running_;
+    std::map<std::string, int> running_by_kind_;
     std::map<std::string, JobContext*> contexts_;  // running jobs on this instance
     std::set<std::string> cancelled_;
     bool stopping_ = false;

@@ -94,6 +94,41 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
     return realms;
 }
 
+// Queues by job kind (jobs.kinds). Evaluations are I/O-bound (console round trips, bounded by the engine's
+// eval.concurrency) and a student waits on them: many slots, one per student at a time, claimed first.
+// Lab work is CPU- and root-bound: jobs.concurrency slots of its own, so it never holds evaluations up.
+std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config) {
+    std::map<std::string, app::JobKindOptions> kinds{
+        {"evaluation.run", {32, true, 0}},
+        {"environment.reconcile", {-1, false, 10}},
+    };
+    auto node = config.node("jobs.kinds");
+    if (!node || node.IsNull()) return kinds;
+    if (!node.IsMap()) throw core::invalid("jobs.kinds must map a job kind to {concurrency, one_per_owner}");
+    for (const auto& entry : node) {
+        auto kind = entry.first.as<std::string>();
+        auto& k = kinds[kind];
+        const auto& v = entry.second;
+        if (!v.IsMap()) throw core::invalid("jobs.kinds." + kind + " must be {concurrency: N, one_per_owner: BOOL}");
+        for (const auto& field : v) {
+            auto key = field.first.as<std::string>();
+            if (key != "concurrency" && key != "one_per_owner" && key != "order")
+                throw core::invalid("jobs.kinds." + kind + ": unknown key '" + key +
+                                    "' (expected concurrency, one_per_owner, order)");
+        }
+        try {
+            if (v["concurrency"]) k.concurrency = v["concurrency"].as<int>();
+            if (v["one_per_owner"]) k.one_per_owner = v["one_per_owner"].as<bool>();
+            if (v["order"]) k.order = v["order"].as<int>();
+        } catch (const YAML::Exception&) {
+            throw core::invalid("jobs.kinds." + kind + ": concurrency and order are integers, one_per_owner a boolean");
+        }
+        if (k.concurrency < 0 || k.concurrency > 1024)
+            throw core::invalid("jobs.kinds." + kind + ".concurrency must be 0-1024");
+    }
+    return kinds;
+}
+
 std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, const core::Config& config) {
     std::string address = config.get_string("server.address", "127.0.0.1");
     auto port = config.get_int("server.port", 8080);
@@ -138,6 +173,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     jopts.instance_id = config.get_string("jobs.instance_id");
     jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));
     jopts.lease_seconds = static_cast<int>(config.get_int("jobs.lease_seconds", 60));
+    jopts.kinds = job_kinds(config);
     JobRunner jobs(ioc.get_executor(), *store, pool, bus, jopts);
     EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus);

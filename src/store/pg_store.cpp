@@ -248,9 +248,13 @@ struct PgConnection {
                    "?3::bigint,"
                    " attempt = attempt + 1,"
                    " started_at = CASE WHEN started_at = 0 THEN ?2::bigint ELSE started_at END"
-                   " WHERE id = (SELECT id FROM jobs"
-                   "   WHERE state = 'queued' OR (state = 'running' AND lease_expires <= ?2::bigint)"
-                   "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                   " WHERE id = (SELECT q.id FROM jobs q"
+                   "   WHERE (?4::text = '' OR q.kind = ?4::text)"
+                   "   AND ((q.state = 'queued' AND (?5::bigint = 0 OR q.owner_id = '' OR NOT EXISTS ("
+                   "          SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.kind = q.kind"
+                   "          AND r.owner_id = q.owner_id AND r.lease_expires > ?2::bigint)))"
+                   "        OR (q.state = 'running' AND q.lease_expires <= ?2::bigint))"
+                   "   ORDER BY q.id LIMIT 1 FOR UPDATE OF q SKIP LOCKED)"
                    " RETURNING ") +
                std::string(cols);
     }

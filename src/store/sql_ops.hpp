@@ -952,14 +952,16 @@ class Ops {
                                page.after, !page.after.empty(), page, read_job<Stmt>);
     }
 
-    std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds) {
+    std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds,
+                                 const ClaimFilter& filter) {
         if (lease_owner.empty()) throw core::invalid("claim_job needs a lease owner");
         if (lease_seconds <= 0) throw core::invalid("claim_job needs a positive lease duration");
         // One UPDATE ... RETURNING whose row choice is atomic in each engine (C::claim_job_sql): two
         // claimers never get one job.
         return run_transaction(c, [&]() -> std::optional<Job> {
             auto stmt = c.query(C::claim_job_sql(kJobCols));
-            stmt.bind(lease_owner, now, std::int64_t{lease_seconds});
+            stmt.bind(lease_owner, now, std::int64_t{lease_seconds}, filter.kind,
+                      std::int64_t{filter.one_per_owner ? 1 : 0});
             std::optional<Job> job;
             if (stmt.next()) job = read_job(stmt);
             while (stmt.next()) {

@@ -67,8 +67,9 @@ class SqlStore : public Store {
     void create_job(const Job& job) override;
     std::optional<Job> get_job(const std::string& id) override;
     PageResult<Job> list_jobs(const JobFilter& filter, const Page& page) override;
-    std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now,
-                                 int lease_seconds) override;
+    using Store::claim_job;
+    std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds,
+                                 const ClaimFilter& filter) override;
     bool update_job_progress(const std::string& id, const std::string& lease_owner, std::int64_t done,
                              std::int64_t total, const std::string& message,
                              std::int64_t lease_expires) override;

@@ -219,8 +219,8 @@ PageResult<Job> SqlStore<Conn>::list_jobs(const JobFilter& filter, const Page& p
 
 template <class Conn>
 std::optional<Job> SqlStore<Conn>::claim_job(const std::string& lease_owner, std::int64_t now,
-                                             int lease_seconds) {
-    return sql::Ops<Conn>(connection()).claim_job(lease_owner, now, lease_seconds);
+                                             int lease_seconds, const ClaimFilter& filter) {
+    return sql::Ops<Conn>(connection()).claim_job(lease_owner, now, lease_seconds, filter);
 }
 
 template <class Conn>

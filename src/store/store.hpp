@@ -41,6 +41,11 @@ struct User {
     bool disabled = false;  // cannot log in
 };
 
+struct ClaimFilter {
+    std::string kind;            // empty: any kind
+    bool one_per_owner = false;  // pass over jobs whose owner already runs one of this kind
+};
+
 struct UserFilter {
     std::string role;    // empty: any
     std::string realm;   // empty: any
@@ -242,8 +247,14 @@ class Store {
     virtual PageResult<Job> list_jobs(const JobFilter& filter, const Page& page) = 0;
     // Claims the oldest queued job, or a running one whose lease expired (crashed instance): sets state
     // running, lease_owner, lease_expires = now + lease_seconds, attempt + 1. Atomic across instances.
-    virtual std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now,
-                                         int lease_seconds) = 0;
+    // `filter`: only jobs of that kind (empty: any); with one_per_owner, a queued job is passed over while
+    // its owner has a job of the same kind running under a live lease (one evaluation per student at a
+    // time: a student who presses grade ten times holds one slot, not ten).
+    virtual std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds,
+                                         const ClaimFilter& filter) = 0;
+    std::optional<Job> claim_job(const std::string& lease_owner, std::int64_t now, int lease_seconds) {
+        return claim_job(lease_owner, now, lease_seconds, ClaimFilter{});
+    }
     // Progress and lease renewal; returns false when the job is no longer leased by `lease_owner`.
     virtual bool update_job_progress(const std::string& id, const std::string& lease_owner, std::int64_t done,
                                      std::int64_t total, const std::string& message,

@@ -232,3 +232,48 @@ TEST(JobRunner, ACancelledJobStopsAtItsNextProgressStep) {
     asio::co_spawn(f.io, runner.stop(std::chrono::seconds(1)), asio::use_future).get();
     f.halt();
 }
+
+// Each kind has its own slots: with the lab queue full, evaluations still start at once; one evaluation per
+// student at a time, so a student pressing grade again waits for their own, not others (issue 14).
+TEST(JobRunner, EvaluationsHaveTheirOwnSlotsAndOnePerStudent) {
+    Fixture f;
+    auto opts = f.options("one");
+    opts.max_concurrency = 1;
+    opts.kinds["evaluation.run"] = {4, true, 0};
+    std::atomic<bool> release_labs{false}, release_evals{false};
+    std::atomic<int> lab_runs{0}, eval_runs{0};
+    app::JobRunner runner(f.io.get_executor(), *f.store, f.pool, f.bus, opts);
+    runner.register_kind("environment.reconcile", silent_until(release_labs, lab_runs));
+    runner.register_kind("evaluation.run", silent_until(release_evals, eval_runs));
+    auto submit_kind = [&](const std::string& kind, const std::string& owner) {
+        store::Job job;
+        job.kind = kind;
+        job.owner_id = owner;
+        return asio::co_spawn(f.io, runner.submit(job), asio::use_future).get();
+    };
+    f.start();
+    for (int i = 0; i < 3; ++i) submit_kind("environment.reconcile", "teacher");
+    submit_kind("evaluation.run", "alice");
+    submit_kind("evaluation.run", "alice");
+    submit_kind("evaluation.run", "bob");
+    asio::co_spawn(f.io, [&]() -> asio::awaitable<void> { runner.start(); co_return; }, asio::detached);
+    // Condition, not time: wait (with a generous deadline) until the runner has started what it may.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((lab_runs < 1 || eval_runs < 2) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(lab_runs.load(), 1);   // one lab slot
+    EXPECT_EQ(eval_runs.load(), 2);  // alice's first and bob's, not alice's second
+    Fixture::settle();
+    EXPECT_EQ(eval_runs.load(), 2) << "alice's second evaluation must wait for her first";
+    EXPECT_EQ(lab_runs.load(), 1);
+    release_evals = true;
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (eval_runs < 3 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_EQ(eval_runs.load(), 3);
+    release_labs = true;
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (runner.running() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    f.halt();
+}

@@ -790,6 +790,45 @@ TEST_P(StoreContract, JobsClaimProgressFinish) {
     EXPECT_FALSE(store_->claim_job("runner-c", 999999, 30));  // finished jobs are never claimed again
 }
 
+// Queues by kind: a runner claims only the kind it has a free slot for, and with one_per_owner a student's
+// second evaluation waits while the first runs, without holding back other students' (issue 14).
+TEST_P(StoreContract, JobsClaimByKindAndOnePerOwner) {
+    auto lab = job("environment.reconcile");
+    auto make_eval = [&](const std::string& owner) {
+        auto j = job("evaluation.run");
+        j.owner_id = owner;
+        store_->create_job(j);
+        return j;
+    };
+    store_->create_job(lab);  // oldest, but of another kind
+    auto alice1 = make_eval("alice");
+    auto alice2 = make_eval("alice");
+    auto bob1 = make_eval("bob");
+    ClaimFilter evals{"evaluation.run", true};
+    auto c1 = store_->claim_job("r", 1000, 30, evals);
+    ASSERT_TRUE(c1);
+    EXPECT_EQ(c1->id, alice1.id);  // the lab job is not taken by the evaluation queue
+    auto c2 = store_->claim_job("r", 1000, 30, evals);
+    ASSERT_TRUE(c2);
+    EXPECT_EQ(c2->id, bob1.id) << "alice's second evaluation passed over while her first runs";
+    EXPECT_FALSE(store_->claim_job("r", 1000, 30, evals));
+    // Without fairness it would be taken; the lab queue takes only its own.
+    auto c3 = store_->claim_job("r", 1000, 30, ClaimFilter{"environment.reconcile", false});
+    ASSERT_TRUE(c3);
+    EXPECT_EQ(c3->id, lab.id);
+    store_->finish_job(alice1.id, "succeeded", "{}", "", 1001);
+    auto c4 = store_->claim_job("r", 1001, 30, evals);
+    ASSERT_TRUE(c4);
+    EXPECT_EQ(c4->id, alice2.id);
+    // A running job whose instance died does not block its owner: its lease expired, it is taken over.
+    auto bob2 = make_eval("bob");
+    EXPECT_FALSE(store_->claim_job("r", 1029, 30, evals));  // bob1 still leased until 1030
+    auto taken = store_->claim_job("r2", 1030, 30, evals);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(taken->id, bob1.id);  // the expired one first (older)
+    (void)bob2;
+}
+
 TEST_P(StoreContract, JobsCancelListAndCount) {
     std::vector<Job> jobs;
     for (int i = 0; i < 7; ++i) {

@@ -12,7 +12,7 @@
 #include "eval/lint.hpp"
 #include "eval/platform.hpp"
 #include "eval/spec.hpp"
-#include "lab/local_provider.hpp"
+#include "lab/local/local_provider.hpp"
 #include "store/store.hpp"
 
 namespace np::app {

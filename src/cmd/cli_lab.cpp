@@ -1,4 +1,4 @@
-// `netpraxis lab up|down|ls|exec|console`: local labs (src/lab/runtime.hpp) from the command line, and the
+// `netpraxis lab up|down|ls|exec|console`: local labs (src/lab/local/runtime.hpp) from the command line, and the
 // hidden `lab _bridge` helper the runtime starts detached for VPCS links.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,10 +13,10 @@
 
 #include "cmd/cli.hpp"
 #include "core/error.hpp"
-#include "lab/process.hpp"
-#include "lab/runtime.hpp"
-#include "lab/tap_bridge.hpp"
-#include "lab/vpcs_client.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/runtime.hpp"
+#include "lab/local/tap_bridge.hpp"
+#include "lab/local/vpcs_client.hpp"
 
 namespace np::cmd {
 namespace {

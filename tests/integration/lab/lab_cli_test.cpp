@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "core/ids.hpp"
-#include "lab/process.hpp"
-#include "lab/runtime.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/runtime.hpp"
 
 namespace np::lab {
 namespace {

@@ -14,8 +14,8 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
-#include "lab/local_provider.hpp"
-#include "lab/process.hpp"
+#include "lab/local/local_provider.hpp"
+#include "lab/local/process.hpp"
 
 namespace np::lab {
 namespace {

@@ -1,12 +1,12 @@
-#include "lab/local_provider.hpp"
+#include "lab/local/local_provider.hpp"
 
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "core/error.hpp"
-#include "lab/console.hpp"
-#include "lab/local_inventory.hpp"
+#include "lab/local/console.hpp"
+#include "lab/local/local_inventory.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;

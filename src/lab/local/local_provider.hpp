@@ -6,7 +6,7 @@
 
 #include "core/offload.hpp"
 #include "lab/provider.hpp"
-#include "lab/runtime.hpp"
+#include "lab/local/runtime.hpp"
 
 namespace np::lab {
 

@@ -1,4 +1,4 @@
-#include "lab/runtime.hpp"
+#include "lab/local/runtime.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
-#include "lab/process.hpp"
-#include "lab/vpcs_client.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/vpcs_client.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;

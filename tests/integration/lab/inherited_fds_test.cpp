@@ -186,7 +186,9 @@ TEST_F(InheritedFds, LabProcessesAndConsolesHoldNoSocketOfTheServer) {
     auto done = asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            LabRequest request{env_, "", kTopology, ""};
+            LabRequest request;
+            request.env = env_;
+            request.topology = kTopology;
             co_await provider.create(request);
             co_await provider.start(env_);
             // Consoles open while the lab runs: their programs are children of ours.

@@ -100,7 +100,9 @@ class LocalProviderTest : public ::testing::Test {
 
 TEST_F(LocalProviderTest, LifecycleInventoryAndConsoles) {
     run([&](LocalProvider& p) -> asio::awaitable<void> {
-        LabRequest request{env_, "", kTopology, ""};
+        LabRequest request;
+        request.env = env_;
+        request.topology = kTopology;
         co_await p.ensure_template(request);
         EXPECT_EQ((co_await p.observe(env_)).state, EnvState::absent);
         co_await p.create(request);

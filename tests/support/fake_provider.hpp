@@ -65,9 +65,7 @@ class FakeProvider final : public lab::Provider {
     }
     boost::asio::awaitable<void> start(const std::string& env) override {
         call("start", env);
-        auto& l = existing(env);
-        l.state = lab::EnvState::running;
-        l.problems.clear();
+        existing(env) = running(existing(env));
         co_return;
     }
     boost::asio::awaitable<void> stop(const std::string& env) override {
@@ -81,9 +79,7 @@ class FakeProvider final : public lab::Provider {
     }
     boost::asio::awaitable<void> reset(const std::string& env) override {
         call("reset", env);
-        auto& l = existing(env);
-        l.state = lab::EnvState::running;
-        l.problems.clear();
+        existing(env) = running(existing(env));
         co_return;
     }
     boost::asio::awaitable<void> destroy(const std::string& env) override {
@@ -120,6 +116,11 @@ class FakeProvider final : public lab::Provider {
     void call(const std::string& what, const std::string& env) {
         calls.push_back(env.empty() ? what : what + " " + env);
         fail_if(what);
+    }
+    static Lab running(Lab l) {
+        l.state = lab::EnvState::running;
+        l.problems.clear();
+        return l;
     }
     Lab& existing(const std::string& env) {
         auto it = labs.find(env);

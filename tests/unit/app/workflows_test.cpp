@@ -1,4 +1,4 @@
-// app::Workflows without root: the job kinds run through a real JobRunner on an in-memory SQLite store, and
+// app::Workflows without root: the job kinds run through a real JobRunner on a throwaway SQLite store, and
 // the environment's lab is a FakeProvider (tests/support/fake_provider.hpp) registered as "local".
 //  - environment.reconcile: every observed lab state x every desired state (and reset) ends with the calls
 //    a provider needs and the state that really exists; a failing provider call ends the environment in
@@ -82,7 +82,9 @@ struct World {
         std::ofstream(dir / "platforms" / "shell.yaml") << kShellPlatform;
         config = std::make_unique<core::Config>(core::Config::from_string(
             "eval:\n  platforms_dir: " + (dir / "platforms").string() + "\n  open_timeout: 2s\n"));
-        store = store::open_store("sqlite::memory:");
+        // A SQLite file in the test's own folder: like "sqlite::memory:" (a private throwaway database), but
+        // not under the shared temp folder, which SqliteStoreMemory counts while tests run in parallel.
+        store = store::open_store("sqlite:" + (dir / "np.db").string());
         store->migrate();
         // Under the name "local": the environments table accepts only the provider names it knows.
         fake = &static_cast<testkit::FakeProvider&>(

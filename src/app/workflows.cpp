@@ -12,7 +12,7 @@
 #include "eval/lint.hpp"
 #include "eval/platform.hpp"
 #include "eval/spec.hpp"
-#include "lab/local_provider.hpp"
+#include "lab/registry.hpp"
 #include "store/store.hpp"
 
 namespace np::app {
@@ -38,7 +38,7 @@ std::string unreachable_reason(const eval::Evaluation& result) {
 
 struct Workflows::Impl {
     Impl(asio::any_io_executor ex, const core::Config& config, store::Store& s, core::WorkerPool& p,
-         EventBus& b)
+         EventBus& b, lab::ProviderRegistry& r)
         : executor(ex),
           store(s),
           pool(p),
@@ -46,7 +46,7 @@ struct Workflows::Impl {
           platforms(config.has("eval.platforms_dir")
                         ? eval::PlatformRegistry::with_overrides(config.get_string("eval.platforms_dir"))
                         : eval::PlatformRegistry::builtin()),
-          local(ex, p, lab::RuntimeOptions::from_config(config)),
+          providers(r),
           engine(platforms, engine_options(config, p)) {}
 
     static eval::EngineOptions engine_options(const core::Config& config, core::WorkerPool& pool) {
@@ -63,13 +63,10 @@ struct Workflows::Impl {
     core::WorkerPool& pool;
     EventBus& bus;
     eval::PlatformRegistry platforms;
-    lab::LocalProvider local;
+    lab::ProviderRegistry& providers;
     eval::Engine engine;
 
-    lab::Provider& provider(const std::string& name) {
-        if (name == "local") return local;
-        throw core::conflict("lab provider '" + name + "' is not available in this netpraxis build");
-    }
+    lab::Provider& provider(const std::string& name) { return providers.get(name); }
 
     void publish(std::string type, const store::Environment* env, const std::string& owner,
                  json::object data) {
@@ -94,9 +91,11 @@ struct Workflows::Impl {
             if (!v) throw core::not_found("exercise version " + a->exercise_version_id + " no longer exists");
             return std::make_pair(*e, *v);
         });
-        auto& prov = provider(env.provider);
         auto name = lab_name(env.id);
-        lab::LabRequest request{name, "", version.topology, version.gns3_project};
+        lab::LabRequest request;  // what to build; the provider takes from it what it builds from
+        request.env = name;
+        request.topology = version.topology;
+        request.gns3_project = version.gns3_project;
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
             env.observed_state = observed;
@@ -111,12 +110,12 @@ struct Workflows::Impl {
         std::exception_ptr failure;
         std::string failure_text;
         try {
+            auto& prov = provider(env.provider);
             co_await ctx.progress(0, 3, "observing the lab");
             auto seen = co_await prov.observe(name);
             co_await ctx.progress(1, 3, "driving the lab to " + env.desired_state);
             if (env.desired_state == "running") {
-                if (version.topology.empty() && env.provider == "local")
-                    throw core::invalid("this exercise version has no local topology");
+                prov.check_request(request);
                 if (seen.state == lab::EnvState::absent) {
                     co_await record("creating", "");
                     co_await prov.ensure_template(request);
@@ -242,8 +241,8 @@ struct Workflows::Impl {
 };
 
 Workflows::Workflows(asio::any_io_executor executor, const core::Config& config, store::Store& store,
-                     core::WorkerPool& pool, EventBus& bus)
-    : impl_(std::make_unique<Impl>(executor, config, store, pool, bus)) {}
+                     core::WorkerPool& pool, EventBus& bus, lab::ProviderRegistry& providers)
+    : impl_(std::make_unique<Impl>(executor, config, store, pool, bus, providers)) {}
 
 Workflows::~Workflows() = default;
 
@@ -254,11 +253,13 @@ void Workflows::register_with(JobRunner& jobs) {
 }
 
 asio::awaitable<void> Workflows::reconcile_at_start() {
-    try {
-        auto cleaned = co_await impl_->local.reconcile();
-        for (const auto& env : cleaned) log::info("lab.reconciled", {{"lab", env}});
-    } catch (const std::exception& e) {
-        log::warn("lab.reconcile_failed", {{"error", e.what()}});
+    for (const auto& name : impl_->providers.names()) {
+        try {
+            auto cleaned = co_await impl_->providers.get(name).recover();
+            for (const auto& env : cleaned) log::info("lab.reconciled", {{"lab", env}, {"provider", name}});
+        } catch (const std::exception& e) {
+            log::warn("lab.reconcile_failed", {{"error", e.what()}, {"provider", name}});
+        }
     }
 }
 
@@ -270,8 +271,8 @@ std::vector<core::FieldError> Workflows::lint(const std::string& spec,
     std::vector<core::FieldError> out;
     for (const auto& d : report.diagnostics)
         if (d.severity == eval::Diagnostic::Severity::error)
-            out.push_back(
-                {d.path.empty() ? std::string("spec") : "spec." + d.path, (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
+            out.push_back({d.path.empty() ? std::string("spec") : "spec." + d.path,
+                           (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
     return out;
 }
 

@@ -1,6 +1,7 @@
 // app::Workflows: the job kinds of netpraxis, the use-cases that drive labs and grading.
 //  - environment.reconcile: drives an environment's lab toward its desired state through its provider,
-//    then records what really exists (observe) and how to reach each device (inventory).
+//    then records what really exists (observe) and how to reach each device (inventory). A failure ends
+//    the environment in "error" with a public reason; the job keeps the detail.
 //  - evaluation.run: grades a student's running lab with the exercise version's spec and stores the
 //    result tree, the score and the transcript.
 // Also lints specs for the API (publishing refuses a spec with errors). Runs on the event loop.
@@ -21,6 +22,9 @@ class WorkerPool;
 namespace np::store {
 class Store;
 }
+namespace np::lab {
+class ProviderRegistry;
+}
 
 namespace np::app {
 
@@ -29,12 +33,14 @@ class JobRunner;
 
 class Workflows {
  public:
+    // `providers` (built by the composition root) outlives the workflows; an environment's lab is driven
+    // by the provider its record names.
     Workflows(boost::asio::any_io_executor executor, const core::Config& config, store::Store& store,
-              core::WorkerPool& pool, EventBus& bus);
+              core::WorkerPool& pool, EventBus& bus, lab::ProviderRegistry& providers);
     ~Workflows();
 
     void register_with(JobRunner& jobs);
-    // Cleans local labs left behind by a crash (called once at start).
+    // Cleans what a crash left behind, provider by provider (called once at start).
     boost::asio::awaitable<void> reconcile_at_start();
     // Errors of a spec (with path and line), empty when it may be published.
     std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;

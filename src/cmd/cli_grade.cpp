@@ -11,8 +11,8 @@
 #include "eval/engine.hpp"
 #include "eval/inventory.hpp"
 
-#if __has_include("lab/local_inventory.hpp")
-#include "lab/local_inventory.hpp"
+#if __has_include("lab/local/local_inventory.hpp")
+#include "lab/local/local_inventory.hpp"
 #define NP_HAVE_LOCAL_LABS 1
 #endif
 

@@ -1,5 +1,5 @@
-// `netpraxis lab up|down|ls|exec|console`: local labs (src/lab/runtime.hpp) from the command line, and the
-// hidden `lab _bridge` helper the runtime starts detached for VPCS links.
+// `netpraxis lab up|down|ls|exec|console`: local labs (src/lab/local/runtime.hpp) from the command line, and
+// the hidden `lab _bridge` helper the runtime starts detached for VPCS links.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,10 +13,10 @@
 
 #include "cmd/cli.hpp"
 #include "core/error.hpp"
-#include "lab/process.hpp"
-#include "lab/runtime.hpp"
-#include "lab/tap_bridge.hpp"
-#include "lab/vpcs_client.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/runtime.hpp"
+#include "lab/local/tap_bridge.hpp"
+#include "lab/local/vpcs_client.hpp"
 
 namespace np::cmd {
 namespace {
@@ -206,7 +206,7 @@ void setup_lab(CLI::App& root, GlobalOptions& global) {
             for (const auto& r : labs) {
                 auto j = record_json(r);
                 auto obs = runtime.observe(r.env);
-                j["health"] = std::string(lab::health_name(obs.health));
+                j["health"] = std::string(lab::env_state_name(obs.state));
                 json::array problems;
                 for (const auto& p : obs.problems) problems.push_back(json::string(p));
                 j["problems"] = problems;
@@ -223,7 +223,7 @@ void setup_lab(CLI::App& root, GlobalOptions& global) {
         for (const auto& r : labs) {
             auto obs = runtime.observe(r.env);
             std::printf("%-24s %-24s %-10s %5zu\n", r.env.c_str(), r.topology_name.c_str(),
-                        std::string(lab::health_name(obs.health)).c_str(), r.nodes.size());
+                        std::string(lab::env_state_name(obs.state)).c_str(), r.nodes.size());
             for (const auto& p : obs.problems) std::printf("    %s\n", p.c_str());
         }
     });

@@ -24,6 +24,8 @@
 #include "core/log.hpp"
 #include "core/offload.hpp"
 #include "http/server.hpp"
+#include "lab/local/local_provider.hpp"
+#include "lab/registry.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
 
@@ -129,6 +131,29 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
     return kinds;
 }
 
+// The lab providers of this server. A new provider is built and added here (one line), under its name.
+std::unique_ptr<lab::ProviderRegistry> make_providers(const core::Config& config,
+                                                      asio::any_io_executor executor,
+                                                      core::WorkerPool& pool) {
+    auto providers = std::make_unique<lab::ProviderRegistry>();
+    providers->add(
+        std::make_unique<lab::LocalProvider>(executor, pool, lab::RuntimeOptions::from_config(config)));
+    return providers;
+}
+
+// `lab.provider` (the provider of new environments) must name a registered provider: refused at start,
+// instead of failing every environment job later.
+std::string environment_provider(const core::Config& config, const lab::ProviderRegistry& providers) {
+    auto name = config.get_string("lab.provider", "local");
+    if (!providers.contains(name)) {
+        std::string known;
+        for (const auto& n : providers.names()) known += (known.empty() ? "" : ", ") + n;
+        throw core::invalid("lab.provider: '" + name +
+                            "' is not a lab provider of this netpraxis build (registered: " + known + ")");
+    }
+    return name;
+}
+
 std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, const core::Config& config) {
     std::string address = config.get_string("server.address", "127.0.0.1");
     auto port = config.get_int("server.port", 8080);
@@ -153,7 +178,6 @@ int serve(const core::Config& config, const ServeOptions& options,
           const std::function<void(std::uint16_t)>& on_ready) {
     auto url = store_url_from(config, options.store_url);
     auto store = open_and_migrate(url);
-    bootstrap_first_teacher(config, *store);
     auth::JwtCodec jwt(jwt_secret(config, *store),
                        std::chrono::duration_cast<std::chrono::seconds>(
                            config.get_duration("auth.token_ttl", std::chrono::hours(8))));
@@ -165,6 +189,11 @@ int serve(const core::Config& config, const ServeOptions& options,
 
     asio::io_context ioc(1);
     core::WorkerPool pool(static_cast<std::size_t>(config.get_int("server.workers", 4)));
+    auto providers = make_providers(config, ioc.get_executor(), pool);
+    auto new_environment_provider = environment_provider(config, *providers);
+    // After the checks of the configuration: a start refused for a bad setting prints no password that
+    // the next start would not print again.
+    bootstrap_first_teacher(config, *store);
     auth::LoginService login(make_realms(config, *store, pool), core::Clock::system(),
                              static_cast<int>(config.get_int("auth.login_attempts_per_user", 10)),
                              static_cast<int>(config.get_int("auth.login_attempts_per_address", 30)));
@@ -176,7 +205,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     jopts.kinds = job_kinds(config);
     JobRunner jobs(ioc.get_executor(), *store, pool, bus, jopts);
     EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
-    Workflows workflows(ioc.get_executor(), config, *store, pool, bus);
+    Workflows workflows(ioc.get_executor(), config, *store, pool, bus, *providers);
     workflows.register_with(jobs);
 
     bool shutting_down = false;
@@ -187,7 +216,7 @@ int serve(const core::Config& config, const ServeOptions& options,
         throw core::invalid("server.metrics must be loopback, public or off (got '" + aopts.metrics + "')");
     if (auto proxies = config.node("server.trusted_proxies"); proxies && proxies.IsSequence())
         for (const auto& p : proxies) aopts.trusted_proxies.push_back(p.as<std::string>());
-    aopts.environment_provider = config.get_string("lab.provider", "local");
+    aopts.environment_provider = new_environment_provider;
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
                               [&workflows](const std::string& spec, const std::string& instructions) {

@@ -1,5 +1,6 @@
 // lab::Provider: the interface every lab provider implements (DESIGN.md "Lab providers"): local
-// (network namespaces on this host) and proxmox (+gns3). All calls are awaitables on the caller's
+// (network namespaces on this host, src/lab/local) and proxmox (+gns3). The server picks them by name from
+// a ProviderRegistry (registry.hpp). All calls are awaitables on the caller's
 // executor; blocking work is offloaded by the provider. Boost.Beast stays out of this header.
 #pragma once
 
@@ -12,23 +13,24 @@
 #include <vector>
 
 #include "lab/access.hpp"
+#include "lab/state.hpp"
 
 namespace np::lab {
 
-// What to build for one environment.
-struct LabRequest {
-    std::string env;            // environment name, unique per provider (prefixes everything it makes)
-    std::string topology_file;  // local: topology.yaml (configs referenced relative to it)
-    std::string topology_yaml;  // local: the topology text itself (wins over topology_file when set)
-    std::string template_ref;   // proxmox: the exercise's template VM / GNS3 project
+// Sizes a provider may honour when it builds the lab (0: the provider's default; local labs ignore them).
+struct ResourceHints {
+    int cpus = 0;       // per node / VM
+    int memory_mb = 0;  // per node / VM
 };
 
-enum class EnvState { absent, stopped, creating, running, degraded };
-std::string_view env_state_name(EnvState state);
-
-struct Observed {
-    EnvState state = EnvState::absent;
-    std::vector<std::string> problems;  // what is wrong when degraded, one line each
+// What to build for one environment, not how: each provider takes from the exercise version what it
+// builds from (local: the topology text; proxmox: the GNS3 project) and refuses a request it cannot build
+// (check_request).
+struct LabRequest {
+    std::string env;           // environment name, unique per provider (prefixes everything it makes)
+    std::string topology;      // the exercise version's topology.yaml text (configs inlined); may be empty
+    std::string gns3_project;  // the exercise version's GNS3 project name; may be empty
+    ResourceHints resources;
 };
 
 // A byte stream to a device console: a PTY (shells, vtysh) or a telnet socket (VPCS, GNS3 nodes).
@@ -50,6 +52,9 @@ class Provider {
     virtual ~Provider() = default;
     virtual std::string_view name() const = 0;
 
+    // Refuses, before anything is made, a request this provider cannot build (local: no topology text).
+    virtual void check_request(const LabRequest& request) const = 0;
+
     // Makes sure what environments are built from exists and is usable (local: the topology parses and
     // the tools it needs are installed).
     virtual boost::asio::awaitable<void> ensure_template(const LabRequest& request) = 0;
@@ -67,6 +72,9 @@ class Provider {
     virtual boost::asio::awaitable<Inventory> inventory(const std::string& env) = 0;
     virtual boost::asio::awaitable<std::unique_ptr<ConsoleStream>> console(const std::string& env,
                                                                            const std::string& node) = 0;
+    // Cleans what a crash of this process left behind (local: labs interrupted while being made or
+    // removed); returns the environments it cleaned. The server calls it once at start.
+    virtual boost::asio::awaitable<std::vector<std::string>> recover() = 0;
 };
 
 }  // namespace np::lab

@@ -21,8 +21,8 @@
 #include <sstream>
 
 #include "core/ids.hpp"
-#include "lab/local_provider.hpp"
-#include "lab/process.hpp"
+#include "lab/local/local_provider.hpp"
+#include "lab/local/process.hpp"
 
 namespace np::lab {
 namespace {
@@ -186,7 +186,9 @@ TEST_F(InheritedFds, LabProcessesAndConsolesHoldNoSocketOfTheServer) {
     auto done = asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
-            LabRequest request{env_, "", kTopology, ""};
+            LabRequest request;
+            request.env = env_;
+            request.topology = kTopology;
             co_await provider.create(request);
             co_await provider.start(env_);
             // Consoles open while the lab runs: their programs are children of ours.

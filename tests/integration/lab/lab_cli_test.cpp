@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "core/ids.hpp"
-#include "lab/process.hpp"
-#include "lab/runtime.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/runtime.hpp"
 
 namespace np::lab {
 namespace {
@@ -409,11 +409,11 @@ TEST_F(LabCli, ReconcilerCleansALabInterruptedWhileBeingCreated) {
     RuntimeOptions options;
     options.state_dir = state_dir_;
     LocalRuntime runtime(options);
-    EXPECT_EQ(runtime.observe(e).health, Health::degraded);
+    EXPECT_EQ(runtime.observe(e).state, EnvState::degraded);
     auto cleaned = runtime.reconcile();
     EXPECT_EQ(cleaned, std::vector<std::string>{e});
     expect_nothing_left(e);
-    EXPECT_EQ(runtime.observe(keep).health, Health::running);
+    EXPECT_EQ(runtime.observe(keep).state, EnvState::running);
 }
 
 TEST_F(LabCli, UpRefusesAnotherTopologyUnderARunningName) {

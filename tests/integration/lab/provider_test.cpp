@@ -14,8 +14,8 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
-#include "lab/local_provider.hpp"
-#include "lab/process.hpp"
+#include "lab/local/local_provider.hpp"
+#include "lab/local/process.hpp"
 
 namespace np::lab {
 namespace {
@@ -100,7 +100,9 @@ class LocalProviderTest : public ::testing::Test {
 
 TEST_F(LocalProviderTest, LifecycleInventoryAndConsoles) {
     run([&](LocalProvider& p) -> asio::awaitable<void> {
-        LabRequest request{env_, "", kTopology, ""};
+        LabRequest request;
+        request.env = env_;
+        request.topology = kTopology;
         co_await p.ensure_template(request);
         EXPECT_EQ((co_await p.observe(env_)).state, EnvState::absent);
         co_await p.create(request);

@@ -1,5 +1,5 @@
 // Child-process helpers of the runtime: output capture, deadlines, detached helpers found by their folder.
-#include "lab/process.hpp"
+#include "lab/local/process.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -6,8 +6,8 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
-#include "lab/local_inventory.hpp"
-#include "lab/runtime.hpp"
+#include "lab/local/local_inventory.hpp"
+#include "lab/local/runtime.hpp"
 
 namespace np::lab {
 namespace {

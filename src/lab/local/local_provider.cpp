@@ -1,12 +1,12 @@
-#include "lab/local_provider.hpp"
+#include "lab/local/local_provider.hpp"
 
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "core/error.hpp"
-#include "lab/console.hpp"
-#include "lab/local_inventory.hpp"
+#include "lab/local/console.hpp"
+#include "lab/local/local_inventory.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;
@@ -28,17 +28,6 @@ bool in_path(const std::string& tool) {
 }
 
 }  // namespace
-
-std::string_view env_state_name(EnvState state) {
-    switch (state) {
-        case EnvState::absent: return "absent";
-        case EnvState::stopped: return "stopped";
-        case EnvState::creating: return "creating";
-        case EnvState::running: return "running";
-        case EnvState::degraded: return "degraded";
-    }
-    return "?";
-}
 
 std::vector<std::string> missing_tools(const Topology& topology, const RuntimeOptions& options) {
     std::vector<std::string> missing;
@@ -62,15 +51,13 @@ LocalProvider::LocalProvider(boost::asio::any_io_executor executor, core::Worker
                              RuntimeOptions options)
     : executor_(std::move(executor)), pool_(pool), runtime_(std::move(options)) {}
 
+void LocalProvider::check_request(const LabRequest& request) const {
+    if (request.topology.empty()) throw core::invalid("this exercise version has no local topology");
+}
+
 Topology LocalProvider::topology_of(const LabRequest& request) const {
-    if (!request.topology_yaml.empty())
-        return parse_topology(
-            request.topology_yaml, request.env + "/topology.yaml",
-            request.topology_file.empty() ? fs::path() : fs::path(request.topology_file).parent_path());
-    if (request.topology_file.empty())
-        throw core::invalid("local lab '" + request.env +
-                            "' needs a topology (topology_file or topology_yaml)");
-    return load_topology(request.topology_file);
+    check_request(request);
+    return parse_topology(request.topology, request.env + "/topology.yaml");
 }
 
 boost::asio::awaitable<void> LocalProvider::ensure_template(const LabRequest& request) {
@@ -123,26 +110,14 @@ boost::asio::awaitable<void> LocalProvider::destroy(const std::string& env) {
             if (e.code() != core::Code::not_found) throw;
         }
         auto obs = runtime_.observe(env);
-        if (obs.health != Health::absent)
+        if (obs.state != EnvState::absent)
             throw core::internal("local environment '" + env + "' still has leftovers after destroy");
     };
     co_await pool_.run(std::move(work));
 }
 
 boost::asio::awaitable<Observed> LocalProvider::observe(const std::string& env) {
-    auto work = [this, env] {
-        auto obs = runtime_.observe(env);
-        Observed out;
-        out.problems = obs.problems;
-        switch (obs.health) {
-            case Health::absent: out.state = EnvState::absent; break;
-            case Health::stopped: out.state = EnvState::stopped; break;
-            case Health::creating: out.state = EnvState::creating; break;
-            case Health::running: out.state = EnvState::running; break;
-            case Health::degraded: out.state = EnvState::degraded; break;
-        }
-        return out;
-    };
+    auto work = [this, env] { return runtime_.observe(env); };
     auto result = co_await pool_.run(std::move(work));
     co_return result;
 }
@@ -166,7 +141,7 @@ boost::asio::awaitable<std::unique_ptr<ConsoleStream>> LocalProvider::console(co
     throw core::not_found("local lab '" + env + "' has no node '" + node + "'");
 }
 
-boost::asio::awaitable<std::vector<std::string>> LocalProvider::reconcile() {
+boost::asio::awaitable<std::vector<std::string>> LocalProvider::recover() {
     auto work = [this] { return runtime_.reconcile(); };
     auto result = co_await pool_.run(std::move(work));
     co_return result;

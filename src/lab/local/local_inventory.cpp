@@ -1,7 +1,7 @@
-#include "lab/local_inventory.hpp"
+#include "lab/local/local_inventory.hpp"
 
 #include "core/error.hpp"
-#include "lab/runtime.hpp"
+#include "lab/local/runtime.hpp"
 
 namespace np::lab {
 

@@ -1,4 +1,4 @@
-#include "lab/tap_bridge.hpp"
+#include "lab/local/tap_bridge.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "lab/console.hpp"
+#include "lab/local/console.hpp"
 
 #include <pty.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "lab/process.hpp"
+#include "lab/local/process.hpp"
 
 namespace np::lab {
 namespace asio = boost::asio;

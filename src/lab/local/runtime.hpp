@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "lab/state.hpp"
 #include "lab/topology.hpp"
 
 namespace np::lab {
@@ -72,14 +73,6 @@ struct LabRecord {
     const NodeRecord* find(const std::string& node) const;
 };
 
-enum class Health { absent, stopped, creating, running, degraded };
-std::string_view health_name(Health h);
-
-struct Observation {
-    Health health = Health::absent;
-    std::vector<std::string> problems;  // "r1: namespace missing", "pc1: vpcs process 123 gone"
-};
-
 using Progress = std::function<void(const std::string& step, int done, int total)>;
 
 class LocalRuntime {
@@ -108,7 +101,9 @@ class LocalRuntime {
 
     std::optional<LabRecord> read(const std::string& env) const;
     std::vector<LabRecord> list() const;
-    Observation observe(const std::string& env) const;
+    // absent | stopped | creating (its creator alive) | running | degraded, with problems such as
+    // "r1: namespace missing", "pc1: vpcs process is gone".
+    Observed observe(const std::string& env) const;
 
     // Cleans labs whose creating/removing process died (status creating/stopping, owner gone).
     // Returns the environments it cleaned. The server calls it at start and periodically.

@@ -1,4 +1,4 @@
-#include "lab/process.hpp"
+#include "lab/local/process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

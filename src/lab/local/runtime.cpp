@@ -1,4 +1,4 @@
-#include "lab/runtime.hpp"
+#include "lab/local/runtime.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
-#include "lab/process.hpp"
-#include "lab/vpcs_client.hpp"
+#include "lab/local/process.hpp"
+#include "lab/local/vpcs_client.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;
@@ -187,17 +187,6 @@ std::string helper_path(const RuntimeOptions& o) {
 
 std::string node_netns(const std::string& env, const std::string& node) {
     return env + "_" + node;
-}
-
-std::string_view health_name(Health h) {
-    switch (h) {
-        case Health::absent: return "absent";
-        case Health::stopped: return "stopped";
-        case Health::creating: return "creating";
-        case Health::running: return "running";
-        case Health::degraded: return "degraded";
-    }
-    return "?";
 }
 
 const NodeRecord* LabRecord::find(const std::string& node) const {
@@ -473,7 +462,7 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
                 existing->owner_pid != getpid() && pid_alive(existing->owner_pid))
                 throw core::conflict("environment '" + env + "' is being changed by process " +
                                      std::to_string(existing->owner_pid) + "; try again when it is done");
-            if (existing->status == "running" && observe(env).health == Health::running) {
+            if (existing->status == "running" && observe(env).state == EnvState::running) {
                 log::info("lab.up_unchanged", {{"env", env}});
                 return *existing;
             }
@@ -824,26 +813,26 @@ void LocalRuntime::down(const std::string& env) {
     log::info("lab.down", {{"env", env}, {"ms", ms.count()}});
 }
 
-Observation LocalRuntime::observe(const std::string& env) const {
-    Observation obs;
+Observed LocalRuntime::observe(const std::string& env) const {
+    Observed obs;
     auto record = read(env);
     if (!record) {
         if (!netns_with_prefix(env + "_").empty()) {
-            obs.health = Health::degraded;
+            obs.state = EnvState::degraded;
             obs.problems.push_back("namespaces of '" + env + "' exist without a record");
         }
         return obs;
     }
     if (record->status == "stopped") {
-        obs.health = Health::stopped;
+        obs.state = EnvState::stopped;
         return obs;
     }
     if (record->status == "creating" || record->status == "stopping") {
         if (pid_alive(record->owner_pid)) {
-            obs.health = Health::creating;
+            obs.state = EnvState::creating;
             return obs;
         }
-        obs.health = Health::degraded;
+        obs.state = EnvState::degraded;
         obs.problems.push_back("interrupted while " + record->status + " (process " +
                                std::to_string(record->owner_pid) + " is gone)");
         return obs;
@@ -864,7 +853,7 @@ Observation LocalRuntime::observe(const std::string& env) const {
     }
     for (const auto& b : record->bridges)
         if (!pid_alive(b.pid)) obs.problems.push_back(b.netns + ":" + b.ifname + ": TAP bridge is gone");
-    obs.health = obs.problems.empty() ? Health::running : Health::degraded;
+    obs.state = obs.problems.empty() ? EnvState::running : EnvState::degraded;
     return obs;
 }
 

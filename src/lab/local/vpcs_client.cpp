@@ -1,4 +1,4 @@
-#include "lab/vpcs_client.hpp"
+#include "lab/local/vpcs_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

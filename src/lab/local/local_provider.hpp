@@ -5,8 +5,8 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "core/offload.hpp"
+#include "lab/local/runtime.hpp"
 #include "lab/provider.hpp"
-#include "lab/runtime.hpp"
 
 namespace np::lab {
 
@@ -15,6 +15,7 @@ class LocalProvider final : public Provider {
     LocalProvider(boost::asio::any_io_executor executor, core::WorkerPool& pool, RuntimeOptions options);
 
     std::string_view name() const override { return "local"; }
+    void check_request(const LabRequest& request) const override;
     boost::asio::awaitable<void> ensure_template(const LabRequest& request) override;
     boost::asio::awaitable<void> create(const LabRequest& request) override;
     boost::asio::awaitable<void> start(const std::string& env) override;
@@ -27,7 +28,7 @@ class LocalProvider final : public Provider {
                                                                    const std::string& node) override;
 
     // Cleans labs interrupted by a crash (see LocalRuntime::reconcile); `netpraxis serve` calls it at start.
-    boost::asio::awaitable<std::vector<std::string>> reconcile();
+    boost::asio::awaitable<std::vector<std::string>> recover() override;
 
     LocalRuntime& runtime() { return runtime_; }
 

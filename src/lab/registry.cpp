@@ -1,0 +1,33 @@
+#include "lab/registry.hpp"
+
+#include "core/error.hpp"
+
+namespace np::lab {
+
+Provider& ProviderRegistry::add(std::unique_ptr<Provider> provider) {
+    if (!provider) throw core::invalid("no lab provider to register");
+    std::string name(provider->name());
+    if (name.empty()) throw core::invalid("a lab provider needs a name");
+    if (contains(name)) throw core::invalid("lab provider '" + name + "' is registered twice");
+    auto& slot = providers_[name];
+    slot = std::move(provider);
+    return *slot;
+}
+
+Provider& ProviderRegistry::get(std::string_view name) const {
+    auto it = providers_.find(name);
+    if (it != providers_.end()) return *it->second;
+    std::string known;
+    for (const auto& [n, p] : providers_) known += (known.empty() ? "" : ", ") + n;
+    throw core::conflict(
+        "lab provider '" + std::string(name) + "' is not available in this netpraxis build" +
+        (known.empty() ? std::string(" (no provider is registered)") : " (registered: " + known + ")"));
+}
+
+std::vector<std::string> ProviderRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [n, p] : providers_) out.push_back(n);
+    return out;
+}
+
+}  // namespace np::lab

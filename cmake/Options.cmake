@@ -25,7 +25,7 @@ endif()
 function(np_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(np_${name} STATIC ${ARG_SOURCES})
-  target_include_directories(np_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  np_include_root(np_${name} ${name})
   target_link_libraries(np_${name} PUBLIC np_options ${ARG_DEPS} PRIVATE np_warnings)
 endfunction()
 

@@ -4,7 +4,7 @@ PRESET_RUN  ?= release
 JOBS        ?= $(shell nproc)
 ARGS        ?=
 
-.PHONY: all run test build build-test bench deps-build deps-run deps-test api-docs format clean
+.PHONY: all run test lint lint-all build build-test bench deps-build deps-run deps-test api-docs format clean
 
 all: build
 
@@ -40,6 +40,13 @@ build-test: deps-test build/$(PRESET_TEST)/build.ninja
 # Installs what is missing, builds, starts the services the tests need, and runs every test through CTest.
 test: build-test
 	@scripts/test.sh build/$(PRESET_TEST)
+
+# clang-tidy (.clang-tidy) on the test build's compile database; fails on any finding. `lint`: the src/ files
+# changed against main (what CI runs: all of src/ takes minutes); `lint-all`: every file of src/.
+lint: deps-test build/$(PRESET_TEST)/build.ninja
+	@JOBS=$(JOBS) scripts/lint.sh build/$(PRESET_TEST) --changed main
+lint-all: deps-test build/$(PRESET_TEST)/build.ninja
+	@JOBS=$(JOBS) scripts/lint.sh build/$(PRESET_TEST)
 
 bench: deps-test build
 	@scripts/bench.sh build/$(PRESET_RUN)

@@ -1,11 +1,20 @@
 # INTERFACE targets linked by every target of ours: warnings and sanitizers (cmake_template style).
+#
+# Switching a warning off: here, and only here, as a -Wno-<warning> on np_warnings with the reason (and the
+# compiler bug, if it is one) in a comment. No `#pragma GCC diagnostic` in the code, no per-target or per-file
+# compile options for warnings.
 add_library(np_warnings INTERFACE)
 target_compile_options(np_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
                                              -Wold-style-cast -Wcast-align -Woverloaded-virtual
                                              -Wimplicit-fallthrough
                                              # GCC 12 false positive on Asio coroutine frames (operator new/
-                                             # delete of awaitable_frame_base), seen at -O1 and above.
-                                             -Wno-mismatched-new-delete)
+                                             # delete of awaitable_frame_base), seen at -O1 and above
+                                             # (GCC bug 109224).
+                                             -Wno-mismatched-new-delete
+                                             # GCC 12 warns (under -Wextra) on C++20 designated initializers
+                                             # that leave fields with default member initializers out, which
+                                             # the tests and benchmarks do on purpose when building rows.
+                                             -Wno-missing-field-initializers)
 if(NETPRAXIS_WERROR)
   target_compile_options(np_warnings INTERFACE -Werror)
 endif()
@@ -25,7 +34,7 @@ endif()
 function(np_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(np_${name} STATIC ${ARG_SOURCES})
-  target_include_directories(np_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  np_include_root(np_${name} ${name})
   target_link_libraries(np_${name} PUBLIC np_options ${ARG_DEPS} PRIVATE np_warnings)
 endfunction()
 

@@ -8,10 +8,6 @@
 // Template builds chain a full clone, boot, shutdown and conversion; at the realistic durations 200 of them
 // take minutes of simulated time, so their durations are scaled (default 0.1, printed in the table).
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>

@@ -1,8 +1,5 @@
 #include "auth/proxmox_realm.hpp"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <yaml-cpp/yaml.h>
 
 #include <boost/asio/this_coro.hpp>

@@ -1,9 +1,6 @@
 // `netpraxis pve template|clone|delete` (the class-scale Proxmox workloads) and `netpraxis pve-sim` (the
 // Proxmox VE simulator the tests and benchmarks run against).
 
-// GCC 12 false positives on Asio's coroutine frames (GCC bug 109224) and io_context internals.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>

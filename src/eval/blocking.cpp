@@ -1,7 +1,4 @@
 // evaluate_blocking: one evaluation on its own io_context (for the CLI and tests).
-// GCC 12 warns falsely inside Asio's io_context executor comparison and coroutine frames.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 

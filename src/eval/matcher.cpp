@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -129,7 +130,7 @@ MatchOutcome evaluate_matcher(const Matcher& m, std::string_view output, const V
             if (!s.parsed) return leaf(false, "no ping result found in the output");
             double pct = s.success_percent();
             std::ostringstream ev;
-            ev << s.received << "/" << s.sent << " replies (" << static_cast<int>(pct + 0.5) << "%, need "
+            ev << s.received << "/" << s.sent << " replies (" << std::lround(pct) << "%, need "
                << m.min_success << "%)";
             return leaf(pct + 1e-9 >= m.min_success && s.received > 0, ev.str());
         }

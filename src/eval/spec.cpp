@@ -632,7 +632,8 @@ Spec load_spec(const std::string& dir) {
         std::vector<core::FieldError> fields;
         for (const auto& d : r.diagnostics)
             if (d.severity == Diagnostic::Severity::error) fields.push_back({d.path, d.text()});
-        throw core::invalid(file + " has " + std::to_string(fields.size()) + " error(s)", std::move(fields));
+        const auto count = fields.size();  // before the move: argument order is unspecified
+        throw core::invalid(file + " has " + std::to_string(count) + " error(s)", std::move(fields));
     }
     return std::move(r.spec);
 }

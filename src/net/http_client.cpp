@@ -1,8 +1,5 @@
 #include "net/http_client.hpp"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 

@@ -1,8 +1,5 @@
 #include "pve/client.hpp"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -465,7 +462,7 @@ asio::awaitable<std::string> Client::shutdown(GuestKind kind, std::string node, 
     auto path = guest_path(kind, node, vmid) + "/status/shutdown";
     Params p;
     if (timeout_s > 0) p.emplace_back("timeout", std::to_string(timeout_s));
-    if (force_stop) p.emplace_back(kind == GuestKind::qemu ? "forceStop" : "forceStop", "1");
+    if (force_stop) p.emplace_back("forceStop", "1");  // the same name for qemu and lxc
     auto reply = co_await call("POST", path, p);
     co_return parse_upid_reply(reply, std::string("POST " + path));
 }

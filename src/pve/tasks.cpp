@@ -1,8 +1,5 @@
 #include "pve/tasks.hpp"
 
-// GCC 12 reports a false -Wmismatched-new-delete on Asio's coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

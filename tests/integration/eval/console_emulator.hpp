@@ -3,8 +3,6 @@
 // option negotiation, a banner or "Press RETURN", user/privileged/config prompts, paging with a marker
 // answered by a space, slow output in pieces, ANSI colour, and consoles that never answer.
 #pragma once
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>

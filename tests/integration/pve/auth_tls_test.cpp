@@ -1,9 +1,6 @@
 // Tickets, CSRF, API tokens, per-user tickets and renewal; TLS with a pinned fingerprint, a CA file, and
 // the explicit insecure option.
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <cstdio>
 #include <fstream>
 

@@ -1,10 +1,6 @@
 // The `proxmox` login realm against the simulator: accepted logins get the realm's role; wrong passwords
 // and unknown users look the same; an unreachable Proxmox is a distinct error.
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 

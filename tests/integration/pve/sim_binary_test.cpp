@@ -1,8 +1,5 @@
 // `netpraxis pve-sim` as a process: starts on a free port, prints it, serves, stops on SIGTERM.
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -2,10 +2,6 @@
 // test body is a coroutine run on the same event loop; the server is stopped afterwards even on failure.
 #pragma once
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,9 +1,6 @@
 // The batch workloads against the simulator: placement, idempotent re-runs, verified deletes, templates,
 // and 200 clones then 200 deletes on the faulty profile.
 
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "pve/workloads.hpp"
 
 #include <set>

@@ -1,7 +1,4 @@
 // The adaptive concurrency window with injected latencies and time, and the async limiter's queueing.
-// GCC 12 false positives in Asio's io_context and coroutine frames (GCC bug 109224).
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "net/limiter.hpp"
 

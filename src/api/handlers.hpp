@@ -68,5 +68,6 @@ void add_user_routes(Router& r, ApiDeps& d);
 void add_exercise_routes(Router& r, ApiDeps& d);
 void add_assignment_routes(Router& r, ApiDeps& d);
 void add_job_routes(Router& r, ApiDeps& d);
+void add_websocket_routes(Router& r, ApiDeps& d);
 
 }  // namespace np::api

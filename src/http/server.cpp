@@ -481,9 +481,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 res.content_type = "application/problem+json";
             }
 
-            bool ok = res.websocket ? co_await run_websocket(stream, msg, req, res, me)
-                      : res.stream  ? co_await write_stream(stream, req, res, me)
-                                    : co_await write_response(stream, req, res, msg.version(), keep_alive, head);
+            bool ok = false;  // (if/else, not nested conditionals around co_await: GCC 12, see above)
+            if (res.websocket)
+                ok = co_await run_websocket(stream, msg, req, res, me);
+            else if (res.stream)
+                ok = co_await write_stream(stream, req, res, me);
+            else
+                ok = co_await write_response(stream, req, res, msg.version(), keep_alive, head);
             if (options.access_log && log::enabled(log::Level::info)) {  // no field strings when muted
                 auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now() - started)

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/rfc7230.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -19,8 +18,6 @@
 #include "core/offload.hpp"
 
 namespace np::http {
-
-namespace bhttp = boost::beast::http;
 
 namespace {
 
@@ -115,20 +112,33 @@ struct Encodings {
     bool gzip = false;
 };
 
-// Accept-Encoding with its q-values, parsed by Beast's ext_list (token;param lists, RFC 9110 section
-// 12.5.3): an encoding with q=0 is refused; "*" stands for those not named.
+// Accept-Encoding with its q-values (RFC 9110 section 12.5.3): an encoding with q=0 is refused; "*"
+// stands for those not named. Hand-written: Beast's ext_list (Boost 1.81) hands the parameters of one
+// element to the next ("br;q=0, gzip" reads as gzip;q=0), which would refuse what the client accepts.
 Encodings accepted_encodings(std::string_view header) {
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return v;
+    };
     Encodings out;
     bool named_br = false, named_gzip = false, star = false;
-    auto acceptable = [](const bhttp::param_list& params) {
-        for (const auto& [name, value] : params)
-            if (boost::beast::iequals(name, "q"))  // "0", "0.", "0.000": refused
-                return value.empty() || value.front() != '0' ||
-                       value.find_first_not_of("0.") != std::string_view::npos;
-        return true;
-    };
-    for (const auto& [token, params] : bhttp::ext_list(header)) {
-        bool ok = acceptable(params);
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        auto item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        auto semi = item.find(';');
+        auto token = trim(item.substr(0, semi));
+        bool ok = true;
+        while (semi != std::string_view::npos) {  // parameters: only q matters
+            item = item.substr(semi + 1);
+            semi = item.find(';');
+            auto param = trim(item.substr(0, semi));
+            if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+                auto value = trim(param.substr(2));  // "0", "0.", "0.000": refused
+                ok = value.empty() || value.front() != '0' || value.find_first_not_of("0.") != std::string_view::npos;
+            }
+        }
         if (boost::beast::iequals(token, "br")) {
             named_br = true;
             out.br = ok;
@@ -313,13 +323,15 @@ boost::asio::awaitable<std::optional<Response>> StaticFiles::serve(const Request
     bool fallback = !has_extension && req.header("accept").find("text/html") != std::string_view::npos;
     if (rel->empty()) *rel = "index.html";
     auto accepted = accepted_encodings(req.header("accept-encoding"));
-    auto impl = impl_;
-    auto found = co_await pool_.run(
-        [impl, r = std::move(*rel), accepted, inm = std::string(req.header("if-none-match")), fallback] {
-            auto f = impl->lookup(r, accepted, inm);
-            if (f.status == 404 && fallback) f = impl->lookup("index.html", accepted, inm);
-            return f;
-        });
+    // The closure captures by reference only (these locals outlive the co_await): GCC 12 destroys a
+    // coroutine's by-value lambda argument with non-trivial captures twice.
+    std::string inm(req.header("if-none-match"));
+    auto& impl = *impl_;
+    auto found = co_await pool_.run([&] {
+        auto f = impl.lookup(*rel, accepted, inm);
+        if (f.status == 404 && fallback) f = impl.lookup("index.html", accepted, inm);
+        return f;
+    });
     if (found.status == 404) co_return std::nullopt;
 
     Response res;

@@ -11,6 +11,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "http/static_files.hpp"
 
 namespace np::api {
 
@@ -93,6 +94,37 @@ bool unsafe_method(http::Method m) {
     return m != http::Method::get && m != http::Method::head && m != http::Method::options;
 }
 
+struct WebSocketRequired {};  // a plain request to a WebSocket route: 426
+
+// Paths the web app's files never answer: the API and the operator's endpoints.
+bool is_api_path(std::string_view path) {
+    return path.starts_with("/api/") || path == "/api" || path == "/healthz" || path == "/readyz" ||
+           path == "/metrics";
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// A browser sends the session cookie with a WebSocket upgrade from any page (no CORS, no CSRF header on
+// a GET): the page's Origin must be this server's own (scheme and Host of the request) or one the
+// operator allowed, else any site the student visits could drive their session (cross-site WebSocket
+// hijacking). Throws forbidden.
+void check_websocket_origin(const Context& ctx, const ApiOptions& options) {
+    auto origin = ctx.request.header("origin");
+    if (origin.empty())
+        throw core::forbidden("a WebSocket opened with the session cookie must carry an Origin header");
+    auto host = ctx.request.header("host");
+    std::string own = std::string(request_is_https(ctx, options) ? "https://" : "http://") + std::string(host);
+    if (!host.empty() && iequal(origin, own)) return;
+    for (const auto& allowed : options.allowed_origins)
+        if (iequal(origin, allowed)) return;
+    throw core::forbidden("WebSocket from origin " + std::string(origin) +
+                          " refused: not this server's origin nor in server.allowed_origins");
+}
+
 // Validates a JSON body against the route's declared fields: an object, no unknown fields, required
 // fields present, types right. Collects every problem with its path.
 json::object validate_body(const Route& route, const std::string& text) {
@@ -170,6 +202,8 @@ static http::Response problem_from(const core::Error& e, std::string_view rid) {
 
 Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()) {
     auto& d = deps_;
+    if (!d.options.static_dir.empty())
+        static_ = std::make_unique<http::StaticFiles>(http::StaticOptions{d.options.static_dir}, d.pool);
     auto* m = metrics_.get();
     router_.add({http::Method::get,
                  "/healthz",
@@ -277,11 +311,13 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
     add_assignment_routes(router_, deps_);
     add_job_routes(router_, deps_);
     add_docs_routes(router_);
+    add_websocket_routes(router_, deps_);
     openapi_ = router_.openapi(deps_.options.version);
     for (const auto& r : router_.routes())
         metrics_->add_route("method=\"" + std::string(http::method_name(r.method)) + "\",route=\"" +
                             r.pattern + "\"");
     metrics_->add_route("route=\"unmatched\"");
+    metrics_->add_route("route=\"static\"");
 }
 
 Api::~Api() = default;
@@ -293,7 +329,35 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     const Route* route = router_.match(req.method, req.path, params, method_mismatch);
     http::Response res;
     std::size_t metric = router_.routes().size();  // the "unmatched" series
-    if (!route) {
+    if (!route && !method_mismatch && !is_api_path(req.path) &&
+        (req.method == http::Method::get || req.method == http::Method::head)) {
+        if (static_) {
+            try {
+                if (auto file = co_await static_->serve(req)) {
+                    res = std::move(*file);
+                    metric = router_.routes().size() + 1;  // the "static" series
+                } else {
+                    res = problem_response(404, "Not found", "no file or route for " + req.path, req.request_id);
+                }
+            } catch (const std::exception& e) {
+                log::error("api.static", {{"rid", req.request_id}, {"error", core::redact(e.what())}});
+                res = problem_response(500, "Internal error", "the server failed to read the file", req.request_id);
+            }
+        } else if (req.path == "/" && req.header("accept").find("text/html") != std::string_view::npos) {
+            // A browser at the server's address, before the web app is installed: the API reference.
+            res.status = 302;
+            res.content_type = {};
+            res.header("Location", "/api/docs");
+        } else {
+            res = problem_response(404, "Not found",
+                                   req.path == "/" ? "the web app is not installed on this server "
+                                                     "(server.static_dir is not set); the API is described "
+                                                     "at /api/v1/openapi.json and can be read at /api/docs"
+                                                   : "no route for " + req.path,
+                                   req.request_id);
+            if (req.path == "/") res.header("Link", "</api/v1/openapi.json>; rel=\"service-desc\"");
+        }
+    } else if (!route) {
         res =
             method_mismatch
                 ? problem_response(405, "Method not allowed",
@@ -326,6 +390,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                         "missing or wrong X-CSRF-Token header for a cookie-authenticated write");
                 if (route->policy == Policy::teacher && ctx.caller->role != "teacher")
                     throw core::forbidden("this action is reserved to teachers");
+                if (route->websocket && req.websocket && from_cookie) check_websocket_origin(ctx, deps_.options);
                 // Tokens of a changed user are refused at once by the instance that made the change and
                 // within auth.revocation_poll by the others. A teacher's write (creating users, publishing,
                 // assigning) cannot wait that long: it is confirmed against the store, one row by key.
@@ -339,6 +404,8 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                             "again");
                 }
             }
+            if (route->websocket && !req.websocket)
+                throw WebSocketRequired{};
             if (!route->body.empty()) {
                 auto ct = req.header("content-type");
                 if (!ct.empty() && !ct.starts_with("application/json"))
@@ -349,12 +416,18 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                 throw core::invalid("this request takes no body");
             }
             res = co_await route->handler(ctx);
+            if (res.websocket && !route->websocket)
+                throw core::internal("route " + route->pattern + " offered a WebSocket without the websocket flag");
             // What a session reads is that user's: no shared or browser cache keeps it.
-            if (ctx.caller && !res.stream) {
+            if (ctx.caller && !res.stream && !res.websocket) {
                 bool has = false;
                 for (const auto& h : res.headers) has = has || h.first == "Cache-Control";
                 if (!has) res.header("Cache-Control", "no-store");
             }
+        } catch (const WebSocketRequired&) {
+            res = problem_response(426, "Upgrade required",
+                                   "this route is a WebSocket: connect with Upgrade: websocket", req.request_id);
+            res.header("Upgrade", "websocket");
         } catch (const core::Error& e) {
             if (core::http_status(e.code()) >= 500)
                 log::error("api.error", {{"rid", req.request_id},
@@ -369,7 +442,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                                    req.request_id);
         }
     }
-    if (!res.stream) {
+    if (!res.stream && !res.websocket) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         metrics_->record(metric, res.status, secs);
     } else {

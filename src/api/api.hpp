@@ -15,6 +15,9 @@
 namespace np::core {
 class WorkerPool;
 }
+namespace np::http {
+class StaticFiles;
+}
 namespace np::store {
 class Store;
 }
@@ -34,7 +37,10 @@ struct ApiOptions {
     bool secure_cookies = false;                 // set the Secure flag (behind HTTPS)
     std::string environment_provider = "local";  // provider of new environments
     std::chrono::milliseconds sse_keepalive{15'000};
-    std::string static_dir;  // web UI files, served for non-API GETs when set
+    std::string static_dir;  // the web app's files, served for GET/HEAD outside /api/ when set (server.static_dir)
+    // Origins (scheme://host[:port]) besides the server's own whose pages may open a WebSocket with the
+    // session cookie (server.allowed_origins), e.g. the web app behind a proxy on another name.
+    std::vector<std::string> allowed_origins;
     std::string metrics = "loopback";          // who reads /metrics: loopback | public | off
     std::vector<std::string> trusted_proxies;  // addresses whose X-Forwarded-Proto is believed
 };
@@ -66,6 +72,7 @@ class Api {
     ApiDeps deps_;
     Router router_;
     std::unique_ptr<Metrics> metrics_;
+    std::unique_ptr<http::StaticFiles> static_;  // when options.static_dir is set
     std::string openapi_;
 };
 

@@ -190,7 +190,14 @@ std::string Router::openapi(std::string_view version) const {
                 json::object{{"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}};
         }
         json::object responses;
-        responses[std::to_string(r.success_status)] = json::object{{"description", "success"}};
+        if (r.websocket) {
+            op["x-websocket"] = true;
+            responses["101"] = json::object{
+                {"description",
+                 "switching protocols: a WebSocket session (send Upgrade: websocket; a plain GET gets 426)"}};
+        } else {
+            responses[std::to_string(r.success_status)] = json::object{{"description", "success"}};
+        }
         auto problem_ref = json::object{
             {"description", "problem"},
             {"content",

@@ -54,7 +54,13 @@ struct Route {
     RouteHandler handler;
     bool paginated = false;    // documents limit/after and the {items, next} envelope
     bool csrf_exempt = false;  // login: no session yet
-    std::size_t index = 0;     // position in the table (set by Router::add; metrics use it)
+    // A WebSocket route (GET). Authentication and the policy apply as on any route, and a browser's
+    // cookie session must come with an Origin this server accepts (its own, or server.allowed_origins);
+    // then the handler runs: it may still refuse (throw, e.g. not_found) or return
+    // http::websocket_response(session), which the server runs on the upgraded connection. A refusal is
+    // an ordinary problem response; a plain GET gets 426. Exported as x-websocket in the OpenAPI document.
+    bool websocket = false;
+    std::size_t index = 0;  // position in the table (set by Router::add; metrics use it)
 };
 
 // What a handler gets: the request, the authenticated caller, path parameters and the parsed body.

@@ -216,6 +216,9 @@ int serve(const core::Config& config, const ServeOptions& options,
         throw core::invalid("server.metrics must be loopback, public or off (got '" + aopts.metrics + "')");
     if (auto proxies = config.node("server.trusted_proxies"); proxies && proxies.IsSequence())
         for (const auto& p : proxies) aopts.trusted_proxies.push_back(p.as<std::string>());
+    if (auto origins = config.node("server.allowed_origins"); origins && origins.IsSequence())
+        for (const auto& o : origins) aopts.allowed_origins.push_back(o.as<std::string>());
+    aopts.static_dir = config.get_string("server.static_dir", "");
     aopts.environment_provider = new_environment_provider;
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
@@ -232,6 +235,9 @@ int serve(const core::Config& config, const ServeOptions& options,
     sopts.write_timeout = config.get_duration("server.write_timeout", std::chrono::seconds(30));
     sopts.shutdown_grace = config.get_duration("server.shutdown_grace", std::chrono::seconds(20));
     sopts.access_log = config.get_bool("server.access_log", true);
+    sopts.ws_idle_timeout = config.get_duration("server.websocket_idle_timeout", std::chrono::seconds(60));
+    sopts.ws_max_message =
+        static_cast<std::size_t>(config.get_int("server.websocket_max_message", 1024 * 1024));
     http::Server server(ioc.get_executor(), sopts, [&api](http::Request& r) { return api.handle(r); });
     auto port = server.listen();
     server.start();

@@ -97,4 +97,12 @@ Response text_response(int status, std::string body, MediaType content_type) {
     return r;
 }
 
+Response websocket_response(WebSocketHandler session) {
+    Response r;
+    r.status = 101;
+    r.content_type = {};
+    r.websocket = std::move(session);
+    return r;
+}
+
 }  // namespace np::http

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@ struct Request {
     std::string body;
     std::string remote_address;
     std::string request_id;
+    bool websocket = false;  // a WebSocket upgrade request (GET, Upgrade: websocket, the Sec-WebSocket-* headers)
 
     // Case-insensitive header lookup; empty when absent.
     std::string_view header(std::string_view name) const;
@@ -43,6 +45,34 @@ class StreamWriter {
     // Returns false when the client went away or the server is closing.
     virtual boost::asio::awaitable<bool> write(std::string data) = 0;
 };
+
+// One whole WebSocket message.
+struct WsMessage {
+    std::string data;
+    bool binary = false;  // a binary message; otherwise text (UTF-8, checked by the server)
+};
+
+// A connected WebSocket, after the upgrade (Beast websocket, in src/http/server.cpp). Pings and pongs are
+// answered by the server; a peer that shows no sign of life (no frame, no pong to the server's keep-alive
+// ping) for ServerOptions::ws_idle_timeout is dropped; a message over ws_max_message closes the session
+// with 1009. One read and one write may be in flight at the same time (a console bridge reads what the
+// browser types while it writes what the device prints), never two reads or two writes.
+class WebSocket {
+ public:
+    virtual ~WebSocket() = default;
+    // The next message; nullopt once the session is over (the peer closed, timed out, sent too much, or the
+    // server is shutting down: then the server has sent 1001 going away). Read until nullopt: control
+    // frames (close, ping) are processed while a read is pending.
+    virtual boost::asio::awaitable<std::optional<WsMessage>> read() = 0;
+    // Sends one message; false once the session is over.
+    virtual boost::asio::awaitable<bool> write(std::string data, bool binary) = 0;
+    // Starts the close handshake (at most once); a pending read then returns nullopt.
+    virtual boost::asio::awaitable<void> close(std::uint16_t code = 1000, std::string reason = {}) = 0;
+    // The close code the peer sent (0: none yet).
+    virtual std::uint16_t peer_close_code() const = 0;
+};
+// Runs one WebSocket session; the session ends when it returns (closed with 1000 unless closed before).
+using WebSocketHandler = std::function<boost::asio::awaitable<void>(WebSocket&)>;
 
 // A media type with static storage. It is built only from a string literal, so a Response neither
 // allocates for it ("application/json" is one byte past std::string's small-string buffer, and every
@@ -67,6 +97,9 @@ struct Response {
     std::string body;
     // When set, the body is streamed (chunked) by this coroutine instead of `body`.
     std::function<boost::asio::awaitable<void>(StreamWriter&)> stream;
+    // When set on the answer to an upgrade request, the server accepts the upgrade (101, with `headers`
+    // added) and runs this session on the connection. Any other answer is written as usual: no upgrade.
+    WebSocketHandler websocket;
 
     Response& header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
@@ -76,6 +109,9 @@ struct Response {
 
 Response json_response(int status, std::string body);
 Response text_response(int status, std::string body, MediaType content_type = "text/plain; charset=utf-8");
+
+// Accepts a WebSocket upgrade and runs `session` on it (the caller has checked who may connect).
+Response websocket_response(WebSocketHandler session);
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request&)>;
 

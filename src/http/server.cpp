@@ -9,9 +9,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <charconv>
 #include <list>
 
@@ -24,6 +26,7 @@ namespace np::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
@@ -63,6 +66,26 @@ bool safe_field(std::string_view s) {
     return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
+// The browser security headers of every response (docs/SECURITY.md): written by serialize_head and, for
+// an accepted WebSocket upgrade, by the 101 response's decorator. API answers are data, never a page:
+// nothing may run, load or frame them.
+constexpr std::pair<std::string_view, std::string_view> kBrowserHeaders[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
+};
+constexpr std::string_view kDefaultCsp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+const std::string& browser_header_block() {
+    static const std::string block = [] {
+        std::string b;
+        for (auto [k, v] : kBrowserHeaders) b.append(k).append(": ").append(v).append("\r\n");
+        return b;
+    }();
+    return block;
+}
+
 void append_decimal(std::string& out, std::size_t v) {
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -96,14 +119,11 @@ void serialize_head(std::string& head, const Response& res, std::string_view req
         own_csp = own_csp || beast::iequals(k, "content-security-policy");
         head.append(k).append(": ").append(v).append("\r\n");
     }
-    // The one place for browser security headers: on every response, early rejections included. API
-    // answers are data, never a page: nothing may run, load or frame them. A handler that serves a page
-    // (the web app) sets its own Content-Security-Policy, which replaces the default one.
-    head.append(
-        "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
-        "Cross-Origin-Resource-Policy: same-origin\r\n");
-    if (!own_csp)
-        head.append("Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\n");
+    // The one place for browser security headers: on every response, early rejections included. A
+    // handler that serves a page (the web app) sets its own Content-Security-Policy, which replaces the
+    // default one.
+    head.append(browser_header_block());
+    if (!own_csp) head.append("Content-Security-Policy: ").append(kDefaultCsp).append("\r\n");
     if (res.stream) {  // SSE: chunks as they come, never cached
         head.append("Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n");
     } else if (res.status != 204 && res.status != 304 && res.status >= 200) {
@@ -151,10 +171,12 @@ void fill_request(Request& req, bhttp::request<bhttp::string_body>& msg, const s
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-    enum class State { idle, busy, streaming };
+    enum class State { idle, busy, streaming, websocket };
+    class WsSession;
     struct Session {
         beast::tcp_stream* stream;
         State state = State::idle;
+        WsSession* ws = nullptr;  // while state == websocket
     };
 
     asio::any_io_executor executor;
@@ -164,6 +186,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::list<Session> sessions;
     bool stopping = false;
     std::size_t busy = 0;
+    std::size_t websockets = 0;
     asio::steady_timer drained;  // cancelled whenever a session ends during shutdown
 
     Impl(asio::any_io_executor ex, ServerOptions opts, Handler h)
@@ -207,6 +230,143 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         beast::tcp_stream& stream_;
         bool failed_ = false;
     };
+
+    // One accepted WebSocket: Beast's stream over the connection's tcp_stream, and the bookkeeping that
+    // lets the server close it (1001 at shutdown) while the handler may be reading or writing. Beast
+    // allows one read and one write (a close is a write) in flight at once: a close asked for during a
+    // write waits for that write to finish.
+    class WsSession final : public WebSocket {
+     public:
+        WsSession(Impl& impl, beast::tcp_stream& s) : impl_(impl), ws_(s), close_done_(impl.executor) {}
+        websocket::stream<beast::tcp_stream&>& stream() { return ws_; }
+        bool over() const { return over_ || closing_; }
+
+        asio::awaitable<std::optional<WsMessage>> read() override {
+            if (over_) co_return std::nullopt;
+            beast::flat_buffer buffer;
+            auto [ec, n] = co_await ws_.async_read(buffer, use_nothrow);
+            if (ec) {
+                over_ = true;
+                co_return std::nullopt;
+            }
+            co_return WsMessage{beast::buffers_to_string(buffer.data()), ws_.got_binary()};
+        }
+
+        asio::awaitable<bool> write(std::string data, bool binary) override {
+            if (over()) co_return false;
+            if (writing_) throw core::internal("two WebSocket writes at once on one session");
+            writing_ = true;
+            ws_.binary(binary);
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(data), use_nothrow);
+            writing_ = false;
+            if (ec) over_ = true;
+            if (pending_close_ && !over()) request_close(pending_close_, std::move(pending_reason_));
+            co_return !ec && !over();
+        }
+
+        asio::awaitable<void> close(std::uint16_t code, std::string reason) override {
+            if (over()) co_return;
+            if (writing_) {  // the write in flight closes when it is done
+                pending_close_ = code;
+                pending_reason_ = std::move(reason);
+                co_return;
+            }
+            closing_ = true;
+            ++closes_in_flight_;
+            co_await do_close(code, std::move(reason));
+        }
+
+        std::uint16_t peer_close_code() const override { return ws_.reason().code; }
+
+        // From outside the handler (server shutdown): starts the close handshake without waiting for it.
+        void request_close(std::uint16_t code, std::string reason) {
+            if (over()) return;
+            if (writing_) {
+                pending_close_ = code;
+                pending_reason_ = std::move(reason);
+                return;
+            }
+            closing_ = true;
+            ++closes_in_flight_;  // counted now: the session waits for it before this object goes away
+            asio::co_spawn(impl_.executor, do_close(code, std::move(reason)), asio::detached);
+        }
+
+        // Waits until no close handshake started here is still running.
+        asio::awaitable<void> settle() {
+            while (closes_in_flight_ > 0) {
+                close_done_.expires_at(asio::steady_timer::time_point::max());
+                co_await close_done_.async_wait(use_nothrow);
+            }
+        }
+
+     private:
+        asio::awaitable<void> do_close(std::uint16_t code, std::string reason) {
+            websocket::close_reason why(code);
+            why.reason = reason;
+            co_await ws_.async_close(why, use_nothrow);  // sends ours, waits for theirs (handshake timeout)
+            over_ = true;
+            --closes_in_flight_;
+            close_done_.cancel();
+        }
+
+        Impl& impl_;
+        websocket::stream<beast::tcp_stream&> ws_;
+        asio::steady_timer close_done_;
+        bool writing_ = false, closing_ = false, over_ = false;
+        int closes_in_flight_ = 0;
+        std::uint16_t pending_close_ = 0;
+        std::string pending_reason_;
+    };
+
+    // Accepts the upgrade (Beast writes the 101) and runs the handler's session on this connection.
+    // Returns false: the connection ends with the session.
+    asio::awaitable<bool> run_websocket(beast::tcp_stream& stream, const bhttp::request<bhttp::string_body>& msg,
+                                        const Request& req, const Response& res, Session& me) {
+        stream.expires_never();  // the websocket stream's own timeouts take over (Beast's documented advice)
+        WsSession ws(*this, stream);
+        auto& s = ws.stream();
+        websocket::stream_base::timeout timeouts;
+        timeouts.handshake_timeout = options.write_timeout;  // the 101 and, later, the close handshake
+        timeouts.idle_timeout = options.ws_idle_timeout;     // pings at half of it; no answer: dropped
+        timeouts.keep_alive_pings = true;
+        s.set_option(timeouts);
+        s.read_message_max(options.ws_max_message);
+        // The 101 carries the request id, the browser security headers and the handler's own headers
+        // (e.g. Sec-WebSocket-Protocol), each checked like serialize_head does.
+        s.set_option(websocket::stream_base::decorator(
+            [rid = req.request_id, headers = res.headers](websocket::response_type& r) {
+                r.set("X-Request-Id", rid);
+                for (auto [k, v] : kBrowserHeaders) r.set(k, v);
+                r.set("Content-Security-Policy", kDefaultCsp);
+                for (const auto& [k, v] : headers)
+                    if (!k.empty() && safe_field(k) && safe_field(v)) r.set(k, v);
+            }));
+        auto [ec] = co_await s.async_accept(msg, use_nothrow);
+        if (ec) {
+            log::info("http.websocket_refused", {{"rid", req.request_id}, {"error", ec.message()}});
+            co_return false;
+        }
+        --busy;
+        me.state = State::websocket;
+        me.ws = &ws;
+        ++websockets;
+        if (stopping) {  // shutdown began during the handshake
+            co_await ws.close(1001, "server shutting down");
+        } else {
+            std::uint16_t code = 1000;
+            try {
+                co_await res.websocket(ws);
+            } catch (const std::exception& e) {
+                log::error("http.websocket_failed", {{"rid", req.request_id}, {"error", e.what()}});
+                code = 1011;  // internal error
+            }
+            if (!ws.over()) co_await ws.close(code, {});
+        }
+        co_await ws.settle();
+        me.ws = nullptr;
+        --websockets;
+        co_return false;
+    }
 
     asio::awaitable<void> session(beast::tcp_stream stream) {
         auto self = shared_from_this();
@@ -297,6 +457,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
             auto msg = parser.release();
             fill_request(req, msg, remote);
+            req.websocket = websocket::is_upgrade(msg);
             bool keep_alive = msg.keep_alive();
 
             Response res;
@@ -310,9 +471,23 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 res.content_type = "application/problem+json";
             }
             keep_alive = keep_alive && !stopping;
+            if (res.websocket && (!req.websocket || stopping)) {
+                // A session offered to a plain request (a handler's mistake), or an upgrade while closing.
+                int status = stopping ? 503 : 426;
+                res = json_response(status, problem_body(status, stopping ? "Service unavailable" : "Upgrade required",
+                                                         stopping ? "the server is shutting down"
+                                                                  : "this resource is a WebSocket: send an upgrade request",
+                                                         req.request_id));
+                res.content_type = "application/problem+json";
+            }
 
-            bool ok = res.stream ? co_await write_stream(stream, req, res, me)
-                                 : co_await write_response(stream, req, res, msg.version(), keep_alive, head);
+            bool ok = false;  // (if/else, not nested conditionals around co_await: GCC 12, see above)
+            if (res.websocket)
+                ok = co_await run_websocket(stream, msg, req, res, me);
+            else if (res.stream)
+                ok = co_await write_stream(stream, req, res, me);
+            else
+                ok = co_await write_response(stream, req, res, msg.version(), keep_alive, head);
             if (options.access_log && log::enabled(log::Level::info)) {  // no field strings when muted
                 auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::steady_clock::now() - started)
@@ -429,12 +604,16 @@ asio::awaitable<void> Server::shutdown() {
     beast::error_code ec;
     impl->acceptor.close(ec);
     // Idle keep-alive connections and streams end now; busy ones finish their request first.
-    for (auto& s : impl->sessions)
-        if (s.state != Impl::State::busy) s.stream->socket().cancel(ec);
+    for (auto& s : impl->sessions) {
+        if (s.state == Impl::State::websocket)
+            s.ws->request_close(1001, "server shutting down");  // ends when the close handshake does
+        else if (s.state != Impl::State::busy)
+            s.stream->socket().cancel(ec);
+    }
     auto deadline = std::chrono::steady_clock::now() + impl->options.shutdown_grace;
     while (!impl->sessions.empty() && std::chrono::steady_clock::now() < deadline) {
         for (auto& s : impl->sessions)
-            if (s.state != Impl::State::busy) s.stream->socket().cancel(ec);
+            if (s.state == Impl::State::idle || s.state == Impl::State::streaming) s.stream->socket().cancel(ec);
         impl->drained.expires_after(std::chrono::milliseconds(50));
         co_await impl->drained.async_wait(use_nothrow);
     }
@@ -446,6 +625,9 @@ std::size_t Server::connections() const {
 }
 std::size_t Server::in_flight() const {
     return impl_->busy;
+}
+std::size_t Server::websockets() const {
+    return impl_->websockets;
 }
 
 }  // namespace np::http

@@ -1,6 +1,7 @@
 // HTTP/1.1 server on Beast and Asio coroutines: keep-alive, header and body limits, per-phase
-// timeouts against slow clients, streaming (chunked) responses for SSE, and graceful shutdown that lets
-// in-flight requests finish. Runs entirely on the event-loop thread of the executor it is given.
+// timeouts against slow clients, streaming (chunked) responses for SSE, WebSocket upgrades on the same
+// port (the handler decides: Response::websocket), and graceful shutdown that lets in-flight requests
+// finish and closes WebSocket sessions with 1001. Runs entirely on the event-loop thread of the executor it is given.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,6 +24,8 @@ struct ServerOptions {
     std::chrono::milliseconds read_timeout{30'000};    // reading one request once it has started
     std::chrono::milliseconds write_timeout{30'000};   // writing one response (or one stream chunk)
     std::chrono::milliseconds shutdown_grace{20'000};  // how long in-flight requests get at shutdown
+    std::chrono::milliseconds ws_idle_timeout{60'000};  // WebSocket: drop a peer silent this long (pings at half)
+    std::size_t ws_max_message = 1024 * 1024;           // WebSocket: larger incoming messages close with 1009
     bool access_log = true;
 };
 
@@ -37,12 +40,14 @@ class Server {
     std::uint16_t listen();
     // Starts the accept loop (returns at once).
     void start();
-    // Stops accepting, closes idle and streaming connections, waits for in-flight requests to finish
-    // (at most shutdown_grace), then closes the rest.
+    // Stops accepting, closes idle and streaming connections, sends 1001 (going away) to WebSocket
+    // sessions, waits for in-flight requests and those close handshakes (at most shutdown_grace), then
+    // closes the rest.
     boost::asio::awaitable<void> shutdown();
 
     std::size_t connections() const;
     std::size_t in_flight() const;
+    std::size_t websockets() const;  // open WebSocket sessions
 
  private:
     struct Impl;

@@ -365,6 +365,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await ws.settle();
         me.ws = nullptr;
         --websockets;
+        // Unread bytes (the rest of an oversized message) would make closing now reset the connection, and
+        // the peer could lose our close frame: stop sending and drain briefly first.
+        co_await linger(stream);
         co_return false;
     }
 

@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -24,6 +25,8 @@ namespace {
 
 struct WsServer {
     asio::io_context ioc;
+    // Keeps run() going after a shutdown has ended every session, so on_loop can still read the counters.
+    asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
     std::unique_ptr<http::Server> server;
     std::uint16_t port = 0;
     std::thread thread;
@@ -171,8 +174,10 @@ TEST(WebSocket, AnOversizedMessageClosesWith1009) {
     bool sent = c.send(std::string(4096, 'b'));
     c.receive(ec);
     EXPECT_TRUE(sent);
-    EXPECT_EQ(ec, websocket::error::closed) << ec.message();
-    EXPECT_EQ(c.ws.reason().code, websocket::close_code::too_big);
+    // The session ended with the server's close frame (1009). Beast's client then answers it; that reply
+    // may meet a connection the server already shut down (closed, or EPIPE): either way the reason came.
+    EXPECT_TRUE(ec);
+    EXPECT_EQ(c.ws.reason().code, websocket::close_code::too_big) << ec.message();
 }
 
 TEST(WebSocket, ShutdownClosesSessionsWithGoingAway) {

@@ -104,7 +104,8 @@ bool is_api_path(std::string_view path) {
 
 bool iequal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -117,7 +118,8 @@ void check_websocket_origin(const Context& ctx, const ApiOptions& options) {
     if (origin.empty())
         throw core::forbidden("a WebSocket opened with the session cookie must carry an Origin header");
     auto host = ctx.request.header("host");
-    std::string own = std::string(request_is_https(ctx, options) ? "https://" : "http://") + std::string(host);
+    std::string own =
+        std::string(request_is_https(ctx, options) ? "https://" : "http://") + std::string(host);
     if (!host.empty() && iequal(origin, own)) return;
     for (const auto& allowed : options.allowed_origins)
         if (iequal(origin, allowed)) return;
@@ -191,10 +193,9 @@ http::Response problem_response(int status, std::string_view title, std::string_
 static http::Response problem_from(const core::Error& e, std::string_view rid) {
     int status = core::http_status(e.code());
     // 5xx: what failed inside is logged (Api::handle); the caller gets a short reason (core::public_message).
-    auto r = problem_response(status, core::code_title(e.code()),
-                              status >= 500 ? core::public_message(e) : std::string(e.what()), rid,
-                              "https://netpraxis.dev/problems/" + std::string(core::code_name(e.code())),
-                              e.fields());
+    auto r = problem_response(
+        status, core::code_title(e.code()), status >= 500 ? core::public_message(e) : std::string(e.what()),
+        rid, "https://netpraxis.dev/problems/" + std::string(core::code_name(e.code())), e.fields());
     if (e.code() == core::Code::rate_limited) r.header("Retry-After", "60");
     if (e.code() == core::Code::unauthenticated) r.header("WWW-Authenticate", "Bearer");
     return r;
@@ -337,11 +338,13 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                     res = std::move(*file);
                     metric = router_.routes().size() + 1;  // the "static" series
                 } else {
-                    res = problem_response(404, "Not found", "no file or route for " + req.path, req.request_id);
+                    res = problem_response(404, "Not found", "no file or route for " + req.path,
+                                           req.request_id);
                 }
             } catch (const std::exception& e) {
                 log::error("api.static", {{"rid", req.request_id}, {"error", core::redact(e.what())}});
-                res = problem_response(500, "Internal error", "the server failed to read the file", req.request_id);
+                res = problem_response(500, "Internal error", "the server failed to read the file",
+                                       req.request_id);
             }
         } else if (req.path == "/" && req.header("accept").find("text/html") != std::string_view::npos) {
             // A browser at the server's address, before the web app is installed: the API reference.
@@ -390,22 +393,24 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                         "missing or wrong X-CSRF-Token header for a cookie-authenticated write");
                 if (route->policy == Policy::teacher && ctx.caller->role != "teacher")
                     throw core::forbidden("this action is reserved to teachers");
-                if (route->websocket && req.websocket && from_cookie) check_websocket_origin(ctx, deps_.options);
+                if (route->websocket && req.websocket && from_cookie)
+                    check_websocket_origin(ctx, deps_.options);
                 // Tokens of a changed user are refused at once by the instance that made the change and
                 // within auth.revocation_poll by the others. A teacher's write (creating users, publishing,
                 // assigning) cannot wait that long: it is confirmed against the store, one row by key.
                 if (route->policy == Policy::teacher && unsafe_method(req.method)) {
                     auto caller = ctx.caller;
-                    auto current = co_await deps_.pool.run([&] { return deps_.store.get_user(caller->user_id); });
+                    auto current =
+                        co_await deps_.pool.run([&] { return deps_.store.get_user(caller->user_id); });
                     if (!current) throw core::unauthenticated("this account no longer exists");
                     if (current->disabled || current->role != "teacher" || current->session_gen > caller->gen)
                         throw core::unauthenticated(
-                            "this account changed (role, password or status) since this session began: log in "
+                            "this account changed (role, password or status) since this session began: log "
+                            "in "
                             "again");
                 }
             }
-            if (route->websocket && !req.websocket)
-                throw WebSocketRequired{};
+            if (route->websocket && !req.websocket) throw WebSocketRequired{};
             if (!route->body.empty()) {
                 auto ct = req.header("content-type");
                 if (!ct.empty() && !ct.starts_with("application/json"))
@@ -417,7 +422,8 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
             }
             res = co_await route->handler(ctx);
             if (res.websocket && !route->websocket)
-                throw core::internal("route " + route->pattern + " offered a WebSocket without the websocket flag");
+                throw core::internal("route " + route->pattern +
+                                     " offered a WebSocket without the websocket flag");
             // What a session reads is that user's: no shared or browser cache keeps it.
             if (ctx.caller && !res.stream && !res.websocket) {
                 bool has = false;
@@ -426,18 +432,19 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
             }
         } catch (const WebSocketRequired&) {
             res = problem_response(426, "Upgrade required",
-                                   "this route is a WebSocket: connect with Upgrade: websocket", req.request_id);
+                                   "this route is a WebSocket: connect with Upgrade: websocket",
+                                   req.request_id);
             res.header("Upgrade", "websocket");
         } catch (const core::Error& e) {
             if (core::http_status(e.code()) >= 500)
-                log::error("api.error", {{"rid", req.request_id},
-                                         {"route", route->pattern},
-                                         {"error", core::redact(e.what())}});
+                log::error(
+                    "api.error",
+                    {{"rid", req.request_id}, {"route", route->pattern}, {"error", core::redact(e.what())}});
             res = problem_from(e, req.request_id);
         } catch (const std::exception& e) {
-            log::error("api.internal", {{"rid", req.request_id},
-                                        {"route", route->pattern},
-                                        {"error", core::redact(e.what())}});
+            log::error(
+                "api.internal",
+                {{"rid", req.request_id}, {"route", route->pattern}, {"error", core::redact(e.what())}});
             res = problem_response(500, "Internal error", "the server failed to handle the request",
                                    req.request_id);
         }

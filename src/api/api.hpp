@@ -37,7 +37,8 @@ struct ApiOptions {
     bool secure_cookies = false;                 // set the Secure flag (behind HTTPS)
     std::string environment_provider = "local";  // provider of new environments
     std::chrono::milliseconds sse_keepalive{15'000};
-    std::string static_dir;  // the web app's files, served for GET/HEAD outside /api/ when set (server.static_dir)
+    std::string
+        static_dir;  // the web app's files, served for GET/HEAD outside /api/ when set (server.static_dir)
     // Origins (scheme://host[:port]) besides the server's own whose pages may open a WebSocket with the
     // session cookie (server.allowed_origins), e.g. the web app behind a proxy on another name.
     std::vector<std::string> allowed_origins;

@@ -6,21 +6,25 @@
 // (CMake's file(READ HEX) route made that file 9 MB and the compile slow). NP_SWAGGER_VERSION is part of the
 // preprocessed text so that a new version of the files is a new ccache key.
 #ifdef NP_API_DOCS_DIR
-__asm__(".section .rodata\n"
-        ".balign 16\n"
-        ".global np_swagger_ui_js\n"
-        "np_swagger_ui_js:\n"
-        ".incbin \"" NP_API_DOCS_DIR "/swagger-ui-bundle.js\"\n"
-        ".global np_swagger_ui_js_end\n"
-        "np_swagger_ui_js_end:\n"
-        ".balign 16\n"
-        ".global np_swagger_ui_css\n"
-        "np_swagger_ui_css:\n"
-        ".incbin \"" NP_API_DOCS_DIR "/swagger-ui.css\"\n"
-        ".global np_swagger_ui_css_end\n"
-        "np_swagger_ui_css_end:\n"
-        ".previous\n");
-extern "C" const char np_swagger_ui_js[], np_swagger_ui_js_end[], np_swagger_ui_css[], np_swagger_ui_css_end[];
+__asm__(
+    ".section .rodata\n"
+    ".balign 16\n"
+    ".global np_swagger_ui_js\n"
+    "np_swagger_ui_js:\n"
+    ".incbin \"" NP_API_DOCS_DIR
+    "/swagger-ui-bundle.js\"\n"
+    ".global np_swagger_ui_js_end\n"
+    "np_swagger_ui_js_end:\n"
+    ".balign 16\n"
+    ".global np_swagger_ui_css\n"
+    "np_swagger_ui_css:\n"
+    ".incbin \"" NP_API_DOCS_DIR
+    "/swagger-ui.css\"\n"
+    ".global np_swagger_ui_css_end\n"
+    "np_swagger_ui_css_end:\n"
+    ".previous\n");
+extern "C" const char np_swagger_ui_js[], np_swagger_ui_js_end[], np_swagger_ui_css[],
+    np_swagger_ui_css_end[];
 [[maybe_unused]] static constexpr const char* kSwaggerVersion = NP_SWAGGER_VERSION;
 #endif
 

@@ -249,7 +249,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
              job.subject_type = "environment";
              job.subject_id = env.id;
              job = co_await d.jobs.submit(job);
-             co_return json_ok(json::object{{"environment", environment_json(env)}, {"job", job_json(job, ctx.is_teacher())}},
+             co_return json_ok(json::object{{"environment", environment_json(env)},
+                                            {"job", job_json(job, ctx.is_teacher())}},
                                202);
          }});
 

@@ -60,7 +60,8 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                 bool ended = false;
                 if (u->role != identity.role && identity.realm != "local") {
                     // The realm moved this user (e.g. from the student group to the teacher group): the
-                    // sessions of the old role end everywhere (store::Store::update_user bumps the generation).
+                    // sessions of the old role end everywhere (store::Store::update_user bumps the
+                    // generation).
                     u->role = identity.role;
                     d.store.transaction([&] {
                         d.store.update_user(*u);

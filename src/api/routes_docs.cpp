@@ -64,17 +64,25 @@ void add_docs_routes(Router& r) {
     };
     static const File files[] = {
         {"/api/docs", "The interactive API reference (Swagger UI over /api/v1/openapi.json)",
-         [] { return docs_assets::available() ? kPage : std::string_view(); }, "text/html; charset=utf-8", true},
+         [] { return docs_assets::available() ? kPage : std::string_view(); }, "text/html; charset=utf-8",
+         true},
         {"/api/docs/init.js", "API reference: its start script",
-         [] { return docs_assets::available() ? kInit : std::string_view(); }, "text/javascript; charset=utf-8",
-         false},
+         [] { return docs_assets::available() ? kInit : std::string_view(); },
+         "text/javascript; charset=utf-8", false},
         {"/api/docs/swagger-ui-bundle.js", "API reference: Swagger UI", docs_assets::swagger_ui_js,
          "text/javascript; charset=utf-8", false},
         {"/api/docs/swagger-ui.css", "API reference: Swagger UI's styles", docs_assets::swagger_ui_css,
          "text/css; charset=utf-8", false},
     };
     for (const auto& f : files) {
-        r.add({http::Method::get, f.path, Policy::public_, "docs", f.summary, {}, {}, 200,
+        r.add({http::Method::get,
+               f.path,
+               Policy::public_,
+               "docs",
+               f.summary,
+               {},
+               {},
+               200,
                [&f](Context&) -> Aw { co_return asset(f.body(), f.type, f.page); }});
     }
 }

@@ -47,9 +47,9 @@ void check_topology(const std::string& text) {
         std::vector<core::FieldError> fields;
         for (const auto& f : e.fields()) fields.push_back({"topology." + f.path, f.message});
         if (fields.empty()) fields.push_back({"topology", e.what()});
-        throw core::invalid("the topology has " + std::to_string(fields.size()) +
-                                (fields.size() == 1 ? " error" : " errors"),
-                            std::move(fields));
+        throw core::invalid(
+            "the topology has " + std::to_string(fields.size()) + (fields.size() == 1 ? " error" : " errors"),
+            std::move(fields));
     }
 }
 
@@ -57,7 +57,8 @@ void check_topology(const std::string& text) {
 void check_gns3_project(const std::string& name) {
     if (name.empty()) return;
     if (auto problem = core::bundle_name_problem(name); !problem.empty())
-        throw core::invalid("gns3_project is not valid", {{"gns3_project", "'" + name.substr(0, 80) + "' " + problem}});
+        throw core::invalid("gns3_project is not valid",
+                            {{"gns3_project", "'" + name.substr(0, 80) + "' " + problem}});
 }
 
 store::ExerciseVersion version_from_body(const Context& ctx, const std::string& exercise_id) {

@@ -35,7 +35,8 @@ void add_job_routes(Router& r, ApiDeps& d) {
                if (!ctx.is_teacher()) f.owner_id = ctx.caller->user_id;
                auto page = page_of(ctx);
                auto res = co_await d.pool.run([&] { return d.store.list_jobs(f, page); });
-               co_return json_ok(page_json(res, [&ctx](const store::Job& j) { return job_json(j, ctx.is_teacher()); }));
+               co_return json_ok(
+                   page_json(res, [&ctx](const store::Job& j) { return job_json(j, ctx.is_teacher()); }));
            },
            true});
 

@@ -135,8 +135,9 @@ void add_user_routes(Router& r, ApiDeps& d) {
                  });
                  return std::make_pair(*user, user->session_gen != before);
              });
-             if (u.second) d.jwt.revoke(auth::user_revocation_jti(u.first.id, u.first.session_gen),
-                                        core::unix_now() + d.jwt.ttl().count());
+             if (u.second)
+                 d.jwt.revoke(auth::user_revocation_jti(u.first.id, u.first.session_gen),
+                              core::unix_now() + d.jwt.ttl().count());
              co_return json_ok(user_json(u.first));
          }});
 
@@ -158,7 +159,8 @@ void add_user_routes(Router& r, ApiDeps& d) {
                        audit(d.store, ctx, "user.delete", "user", id);
                    });
                });
-               d.jwt.revoke(auth::user_revocation_jti(id, auth::kUserGone), core::unix_now() + d.jwt.ttl().count());
+               d.jwt.revoke(auth::user_revocation_jti(id, auth::kUserGone),
+                            core::unix_now() + d.jwt.ttl().count());
                http::Response res;
                res.status = 204;
                res.content_type = {};

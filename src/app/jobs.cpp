@@ -1,11 +1,11 @@
 #include "app/jobs.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <boost/json.hpp>
 #include <vector>
 
@@ -200,7 +200,8 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     }
     contexts_.erase(job.id);
     running_.erase(job.id);
-    if (auto slot = running_by_kind_.find(job.kind); slot != running_by_kind_.end() && slot->second > 0) --slot->second;
+    if (auto slot = running_by_kind_.find(job.kind); slot != running_by_kind_.end() && slot->second > 0)
+        --slot->second;
     cancelled_.erase(job.id);
     impl_->drained.cancel();
     impl_->wake.cancel();

@@ -64,7 +64,7 @@ class JwtCodec {
     std::unordered_map<std::string, std::shared_ptr<const Claims>, Hash, std::equal_to<>> cache_;
     std::unordered_map<std::string, std::int64_t> revoked_;  // jti -> exp
     struct Cutoff {
-        std::int64_t gen = 0;  // tokens of an older generation are refused
+        std::int64_t gen = 0;    // tokens of an older generation are refused
         std::int64_t until = 0;  // after this, every such token has expired anyway
     };
     std::unordered_map<std::string, Cutoff> user_cutoffs_;  // user id -> cutoff

@@ -25,15 +25,15 @@ fs::path resolve_in_bundle(const fs::path& bundle_dir, std::string_view name) {
         throw invalid("'" + std::string(name) + "' " + problem);
     std::error_code ec;
     auto root = fs::canonical(bundle_dir.empty() ? fs::path(".") : bundle_dir, ec);
-    if (ec) throw invalid("the exercise's folder '" + bundle_dir.string() + "' cannot be read: " + ec.message());
+    if (ec)
+        throw invalid("the exercise's folder '" + bundle_dir.string() + "' cannot be read: " + ec.message());
     auto file = fs::canonical(root / fs::path(std::string(name)), ec);
     if (ec) throw invalid("'" + std::string(name) + "' is missing from the exercise's folder");
     // Both are canonical (no '.', '..' or symlink left): inside means `root` is a leading part of `file`.
     auto [r, f] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
     if (r != root.end() || file == root)
         throw invalid("'" + std::string(name) + "' leaves the exercise's folder through a symlink");
-    if (!fs::is_regular_file(file, ec))
-        throw invalid("'" + std::string(name) + "' is not a regular file");
+    if (!fs::is_regular_file(file, ec)) throw invalid("'" + std::string(name) + "' is not a regular file");
     return file;
 }
 

@@ -20,7 +20,8 @@ std::string redact(std::string_view text, std::size_t max_bytes) {
     static const std::regex secret_value(
         R"(((?:password|passwd|secret|token|ticket|authorization|cookie|api[_-]?key|PVEAuthCookie|CSRFPreventionToken)[A-Za-z_-]*\s*[=:]\s*)(?:Bearer\s+|PVEAPIToken=)?[^\s&;,'"]+)",
         std::regex::icase | std::regex::optimize);
-    static const std::regex url_userinfo(R"((\b[a-z][a-z0-9+.-]*://)[^/\s@]+@)", std::regex::icase | std::regex::optimize);
+    static const std::regex url_userinfo(R"((\b[a-z][a-z0-9+.-]*://)[^/\s@]+@)",
+                                         std::regex::icase | std::regex::optimize);
     std::string cut(text.substr(0, std::min(text.size(), max_bytes)));
     std::string out = std::regex_replace(cut, secret_value, "$1[redacted]");
     out = std::regex_replace(out, url_userinfo, "$1[redacted]@");

@@ -28,7 +28,8 @@ struct Request {
     std::string body;
     std::string remote_address;
     std::string request_id;
-    bool websocket = false;  // a WebSocket upgrade request (GET, Upgrade: websocket, the Sec-WebSocket-* headers)
+    bool websocket =
+        false;  // a WebSocket upgrade request (GET, Upgrade: websocket, the Sec-WebSocket-* headers)
 
     // Case-insensitive header lookup; empty when absent.
     std::string_view header(std::string_view name) const;

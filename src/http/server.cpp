@@ -320,8 +320,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     // Accepts the upgrade (Beast writes the 101) and runs the handler's session on this connection.
     // Returns false: the connection ends with the session.
-    asio::awaitable<bool> run_websocket(beast::tcp_stream& stream, const bhttp::request<bhttp::string_body>& msg,
-                                        const Request& req, const Response& res, Session& me) {
+    asio::awaitable<bool> run_websocket(beast::tcp_stream& stream,
+                                        const bhttp::request<bhttp::string_body>& msg, const Request& req,
+                                        const Response& res, Session& me) {
         stream.expires_never();  // the websocket stream's own timeouts take over (Beast's documented advice)
         WsSession ws(*this, stream);
         auto& s = ws.stream();
@@ -477,10 +478,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             if (res.websocket && (!req.websocket || stopping)) {
                 // A session offered to a plain request (a handler's mistake), or an upgrade while closing.
                 int status = stopping ? 503 : 426;
-                res = json_response(status, problem_body(status, stopping ? "Service unavailable" : "Upgrade required",
-                                                         stopping ? "the server is shutting down"
-                                                                  : "this resource is a WebSocket: send an upgrade request",
-                                                         req.request_id));
+                res = json_response(
+                    status, problem_body(status, stopping ? "Service unavailable" : "Upgrade required",
+                                         stopping ? "the server is shutting down"
+                                                  : "this resource is a WebSocket: send an upgrade request",
+                                         req.request_id));
                 res.content_type = "application/problem+json";
             }
 
@@ -616,7 +618,8 @@ asio::awaitable<void> Server::shutdown() {
     auto deadline = std::chrono::steady_clock::now() + impl->options.shutdown_grace;
     while (!impl->sessions.empty() && std::chrono::steady_clock::now() < deadline) {
         for (auto& s : impl->sessions)
-            if (s.state == Impl::State::idle || s.state == Impl::State::streaming) s.stream->socket().cancel(ec);
+            if (s.state == Impl::State::idle || s.state == Impl::State::streaming)
+                s.stream->socket().cancel(ec);
         impl->drained.expires_after(std::chrono::milliseconds(50));
         co_await impl->drained.async_wait(use_nothrow);
     }

@@ -1,7 +1,8 @@
 // HTTP/1.1 server on Beast and Asio coroutines: keep-alive, header and body limits, per-phase
 // timeouts against slow clients, streaming (chunked) responses for SSE, WebSocket upgrades on the same
 // port (the handler decides: Response::websocket), and graceful shutdown that lets in-flight requests
-// finish and closes WebSocket sessions with 1001. Runs entirely on the event-loop thread of the executor it is given.
+// finish and closes WebSocket sessions with 1001. Runs entirely on the event-loop thread of the executor it
+// is given.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -24,8 +25,9 @@ struct ServerOptions {
     std::chrono::milliseconds read_timeout{30'000};    // reading one request once it has started
     std::chrono::milliseconds write_timeout{30'000};   // writing one response (or one stream chunk)
     std::chrono::milliseconds shutdown_grace{20'000};  // how long in-flight requests get at shutdown
-    std::chrono::milliseconds ws_idle_timeout{60'000};  // WebSocket: drop a peer silent this long (pings at half)
-    std::size_t ws_max_message = 1024 * 1024;           // WebSocket: larger incoming messages close with 1009
+    std::chrono::milliseconds ws_idle_timeout{
+        60'000};                               // WebSocket: drop a peer silent this long (pings at half)
+    std::size_t ws_max_message = 1024 * 1024;  // WebSocket: larger incoming messages close with 1009
     bool access_log = true;
 };
 

@@ -136,7 +136,8 @@ Encodings accepted_encodings(std::string_view header) {
             auto param = trim(item.substr(0, semi));
             if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
                 auto value = trim(param.substr(2));  // "0", "0.", "0.000": refused
-                ok = value.empty() || value.front() != '0' || value.find_first_not_of("0.") != std::string_view::npos;
+                ok = value.empty() || value.front() != '0' ||
+                     value.find_first_not_of("0.") != std::string_view::npos;
             }
         }
         if (boost::beast::iequals(token, "br")) {
@@ -284,7 +285,10 @@ struct StaticFiles::Impl {
         }
         // Strong: size and mtime to the nanosecond of the very bytes sent (each encoding has its own).
         out.etag = "\"" + hex(chosen.size) + "-" + hex(static_cast<std::uint64_t>(chosen.mtime_ns)) +
-                   (out.encoding.empty() ? "" : out.encoding == "br" ? "-br" : "-gz") + "\"";
+                   (out.encoding.empty()   ? ""
+                    : out.encoding == "br" ? "-br"
+                                           : "-gz") +
+                   "\"";
         out.rel = rel;
         if (!if_none_match.empty() && etag_matches(if_none_match, out.etag)) {
             out.status = 304;
@@ -339,11 +343,13 @@ boost::asio::awaitable<std::optional<Response>> StaticFiles::serve(const Request
     auto type = type_of(found.rel);
     res.content_type = found.status == 200 ? type : MediaType{};
     res.header("ETag", found.etag);
-    res.header("Cache-Control", is_hashed_asset(found.rel) ? "public, max-age=31536000, immutable" : "no-cache");
+    res.header("Cache-Control",
+               is_hashed_asset(found.rel) ? "public, max-age=31536000, immutable" : "no-cache");
     if (found.vary) res.header("Vary", "Accept-Encoding");
     if (found.status == 200) {
         if (!found.encoding.empty()) res.header("Content-Encoding", std::string(found.encoding));
-        if (type.view().starts_with("text/html")) res.header("Content-Security-Policy", std::string(kPageCsp));
+        if (type.view().starts_with("text/html"))
+            res.header("Content-Security-Policy", std::string(kPageCsp));
         res.body.assign(*found.body);
     }
     co_return res;

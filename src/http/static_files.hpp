@@ -26,8 +26,8 @@ class WorkerPool;
 namespace np::http {
 
 struct StaticOptions {
-    std::string root;                            // the folder; must exist
-    std::size_t cache_bytes = 64 * 1024 * 1024;  // cached file contents, in total
+    std::string root;                              // the folder; must exist
+    std::size_t cache_bytes = 64 * 1024 * 1024;    // cached file contents, in total
     std::size_t cache_file_max = 4 * 1024 * 1024;  // larger files are read for each request, not cached
     std::size_t file_max = 64 * 1024 * 1024;       // larger files are not served (404, logged)
 };

@@ -4,7 +4,7 @@
 // "dropped connection" fault is delivered there as a reply whose body stream fails after the status line
 // (the client sees a truncated reply); the TLS listener closes the connection outright and also puts PVE's
 // message in the status line.
-#include "pvesim/simulator.hpp"
+#include "http/server.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -26,7 +26,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
-#include "http/server.hpp"
+#include "pvesim/simulator.hpp"
 
 namespace np::pvesim {
 

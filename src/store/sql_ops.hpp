@@ -413,8 +413,8 @@ class Ops {
                 c.query(std::string("INSERT INTO users (") + kUserCols +
                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(u.id, u.username, u.realm, u.role, u.display_name, u.password_hash,
-                          u.must_change_password, or_now(u.created_at), std::max<std::int64_t>(u.session_gen, 1),
-                          u.disabled)
+                          u.must_change_password, or_now(u.created_at),
+                          std::max<std::int64_t>(u.session_gen, 1), u.disabled)
                     .run();
             });
         } catch (const Error& e) {
@@ -458,7 +458,8 @@ class Ops {
                     .query(
                         // The right-hand sides read the row as it was: the generation goes up when
                         // what a session was granted on (role, password, status) changes.
-                        "UPDATE users SET session_gen = session_gen + CASE WHEN role <> ? OR password_hash <> ?"
+                        "UPDATE users SET session_gen = session_gen + CASE WHEN role <> ? OR password_hash "
+                        "<> ?"
                         " OR disabled <> ? THEN 1 ELSE 0 END, username = ?, realm = ?, role = ?,"
                         " display_name = ?, password_hash = ?, must_change_password = ?, disabled = ?"
                         " WHERE id = ?")

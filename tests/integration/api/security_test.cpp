@@ -62,8 +62,8 @@ class Security : public ::testing::Test {
         auto v = parse(r.body);
         if (auto* errs = v.as_object().if_contains("errors"))
             for (const auto& e : errs->as_array())
-                out += std::string(e.at("path").as_string()) + ": " + std::string(e.at("message").as_string()) +
-                       "\n";
+                out += std::string(e.at("path").as_string()) + ": " +
+                       std::string(e.at("message").as_string()) + "\n";
         return out;
     }
 };
@@ -130,16 +130,19 @@ TEST_F(Security, TopologyFilesOutsideTheExerciseAreRefused) {
         json::serialize(json::object{{"slug", "files-ok"},
                                      {"title", "t"},
                                      {"spec", kSpec},
-                                     {"topology", "name: t\nnodes:\n  h1:\n    kind: linux\n    config: |\n      "
-                                                  "ip addr add 10.0.0.1/24 dev eth0\n"}}),
+                                     {"topology",
+                                      "name: t\nnodes:\n  h1:\n    kind: linux\n    config: |\n      "
+                                      "ip addr add 10.0.0.1/24 dev eth0\n"}}),
         admin());
     ASSERT_EQ(ok.status, 201) << ok.body;
     auto id = std::string(parse(ok.body).at("id").as_string());
 
     // A new draft pointing out of the folder is refused and loses nothing of the stored one.
-    auto bad = c.request("POST", "/api/v1/exercises/" + id + "/versions",
-                         json::serialize(json::object{{"spec", kSpec}, {"topology", "nodes:\n  h1: {kind: linux, config: /etc/shadow}\n"}}),
-                         admin());
+    auto bad =
+        c.request("POST", "/api/v1/exercises/" + id + "/versions",
+                  json::serialize(json::object{
+                      {"spec", kSpec}, {"topology", "nodes:\n  h1: {kind: linux, config: /etc/shadow}\n"}}),
+                  admin());
     EXPECT_EQ(bad.status, 400) << bad.body;
     auto v1 = c.request("GET", "/api/v1/exercises/" + id + "/versions/1", "", admin());
     ASSERT_EQ(v1.status, 200);
@@ -147,20 +150,21 @@ TEST_F(Security, TopologyFilesOutsideTheExerciseAreRefused) {
     EXPECT_EQ(c.request("GET", "/api/v1/exercises/" + id + "/versions/2", "", admin()).status, 404);
 
     // The spec's own file names (instructions, lab.local, lab.gns3) stay inside the folder too.
-    std::string spec = std::string(kSpec) + "instructions: ../../etc/passwd\nlab: {gns3: /srv/x.gns3project}\n";
+    std::string spec =
+        std::string(kSpec) + "instructions: ../../etc/passwd\nlab: {gns3: /srv/x.gns3project}\n";
     auto draft = c.request("POST", "/api/v1/exercises/" + id + "/versions",
                            json::serialize(json::object{{"spec", spec}}), admin());
     ASSERT_EQ(draft.status, 201) << draft.body;
     auto n = parse(draft.body).at("version").as_int64();
-    auto pub = c.request("POST", "/api/v1/exercises/" + id + "/versions/" + std::to_string(n) + "/publish", "",
-                         admin());
+    auto pub = c.request("POST", "/api/v1/exercises/" + id + "/versions/" + std::to_string(n) + "/publish",
+                         "", admin());
     EXPECT_EQ(pub.status, 400) << pub.body;
     auto errs = errors_of(pub);
     EXPECT_NE(errs.find("spec.instructions"), std::string::npos) << errs;
     EXPECT_NE(errs.find("spec.lab.gns3"), std::string::npos) << errs;
-    auto gns3 = c.request("POST", "/api/v1/exercises/" + id + "/versions",
-                          json::serialize(json::object{{"spec", kSpec}, {"gns3_project", "../../x.gns3project"}}),
-                          admin());
+    auto gns3 = c.request(
+        "POST", "/api/v1/exercises/" + id + "/versions",
+        json::serialize(json::object{{"spec", kSpec}, {"gns3_project", "../../x.gns3project"}}), admin());
     EXPECT_EQ(gns3.status, 400) << gns3.body;
 }
 
@@ -189,7 +193,9 @@ TEST_F(Security, SessionsEndWhenTheirUserChanges) {
     auto s1_auth = login("deleted-student", "student-pass-1");
     ASSERT_EQ(c.request("DELETE", "/api/v1/users/" + t3, "", admin()).status, 204);
     ASSERT_EQ(c.request("DELETE", "/api/v1/users/" + s1, "", admin()).status, 204);
-    EXPECT_EQ(c.request("POST", "/api/v1/users", R"({"username":"sneaky2","role":"teacher"})", t3_auth).status, 401);
+    EXPECT_EQ(
+        c.request("POST", "/api/v1/users", R"({"username":"sneaky2","role":"teacher"})", t3_auth).status,
+        401);
     auto me = c.request("GET", "/api/v1/me", "", s1_auth);
     EXPECT_EQ(me.status, 401);
     EXPECT_NE(me.body.find("no longer exists"), std::string::npos) << me.body;
@@ -197,7 +203,8 @@ TEST_F(Security, SessionsEndWhenTheirUserChanges) {
     // A password reset ends older sessions; the new password works.
     auto s2 = make_user("reset-student", "student", "student-pass-1");
     auto s2_auth = login("reset-student", "student-pass-1");
-    ASSERT_EQ(c.request("PATCH", "/api/v1/users/" + s2, R"({"password":"student-pass-2"})", admin()).status, 200);
+    ASSERT_EQ(c.request("PATCH", "/api/v1/users/" + s2, R"({"password":"student-pass-2"})", admin()).status,
+              200);
     EXPECT_EQ(c.request("GET", "/api/v1/me", "", s2_auth).status, 401);
     EXPECT_EQ(login_raw("reset-student", "student-pass-1").status, 401);
     auto s2_new = login("reset-student", "student-pass-2");
@@ -220,14 +227,16 @@ TEST_F(Security, SessionsEndWhenTheirUserChanges) {
 TEST_F(Security, NumbersAreStrict) {
     auto c = client();
     auto auth = admin();
-    for (const char* limit : {"1e3", "5abc", "%205", "%2B5", "5%00", "99999999999999999999", "0", "501", "-1", ""}) {
+    for (const char* limit :
+         {"1e3", "5abc", "%205", "%2B5", "5%00", "99999999999999999999", "0", "501", "-1", ""}) {
         auto r = c.request("GET", std::string("/api/v1/users?limit=") + limit, "", auth);
         EXPECT_EQ(r.status, 400) << "limit=" << limit << ": " << r.body;
         EXPECT_NE(r.body.find("limit"), std::string::npos);
     }
     EXPECT_EQ(c.request("GET", "/api/v1/users?limit=5", "", auth).status, 200);
-    auto ex = c.request("POST", "/api/v1/exercises",
-                        json::serialize(json::object{{"slug", "numbers"}, {"title", "n"}, {"spec", kSpec}}), auth);
+    auto ex =
+        c.request("POST", "/api/v1/exercises",
+                  json::serialize(json::object{{"slug", "numbers"}, {"title", "n"}, {"spec", kSpec}}), auth);
     ASSERT_EQ(ex.status, 201) << ex.body;
     for (const char* v : {"4294967297", "1x", "0", "-1"}) {
         auto r = c.request("GET", std::string("/api/v1/exercises/numbers/versions/") + v, "", auth);
@@ -237,8 +246,8 @@ TEST_F(Security, NumbersAreStrict) {
     ASSERT_EQ(pub.status, 200) << pub.body;
     auto student = make_user("numbers-student", "student", "student-pass-1");
     for (const char* body :
-         {R"({"max_attempts":4294967296})", R"({"max_attempts":18446744073709551615})", R"({"max_attempts":1.5})",
-          R"({"cooldown_seconds":4294967296})", R"({"version":4294967297})"}) {
+         {R"({"max_attempts":4294967296})", R"({"max_attempts":18446744073709551615})",
+          R"({"max_attempts":1.5})", R"({"cooldown_seconds":4294967296})", R"({"version":4294967297})"}) {
         auto b = json::parse(body).as_object();
         b["exercise_id"] = "numbers";
         b["student_ids"] = json::array{json::value(student)};
@@ -249,8 +258,9 @@ TEST_F(Security, NumbersAreStrict) {
     ASSERT_EQ(list.status, 200);
     EXPECT_TRUE(parse(list.body).at("items").as_array().empty()) << list.body;  // nothing half-stored
     // A spec version that does not fit is an error at publish, not version 1.
-    auto big = c.request("POST", "/api/v1/exercises/numbers/versions",
-                         json::serialize(json::object{{"spec", std::string(kSpec) + "version: 4294967297\n"}}), auth);
+    auto big = c.request(
+        "POST", "/api/v1/exercises/numbers/versions",
+        json::serialize(json::object{{"spec", std::string(kSpec) + "version: 4294967297\n"}}), auth);
     ASSERT_EQ(big.status, 201) << big.body;
     auto bad_pub = c.request("POST", "/api/v1/exercises/numbers/versions/2/publish", "", auth);
     EXPECT_EQ(bad_pub.status, 400) << bad_pub.body;
@@ -276,9 +286,10 @@ TEST_F(Security, HttpFramingAnswersWithAStatus) {
         ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        for (std::string part : {std::string("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
-                                             "chunked\r\nContent-Type: application/json\r\n\r\n"),
-                                 std::string("0\r\n"), std::string("x")}) {
+        for (std::string part :
+             {std::string("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                          "chunked\r\nContent-Type: application/json\r\n\r\n"),
+              std::string("0\r\n"), std::string("x")}) {
             (void)!::write(fd, part.data(), part.size());
             // Separate segments make the server parse them apart; if it ever reads them together the test
             // only exercises less, it cannot fail falsely.
@@ -288,8 +299,8 @@ TEST_F(Security, HttpFramingAnswersWithAStatus) {
         EXPECT_EQ(client().request("GET", "/healthz").status, 200) << "the server died";
     }
     auto token = admin()[0].second;
-    auto head = exchange_until_close(server_->port(), "HEAD /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: " +
-                                                          token + "\r\n\r\n");
+    auto head = exchange_until_close(
+        server_->port(), "HEAD /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: " + token + "\r\n\r\n");
     ASSERT_EQ(head.rfind("HTTP/1.1 200 ", 0), 0u) << head;
     auto end = head.find("\r\n\r\n");
     ASSERT_NE(end, std::string::npos);
@@ -356,7 +367,8 @@ TEST(SecurityLogin, OnlyFailuresCountTowardTheLimits) {
                            auth);
         ASSERT_EQ(r.status, 201) << r.body;
     }
-    for (int i = 0; i < 12; ++i) EXPECT_EQ(login("nat" + std::to_string(i), "student-pass-1").status, 200) << i;
+    for (int i = 0; i < 12; ++i)
+        EXPECT_EQ(login("nat" + std::to_string(i), "student-pass-1").status, 200) << i;
     // Per user: the fourth wrong password for one name is refused for a while, others are not held up.
     for (int i = 0; i < 3; ++i) EXPECT_EQ(login("nat0", "wrong-password").status, 401);
     EXPECT_EQ(login("nat0", "wrong-password").status, 429);
@@ -377,13 +389,15 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
     auto t = admin();
     auto a = make_user("matrix-a", "student", "student-pass-1");
     auto b = make_user("matrix-b", "student", "student-pass-1");
-    auto ex = c.request("POST", "/api/v1/exercises",
-                        json::serialize(json::object{{"slug", "matrix"}, {"title", "m"}, {"spec", kSpec}}), t);
+    auto ex =
+        c.request("POST", "/api/v1/exercises",
+                  json::serialize(json::object{{"slug", "matrix"}, {"title", "m"}, {"spec", kSpec}}), t);
     ASSERT_EQ(ex.status, 201) << ex.body;
     auto ex_id = std::string(parse(ex.body).at("id").as_string());
     ASSERT_EQ(c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", "", t).status, 200);
-    auto as = c.request("POST", "/api/v1/assignments",
-                        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{a, b}}}), t);
+    auto as = c.request(
+        "POST", "/api/v1/assignments",
+        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{a, b}}}), t);
     ASSERT_EQ(as.status, 201) << as.body;
     struct Objects {
         std::string user, assignment, environment, evaluation, job;
@@ -392,7 +406,8 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
     other.user = b;
     auto assigned = parse(as.body);
     for (auto& item : assigned.at("items").as_array())
-        (item.at("student_id").as_string() == a ? own : other).assignment = std::string(item.at("id").as_string());
+        (item.at("student_id").as_string() == a ? own : other).assignment =
+            std::string(item.at("id").as_string());
     auto a_auth = login("matrix-a", "student-pass-1");
     auto b_auth = login("matrix-b", "student-pass-1");
     for (auto* o : {&own, &other}) {
@@ -416,7 +431,7 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
         auto put = [&](const std::string& key, const std::string& value) {
             if (auto at = pattern.find(key); at != std::string::npos) pattern.replace(at, key.size(), value);
         };
-        std::string id = pattern.starts_with("/api/v1/users/")         ? o.user
+        std::string id = pattern.starts_with("/api/v1/users/")          ? o.user
                          : pattern.starts_with("/api/v1/assignments/")  ? o.assignment
                          : pattern.starts_with("/api/v1/environments/") ? o.environment
                          : pattern.starts_with("/api/v1/evaluations/")  ? o.evaluation
@@ -435,7 +450,9 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
             auto policy = std::string(op.at("x-policy").as_string());
             std::string pattern(path);
             bool has_body = op.as_object().contains("requestBody");
-            std::string body = !has_body ? "" : pattern.ends_with("/actions") ? R"({"action":"start"})" : "{}";
+            std::string body = !has_body                       ? ""
+                               : pattern.ends_with("/actions") ? R"({"action":"start"})"
+                                                               : "{}";
             bool streaming = pattern == "/api/v1/events";
             bool per_object = pattern.find("{id}") != std::string::npos;
             std::string where = method + " " + pattern;
@@ -443,7 +460,10 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
             // Nobody without a live session gets past authentication, whatever the route.
             for (const Headers* who : std::initializer_list<const Headers*>{nullptr, &stale, &gone}) {
                 auto r = c.request(method, fill(pattern, other), body, who ? *who : Headers{});
-                EXPECT_EQ(r.status, 401) << where << (who == &stale ? " (stale role)" : who == &gone ? " (deleted)" : " (anonymous)");
+                EXPECT_EQ(r.status, 401) << where
+                                         << (who == &stale  ? " (stale role)"
+                                             : who == &gone ? " (deleted)"
+                                                            : " (anonymous)");
                 ++cases;
             }
             if (streaming || pattern == "/api/v1/auth/logout") continue;  // (would end the student's session)
@@ -452,7 +472,8 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
             if (policy == "teacher") {
                 EXPECT_EQ(r.status, 403) << where << " (student)";
             } else if (per_object) {
-                EXPECT_TRUE(r.status == 404 || r.status == 403) << where << " (other student's object): " << r.status;
+                EXPECT_TRUE(r.status == 404 || r.status == 403)
+                    << where << " (other student's object): " << r.status;
             }
             ++cases;
             // Their own object answers, for reading.
@@ -463,7 +484,8 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
             }
             // A teacher reads everything (a WebSocket route answers a plain GET with 426: upgrade).
             if (method == "GET" && op.as_object().contains("x-websocket")) {
-                EXPECT_EQ(c.request(method, fill(pattern, other), "", t).status, 426) << where << " (teacher)";
+                EXPECT_EQ(c.request(method, fill(pattern, other), "", t).status, 426)
+                    << where << " (teacher)";
                 ++cases;
             } else if (method == "GET") {
                 auto tr = c.request(method, fill(pattern, other), "", t);
@@ -484,8 +506,9 @@ TEST(SecuritySessions, ARoleChangeReachesEveryInstance) {
     const std::string password = first->admin_password();
     ServerProcess second({"--store", store}, "auth:\n  revocation_poll: 100ms\n");
     auto login = [&](std::uint16_t port, const std::string& user, const std::string& pw) {
-        auto r = HttpClient(port).request("POST", "/api/v1/auth/login",
-                                          json::serialize(json::object{{"username", user}, {"password", pw}}));
+        auto r =
+            HttpClient(port).request("POST", "/api/v1/auth/login",
+                                     json::serialize(json::object{{"username", user}, {"password", pw}}));
         EXPECT_EQ(r.status, 200) << r.body;
         return Headers{{"Authorization", "Bearer " + std::string(parse(r.body).at("token").as_string())}};
     };
@@ -498,7 +521,9 @@ TEST(SecuritySessions, ARoleChangeReachesEveryInstance) {
     auto teacher = login(second.port(), "t-multi", "teacher-pass-1");
     ASSERT_EQ(HttpClient(second.port()).request("GET", "/api/v1/users", "", teacher).status, 200);
 
-    ASSERT_EQ(HttpClient(first->port()).request("PATCH", "/api/v1/users/" + id, R"({"role":"student"})", admin).status,
+    ASSERT_EQ(HttpClient(first->port())
+                  .request("PATCH", "/api/v1/users/" + id, R"({"role":"student"})", admin)
+                  .status,
               200);
     // A write on the other instance is refused at once.
     auto write = HttpClient(second.port())
@@ -524,13 +549,15 @@ TEST(SecuritySessions, ARoleChangeReachesEveryInstance) {
 TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
     auto c = client();
     auto t = admin();
-    auto made = c.request("POST", "/api/v1/exercises",
-                          json::serialize(json::object{{"slug", "corpus"}, {"title", "Corpus"}, {"spec", kSpec}}), t);
+    auto made =
+        c.request("POST", "/api/v1/exercises",
+                  json::serialize(json::object{{"slug", "corpus"}, {"title", "Corpus"}, {"spec", kSpec}}), t);
     ASSERT_EQ(made.status, 201) << made.body;
     auto before_users = c.request("GET", "/api/v1/users?limit=500", "", t).body;
     auto before_version = c.request("GET", "/api/v1/exercises/corpus/versions/1", "", t).body;
-    std::string bad_regex_spec = std::string(kSpec) + "  - id: re\n    on: h1\n    run: ip addr\n"
-                                                      "    expect: {match: '(['}\n    points: 1\n";
+    std::string bad_regex_spec = std::string(kSpec) +
+                                 "  - id: re\n    on: h1\n    run: ip addr\n"
+                                 "    expect: {match: '(['}\n    points: 1\n";
     struct Case {
         const char* what;
         std::string method, target, body;
@@ -544,7 +571,8 @@ TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
         {"integer overflow", "GET", "/api/v1/jobs?limit=18446744073709551617", ""},
         {"malformed JSON", "POST", "/api/v1/users", "{\"username\":"},
         {"invalid UTF-8", "POST", "/api/v1/users", "{\"username\":\"\xff\xfe\",\"role\":\"student\"}"},
-        {"byte order mark", "POST", "/api/v1/users", "\xef\xbb\xbf{\"username\":\"bom\",\"role\":\"student\"}"},
+        {"byte order mark", "POST", "/api/v1/users",
+         "\xef\xbb\xbf{\"username\":\"bom\",\"role\":\"student\"}"},
         {"deep JSON", "POST", "/api/v1/users", deep},
         {"number too big", "POST", "/api/v1/assignments",
          R"({"exercise_id":"corpus","student_ids":["x"],"max_attempts":1e309})"},
@@ -554,7 +582,8 @@ TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
         {"topology file outside", "PUT", "/api/v1/exercises/corpus/versions/1",
          R"({"topology":"nodes:\n  h1: {kind: linux, config: /etc/shadow}\n"})"},
         {"bad slug", "POST", "/api/v1/exercises", R"({"slug":"../x","title":"t"})"},
-        {"control character in a username", "POST", "/api/v1/users", "{\"username\":\"a\\u0000b\",\"role\":\"student\"}"},
+        {"control character in a username", "POST", "/api/v1/users",
+         "{\"username\":\"a\\u0000b\",\"role\":\"student\"}"},
     };
     for (const auto& k : cases) {
         auto r = c.request(k.method, k.target, k.body, t);
@@ -575,10 +604,10 @@ TEST_F(Security, BadInputCorpusGetsReasonedFourHundredsAndLosesNothing) {
     // HTTP framing, on raw connections.
     for (const char* raw :
          {"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}",
-          "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n{}\r\n0\r\n\r\n",
+          "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n-5\r\n{}\r\n0\r\n\r\n",
           "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
-          "GET /api/v1/me HTTP/9.9\r\nHost: x\r\n\r\n",
-          "GET  /api/v1/me HTTP/1.1\r\n\r\n"}) {
+          "GET /api/v1/me HTTP/9.9\r\nHost: x\r\n\r\n", "GET  /api/v1/me HTTP/1.1\r\n\r\n"}) {
         auto answer = exchange_until_close(server_->port(), raw);
         EXPECT_EQ(answer.rfind("HTTP/1.1 4", 0), 0u) << raw << " -> " << answer.substr(0, 80);
     }

@@ -32,8 +32,9 @@ class WebSocketRoutes : public ::testing::Test {
 
     // Logs in; returns the token and the session cookie.
     static std::pair<std::string, std::string> login(const std::string& user, const std::string& pw) {
-        auto r = HttpClient(port()).request("POST", "/api/v1/auth/login",
-                                            json::serialize(json::object{{"username", user}, {"password", pw}}));
+        auto r =
+            HttpClient(port()).request("POST", "/api/v1/auth/login",
+                                       json::serialize(json::object{{"username", user}, {"password", pw}}));
         EXPECT_EQ(r.status, 200) << r.body;
         if (r.status != 200) return {};
         std::string cookie;
@@ -147,7 +148,8 @@ TEST(StaticDir, TheAppIsServedBesideTheApi) {
     auto page = c.request("GET", "/courses/7", "", {{"Accept", "text/html"}});
     EXPECT_EQ(page.status, 200);
     EXPECT_EQ(page.body, "<!doctype html><title>app</title>");
-    EXPECT_EQ(page.header("content-security-policy").find("script-src 'self'"), std::string("default-src 'self'; ").size());
+    EXPECT_EQ(page.header("content-security-policy").find("script-src 'self'"),
+              std::string("default-src 'self'; ").size());
     // The API and the operator's endpoints never fall back to the page.
     auto api = c.request("GET", "/api/v1/nothing-here", "", {{"Accept", "text/html"}});
     EXPECT_EQ(api.status, 404);

@@ -92,21 +92,23 @@ std::string without_request_id(std::string head) {
 }  // namespace
 
 // The browser security headers every response carries (serialize_head, docs/SECURITY.md).
-#define NP_SECURITY_HEADERS                                                                              \
-    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"    \
-    "Cross-Origin-Resource-Policy: same-origin\r\n"                                                       \
+#define NP_SECURITY_HEADERS                                                                        \
+    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n" \
+    "Cross-Origin-Resource-Policy: same-origin\r\n"                                                \
     "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'; base-uri 'none'\r\n"
 
 TEST(HttpServer, ResponseHeadsAreExact) {
     TestServer s;
     // GET: status line, type, length, and Connection: close because the client asked for it.
     EXPECT_EQ(without_request_id(exchange(s.port, "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
-              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS "Content-Length: 23\r\n"
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS
+              "Content-Length: 23\r\n"
               "Connection: close\r\n\r\n{\"path\":\"/x\",\"bytes\":0}");
     // HEAD: the length of the body it would get, and no body.
     EXPECT_EQ(
         without_request_id(exchange(s.port, "HEAD /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")),
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS "Content-Length: 23\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS
+        "Content-Length: 23\r\n"
         "Connection: close\r\n\r\n");
     // 204: neither a type nor a length (RFC 9110 section 8.6).
     EXPECT_EQ(
@@ -114,7 +116,8 @@ TEST(HttpServer, ResponseHeadsAreExact) {
         "HTTP/1.1 204 No Content\r\n" NP_SECURITY_HEADERS "Connection: close\r\n\r\n");
     // HTTP/1.0 without keep-alive: answered in 1.0 and closed, no Connection header needed.
     EXPECT_EQ(without_request_id(exchange(s.port, "GET /x HTTP/1.0\r\n\r\n")),
-              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS "Content-Length: 23\r\n\r\n"
+              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n" NP_SECURITY_HEADERS
+              "Content-Length: 23\r\n\r\n"
               "{\"path\":\"/x\",\"bytes\":0}");
     // A header value with CR LF from a handler is dropped, never written (response splitting).
     auto evil = exchange(s.port, "GET /evil HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");

@@ -1,7 +1,5 @@
 // http::StaticFiles behind http::Server on a loopback socket: ETag/304, precompressed siblings, cache
 // headers, content types, the SPA fallback, the page CSP, and path escapes (all 404).
-#include "http/static_files.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 
 #include "core/offload.hpp"
 #include "http/server.hpp"
+#include "http/static_files.hpp"
 #include "http_client.hpp"
 
 using namespace np;
@@ -177,7 +176,7 @@ TEST(StaticFiles, SpaFallbackForClientSideRoutesOnly) {
     EXPECT_EQ(route.header("cache-control"), "no-cache");
     EXPECT_EQ(route.header("content-security-policy"), kPageCsp);
     EXPECT_EQ(s.get("/courses/42/labs", {{"Accept", "application/json"}}).status, 404);  // not a browser page
-    EXPECT_EQ(s.get("/missing.js", {{"Accept", "text/html"}}).status, 404);              // a file, not a route
+    EXPECT_EQ(s.get("/missing.js", {{"Accept", "text/html"}}).status, 404);  // a file, not a route
     EXPECT_EQ(s.get("/x", {}, "POST").status, 404);
 }
 
@@ -186,8 +185,8 @@ TEST(StaticFiles, NoPathLeavesTheFolder) {
     for (const char* target :
          {"/../outside.txt", "/assets/../../outside.txt", "/%2e%2e/outside.txt", "/%2E%2E/outside.txt",
           "/assets/%2e%2e/%2e%2e/outside.txt", "/assets%2f..%2f..%2foutside.txt", "/..%2foutside.txt",
-          "/..%5coutside.txt", "/leak.txt", "/up/outside.txt", "/index.html%00.js",
-          "/.env", "/%2eenv", "/assets/./app-4f3a9c1dZ.js", "/%zz", "//outside.txt", "/app/../outside.txt"}) {
+          "/..%5coutside.txt", "/leak.txt", "/up/outside.txt", "/index.html%00.js", "/.env", "/%2eenv",
+          "/assets/./app-4f3a9c1dZ.js", "/%zz", "//outside.txt", "/app/../outside.txt"}) {
         for (const char* accept : {"*/*", "text/html"}) {
             auto r = s.get(target, {{"Accept", accept}});
             EXPECT_EQ(r.status, 404) << target << " (" << accept << "): " << r.body;

@@ -63,7 +63,8 @@ struct WsServer {
         asio::post(ioc, [&] { p.set_value(f()); });
         return p.get_future().get();
     }
-    bool wait_for(const std::function<bool()>& condition, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    bool wait_for(const std::function<bool()>& condition,
+                  std::chrono::seconds limit = std::chrono::seconds(20)) {
         auto deadline = std::chrono::steady_clock::now() + limit;
         while (!on_loop(condition)) {
             if (std::chrono::steady_clock::now() > deadline) return false;

@@ -256,7 +256,13 @@ TEST(JobRunner, EvaluationsHaveTheirOwnSlotsAndOnePerStudent) {
     submit_kind("evaluation.run", "alice");
     submit_kind("evaluation.run", "alice");
     submit_kind("evaluation.run", "bob");
-    asio::co_spawn(f.io, [&]() -> asio::awaitable<void> { runner.start(); co_return; }, asio::detached);
+    asio::co_spawn(
+        f.io,
+        [&]() -> asio::awaitable<void> {
+            runner.start();
+            co_return;
+        },
+        asio::detached);
     // Condition, not time: wait (with a generous deadline) until the runner has started what it may.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while ((lab_runs < 1 || eval_runs < 2) && std::chrono::steady_clock::now() < deadline)

@@ -151,8 +151,9 @@ TEST(Error, PublicMessagesHideInternalDetail) {
 
 TEST(Error, RedactMasksSecretsAndCuts) {
     using np::core::redact;
-    auto r = redact("GET https://root:hunter2@pve:8006/api2/json Cookie: PVEAuthCookie=PVE:root@pam:XYZ; "
-                    "password=hunter2&x=1 Authorization: Bearer eyJabc.def CSRFPreventionToken: 1234:abcd");
+    auto r = redact(
+        "GET https://root:hunter2@pve:8006/api2/json Cookie: PVEAuthCookie=PVE:root@pam:XYZ; "
+        "password=hunter2&x=1 Authorization: Bearer eyJabc.def CSRFPreventionToken: 1234:abcd");
     for (const char* secret : {"hunter2", "XYZ", "eyJabc", "1234:abcd"})
         EXPECT_EQ(r.find(secret), std::string::npos) << secret << " in " << r;
     EXPECT_NE(r.find("[redacted]"), std::string::npos);

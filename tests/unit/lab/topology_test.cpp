@@ -159,8 +159,8 @@ TEST(Topology, ConfigFilesStayInsideTheTopologysFolder) {
     fs::create_directories(root / "ex" / "adir");
     auto parse_with = [&](const std::string& config) -> std::vector<core::FieldError> {
         try {
-            auto t = parse_topology("name: t\nnodes:\n  h1: {kind: linux, config: '" + config + "'}\n", "t.yaml",
-                                    root / "ex");
+            auto t = parse_topology("name: t\nnodes:\n  h1: {kind: linux, config: '" + config + "'}\n",
+                                    "t.yaml", root / "ex");
             EXPECT_EQ(t.find("h1")->config, "ip link set eth0 up\n") << config;
             return {};
         } catch (const core::Error& e) {
@@ -169,7 +169,7 @@ TEST(Topology, ConfigFilesStayInsideTheTopologysFolder) {
     };
     EXPECT_TRUE(parse_with("configs/h1.sh").empty());
     EXPECT_TRUE(parse_with("./configs/../configs/h1.sh").size() == 1);  // '..' is refused even inside
-    EXPECT_TRUE(parse_with("link-in").empty());                          // a symlink that stays inside
+    EXPECT_TRUE(parse_with("link-in").empty());                         // a symlink that stays inside
     auto errs = parse_with("../outside/secret");
     EXPECT_TRUE(has_error(errs, "nodes.h1.config", "line 3: config file '../outside/secret' contains '..'"));
     errs = parse_with((root / "outside" / "secret").string());
@@ -180,7 +180,8 @@ TEST(Topology, ConfigFilesStayInsideTheTopologysFolder) {
     EXPECT_TRUE(has_error(errs, "nodes.h1.config", "not a regular file"));
     errs = parse_with("missing.sh");
     EXPECT_TRUE(has_error(errs, "nodes.h1.config", "is missing from the exercise's folder"));
-    for (const auto& e : parse_with("../outside/secret")) EXPECT_EQ(e.message.find("root:"), std::string::npos);
+    for (const auto& e : parse_with("../outside/secret"))
+        EXPECT_EQ(e.message.find("root:"), std::string::npos);
     fs::remove_all(root);
 }
 

@@ -48,8 +48,12 @@ lint: deps-test build/$(PRESET_TEST)/build.ninja
 lint-all: deps-test build/$(PRESET_TEST)/build.ninja
 	@JOBS=$(JOBS) scripts/lint.sh build/$(PRESET_TEST)
 
+# Every benchmark, then one summary table (scripts/bench.sh); `make bench-NAME` runs one (api, api-ir, settle,
+# store, eval, pve, lab, class).
 bench: deps-test build
 	@scripts/bench.sh build/$(PRESET_RUN)
+bench-%: deps-test build
+	@scripts/bench.sh build/$(PRESET_RUN) $*
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -1,0 +1,222 @@
+// The end-of-exam rush, measured through the API as a class uses it (issue 14). For each N: a teacher creates N
+// students and assigns them the 4-node static-routing lab (examples/labs/static-two-lans.yaml: two FRR routers,
+// two Linux hosts); every student presses "start" at once; then one student grades alone three times (the
+// single-evaluation baseline: its slowest time); then every student presses "grade" at once (3 checks, one a
+// 2-packet ping, 4 points; every grade must be exact); then the teacher destroys everything. Prints wall times,
+// the ratio grade-all / slowest single evaluation (target ≤ 2), and the server's peak RSS. Needs root.
+//
+// usage: bench_class [N ...]        (default: 10 60 150)
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_client.hpp"
+
+using namespace np::testkit;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using H = std::vector<std::pair<std::string, std::string>>;
+
+namespace {
+
+constexpr const char* kSpec = R"(id: static-two-lans
+title: Static routing between two LANs
+version: 1
+devices:
+  r1: {platform: frr}
+  h1: {platform: linux}
+  h2: {platform: linux}
+checks:
+  - id: r1-route
+    on: r1
+    run: show ip route 192.168.2.0/24
+    expect: {match: '10\.12\.0\.2, via eth2'}
+    points: 1
+  - id: h1-address
+    on: h1
+    run: ip -br addr
+    expect: {match: '192\.168\.1\.10/24'}
+    points: 1
+  - id: h1-reaches-h2
+    on: h1
+    run: ping -c 2 -W 1 192.168.2.10
+    expect: {ping: {min_success: 100}}
+    points: 2
+)";
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Api {
+    HttpClient c;
+    explicit Api(std::uint16_t port) : c(port) {}
+    json::value call(const std::string& method, const std::string& path, const H& h, const std::string& body,
+                     int expect) {
+        auto r = c.request(method, path, body, h);
+        if (r.status != expect)
+            throw std::runtime_error(method + " " + path + ": " + std::to_string(r.status) + " " + r.body);
+        return r.body.empty() ? json::value(nullptr) : json::parse(r.body);
+    }
+    H login(const std::string& user, const std::string& pw) {
+        auto j = call("POST", "/api/v1/auth/login", {},
+                      json::serialize(json::object{{"username", user}, {"password", pw}}), 200);
+        return {{"Authorization", "Bearer " + std::string(j.at("token").as_string())}};
+    }
+    // Polls jobs until every one has finished; throws if one did not succeed.
+    void wait_jobs(std::vector<std::string> ids, const H& h) {
+        while (!ids.empty()) {
+            std::vector<std::string> left;
+            for (auto& id : ids) {
+                auto j = call("GET", "/api/v1/jobs/" + id, h, "", 200);
+                auto st = j.at("state").as_string();
+                if (st == "queued" || st == "running") {
+                    left.push_back(id);
+                } else if (st != "succeeded") {
+                    throw std::runtime_error("job " + id + " " + std::string(st) + ": " + json::serialize(j));
+                }
+            }
+            ids.swap(left);
+            if (!ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+};
+
+long peak_rss_kb(int pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+struct Student {
+    std::string id, assignment, env;
+    H auth;
+};
+
+// Grades the given students at once; returns the wall time; throws unless every score is 4/4.
+double grade(Api& api, std::vector<Student*> who) {
+    auto t0 = Clock::now();
+    std::vector<std::pair<std::string, Student*>> evals;
+    std::vector<std::string> jobs;
+    for (auto* s : who) {
+        auto r = api.call("POST", "/api/v1/assignments/" + s->assignment + "/evaluations", s->auth, "", 202);
+        evals.emplace_back(std::string(r.at("evaluation").at("id").as_string()), s);
+        jobs.emplace_back(r.at("job").at("id").as_string());
+    }
+    for (std::size_t i = 0; i < jobs.size(); ++i) api.wait_jobs({jobs[i]}, evals[i].second->auth);
+    double took = seconds_since(t0);
+    for (auto& [id, s] : evals) {
+        auto e = api.call("GET", "/api/v1/evaluations/" + id, s->auth, "", 200);
+        if (e.at("status").as_string() != "done" || e.at("score").to_number<double>() != 4.0)
+            throw std::runtime_error("inexact grade: " + json::serialize(e));
+    }
+    return took;
+}
+
+void run_class(int n) {
+    ServerProcess server({}, "lab:\n  state_dir: {dir}/labs\n  max_labs: " + std::to_string(n + 8) +
+                                 "\nlog:\n  level: warn\n");
+    Api api(server.port());
+    auto teacher = api.login("admin", server.admin_password());
+    std::vector<Student> students(n);
+    json::array ids;
+    for (int i = 0; i < n; ++i) {
+        auto u = api.call("POST", "/api/v1/users", teacher,
+                          json::serialize(json::object{{"username", "s" + std::to_string(i)},
+                                                       {"role", "student"},
+                                                       {"password", "class-bench-pw"}}),
+                          201);
+        students[i].id = std::string(u.at("id").as_string());
+        ids.emplace_back(students[i].id);
+    }
+    auto topology = slurp(NETPRAXIS_SOURCE_DIR "/examples/labs/static-two-lans.yaml");
+    auto ex = api.call("POST", "/api/v1/exercises", teacher,
+                       json::serialize(json::object{
+                           {"slug", "class-bench"}, {"title", "Class"}, {"spec", kSpec}, {"topology", topology}}),
+                       201);
+    auto ex_id = std::string(ex.at("id").as_string());
+    api.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+    auto as = api.call("POST", "/api/v1/assignments", teacher,
+                       json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", ids}}), 201);
+    std::map<std::string, std::string> assignment_of;
+    for (auto& a : as.at("items").as_array())
+        assignment_of[std::string(a.at("student_id").as_string())] = std::string(a.at("id").as_string());
+    for (int i = 0; i < n; ++i) {
+        auto& s = students[i];
+        s.assignment = assignment_of.at(s.id);
+        s.auth = api.login("s" + std::to_string(i), "class-bench-pw");
+        s.env = std::string(api.call("GET", "/api/v1/assignments/" + s.assignment, s.auth, "", 200)
+                                .at("environment")
+                                .at("id")
+                                .as_string());
+    }
+
+    // Every environment gets the same action at once; returns when all its jobs have succeeded.
+    auto act_all = [&](const std::string& action, bool as_teacher) {
+        auto t0 = Clock::now();
+        std::vector<std::string> jobs;
+        for (auto& s : students)
+            jobs.emplace_back(api.call("POST", "/api/v1/environments/" + s.env + "/actions",
+                                       as_teacher ? teacher : s.auth, R"({"action":")" + action + "\"}", 202)
+                                  .at("job")
+                                  .at("id")
+                                  .as_string());
+        api.wait_jobs(jobs, teacher);
+        return seconds_since(t0);
+    };
+    double start_all = 0, single = 0, grade_all = 0;
+    try {
+        start_all = act_all("start", false);
+        for (int i = 0; i < 3; ++i) single = std::max(single, grade(api, {&students[0]}));
+        std::vector<Student*> all;
+        for (auto& s : students) all.push_back(&s);
+        grade_all = grade(api, all);
+    } catch (...) {
+        act_all("destroy", true);  // leave no lab behind, then report what failed
+        throw;
+    }
+    double destroy_all = act_all("destroy", true);
+    std::printf("| %8d | %9.1f s | %9.1f s | %8.2f s | %5.2f | %8.1f s | %6ld MB |\n", n, start_all, grade_all,
+                single, grade_all / single, destroy_all, peak_rss_kb(server.pid()) / 1024);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (geteuid() != 0) {
+        std::cerr << "bench_class needs root (local labs: network namespaces, FRR)\n";
+        return 2;
+    }
+    std::vector<int> sizes;
+    for (int i = 1; i < argc; ++i) sizes.push_back(std::stoi(argv[i]));
+    if (sizes.empty()) sizes = {10, 60, 150};
+    std::printf("class benchmark: 4-node local labs (2 FRR, 2 Linux), 3 checks; targets: grade all <= 2x the "
+                "slowest single evaluation, 150 labs started in <= 25 s\n");
+    std::printf("| students | start all   | grade all   | 1 student  | ratio | destroy all | peak RSS |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    try {
+        for (int n : sizes) run_class(n);
+    } catch (const std::exception& e) {
+        std::cerr << "bench_class: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -614,10 +616,27 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     return record;
 }
 
+namespace {
+
+// `chown -R frr:frr DIR` without a process per router (the FRR daemons and vtysh run as frr and must read and
+// write their folder).
+void chown_to_frr(const fs::path& dir) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(4096);
+    if (getpwnam_r("frr", &pw, buf.data(), buf.size(), &found) != 0 || !found)
+        throw core::internal("no user frr on this host (is frr installed?)");
+    auto own = [&](const fs::path& p) {
+        if (lchown(p.c_str(), pw.pw_uid, pw.pw_gid) != 0)
+            throw core::internal("chown " + p.string() + ": " + std::strerror(errno));
+    };
+    own(dir);
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) own(entry.path());
+}
+
+}  // namespace
+
 void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec) {
-    run_checked({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1"});
-    // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
-    run_command({"ip", "netns", "exec", node.netns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"});
     auto etc = options_.frr_etc / node.pathspace;
     fs::create_directories(etc);
     std::string daemons = read_file(options_.frr_etc / "daemons");
@@ -639,12 +658,17 @@ void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, co
     // vtysh takes its prompt from its own config (reference/devices/README.md: `hostname` in frr.conf is not
     // applied to vtysh).
     write_file(etc / "vtysh.conf", "service integrated-vtysh-config\nhostname " + spec.name + "\n");
-    run_checked({"chown", "-R", "frr:frr", etc.string()});
+    chown_to_frr(etc);
     // frrinit.sh does not enter a namespace itself (reference/devices/README.md). Its own UTS namespace gives
     // the daemons the node's hostname, so `show running-config` says `hostname r1`, not the host's name.
+    // Forwarding is switched on in the same shell (/proc/sys/net is the namespace's own): one `ip netns exec`
+    // per router instead of three (each costs a mount namespace and a /sys remount; issue 14's profile).
+    // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
     run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c",
-                 "hostname \"$1\" && exec \"$2\" start \"$3\"", "frr-start", spec.name, options_.frrinit,
-                 node.pathspace},
+                 "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1; "
+                 "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null; "
+                 "hostname \"$1\" && exec \"$2\" start \"$3\"",
+                 "frr-start", spec.name, options_.frrinit, node.pathspace},
                 60s);
     for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
 }

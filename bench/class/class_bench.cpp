@@ -1,9 +1,10 @@
-// The end-of-exam rush, measured through the API as a class uses it (issue 14). For each N: a teacher creates N
-// students and assigns them the 4-node static-routing lab (examples/labs/static-two-lans.yaml: two FRR routers,
-// two Linux hosts); every student presses "start" at once; then one student grades alone three times (the
-// single-evaluation baseline: its slowest time); then every student presses "grade" at once (3 checks, one a
-// 2-packet ping, 4 points; every grade must be exact); then the teacher destroys everything. Prints wall times,
-// the ratio grade-all / slowest single evaluation (target ≤ 2), and the server's peak RSS. Needs root.
+// The end-of-exam rush, measured through the API as a class uses it (issue 14). For each N: a teacher creates
+// N students and assigns them the 4-node static-routing lab (examples/labs/static-two-lans.yaml: two FRR
+// routers, two Linux hosts); every student presses "start" at once; then one student grades alone three times
+// (the single-evaluation baseline: its slowest time); then every student presses "grade" at once (3 checks,
+// one a 2-packet ping, 4 points; every grade must be exact); then the teacher destroys everything. Prints
+// wall times, the ratio grade-all / slowest single evaluation (target ≤ 2), and the server's peak RSS. Needs
+// root.
 //
 // usage: bench_class [N ...]        (default: 10 60 150)
 #include <unistd.h>
@@ -139,19 +140,20 @@ void run_class(int n) {
     std::vector<Student> students(n);
     json::array ids;
     for (int i = 0; i < n; ++i) {
-        auto u = api.call("POST", "/api/v1/users", teacher,
-                          json::serialize(json::object{{"username", "s" + std::to_string(i)},
-                                                       {"role", "student"},
-                                                       {"password", "class-bench-pw"}}),
-                          201);
+        auto u = api.call(
+            "POST", "/api/v1/users", teacher,
+            json::serialize(json::object{
+                {"username", "s" + std::to_string(i)}, {"role", "student"}, {"password", "class-bench-pw"}}),
+            201);
         students[i].id = std::string(u.at("id").as_string());
         ids.emplace_back(students[i].id);
     }
     auto topology = slurp(NETPRAXIS_SOURCE_DIR "/examples/labs/static-two-lans.yaml");
-    auto ex = api.call("POST", "/api/v1/exercises", teacher,
-                       json::serialize(json::object{
-                           {"slug", "class-bench"}, {"title", "Class"}, {"spec", kSpec}, {"topology", topology}}),
-                       201);
+    auto ex =
+        api.call("POST", "/api/v1/exercises", teacher,
+                 json::serialize(json::object{
+                     {"slug", "class-bench"}, {"title", "Class"}, {"spec", kSpec}, {"topology", topology}}),
+                 201);
     auto ex_id = std::string(ex.at("id").as_string());
     api.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
     auto as = api.call("POST", "/api/v1/assignments", teacher,
@@ -194,8 +196,8 @@ void run_class(int n) {
         throw;
     }
     double destroy_all = act_all("destroy", true);
-    std::printf("| %8d | %9.1f s | %9.1f s | %8.2f s | %5.2f | %8.1f s | %6ld MB |\n", n, start_all, grade_all,
-                single, grade_all / single, destroy_all, peak_rss_kb(server.pid()) / 1024);
+    std::printf("| %8d | %9.1f s | %9.1f s | %8.2f s | %5.2f | %8.1f s | %6ld MB |\n", n, start_all,
+                grade_all, single, grade_all / single, destroy_all, peak_rss_kb(server.pid()) / 1024);
     std::fflush(stdout);
 }
 
@@ -209,8 +211,9 @@ int main(int argc, char** argv) {
     std::vector<int> sizes;
     for (int i = 1; i < argc; ++i) sizes.push_back(std::stoi(argv[i]));
     if (sizes.empty()) sizes = {10, 60, 150};
-    std::printf("class benchmark: 4-node local labs (2 FRR, 2 Linux), 3 checks; targets: grade all <= 2x the "
-                "slowest single evaluation, 150 labs started in <= 25 s\n");
+    std::printf(
+        "class benchmark: 4-node local labs (2 FRR, 2 Linux), 3 checks; targets: grade all <= 2x the "
+        "slowest single evaluation, 150 labs started in <= 25 s\n");
     std::printf("| students | start all   | grade all   | 1 student  | ratio | destroy all | peak RSS |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     try {

@@ -2,7 +2,9 @@
 // command after a fixed latency (in a child process, so its memory is not counted). Prints the wall time
 // against the latency bound (the per-device chain of commands, since devices and labs run in parallel) and
 // the memory per open device session (peak RSS growth / sessions).
-//   bench_eval_grade [N=200] [latency_ms=100] [checks_per_device=3]
+//   bench_eval_grade [N=200] [latency_ms=100] [checks_per_device=3] [silent=0] [wake=connect|silence]
+// silent=1: consoles that say nothing until they get a RETURN (as GNS3's dynamips consoles); `wake` overrides
+// cisco_ios's `wake` (how the session wakes a silent console) to compare both ways on the same consoles.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
     int labs = argc > 1 ? std::atoi(argv[1]) : 200;
     int latency_ms = argc > 2 ? std::atoi(argv[2]) : 100;
     int checks = argc > 3 ? std::atoi(argv[3]) : 3;
+    bool silent = argc > 4 && std::atoi(argv[4]) != 0;
+    std::string wake = argc > 5 ? argv[5] : "";
     const int devices = 4;
 
     // The consoles live in a child process; it reports its port through a pipe.
@@ -49,6 +53,7 @@ int main(int argc, char** argv) {
         testing::ConsoleScript s;
         s.prompt = "R1#";
         s.latency = std::chrono::milliseconds(latency_ms);
+        s.wait_for_return = silent;
         s.outputs["terminal length 0"] = "";
         s.outputs["terminal width 511"] = "";
         for (int c = 0; c < checks; ++c)
@@ -99,7 +104,9 @@ int main(int argc, char** argv) {
     options.max_concurrent_evaluations = static_cast<std::size_t>(labs);
     options.open_timeout = std::chrono::seconds(60);
     options.command_timeout = std::chrono::seconds(60);
-    Engine engine(PlatformRegistry::builtin(), options);
+    PlatformRegistry platforms = PlatformRegistry::builtin();
+    if (!wake.empty()) platforms.load_yaml("cisco_ios: {wake: " + wake + "}\n", "bench");
+    Engine engine(platforms, options);
     int done = 0;
     double total_score = 0;
     // Timeline (ms since the start): when each evaluation ended, when its first check command began (after
@@ -137,8 +144,10 @@ int main(int argc, char** argv) {
     double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     int sessions = labs * devices;
-    std::printf("labs=%d devices/lab=%d sessions=%d commands/device=%d latency=%dms\n", labs, devices,
-                sessions, 2 + checks, latency_ms);
+    std::printf("labs=%d devices/lab=%d sessions=%d commands/device=%d latency=%dms consoles=%s wake=%s\n",
+                labs, devices, sessions, 2 + checks, latency_ms,
+                silent ? "silent-until-RETURN" : "prompt-at-once",
+                wake.empty() ? "platform's" : wake.c_str());
     std::printf("score=%.0f/%d (all checks must pass)\n", total_score, labs * devices * checks);
     std::printf("wall=%.3fs latency_bound=%.3fs ratio=%.3f (target <= 1.2)\n", wall, bound, wall / bound);
     std::printf("grader_cpu=%.3fs (%.0f us per command)\n", cpu, cpu * 1e6 / (sessions * (3 + checks)));

@@ -120,17 +120,26 @@ class CliSession final : public Session {
     boost::asio::awaitable<void> open(Deadline deadline) override {
         co_await stream_->connect(deadline);
         connected_ = true;
-        // Wake the console only if it stays silent: VPCS shows nothing on a second connection until it gets
-        // input, but on a first one a RETURN sent during the banner makes it drop the next command line.
-        co_await wait_prompt(deadline, true);
-        // One more RETURN and its prompt (netmiko's set_base_prompt does the same): input that the device
-        // merged with our telnet negotiation replies or dropped while busy with its banner (VPCS handles only
-        // the first line of a read) cannot then swallow the first real command.
-        text_.clear();
-        co_await send(return_);
-        // A slow console answers this RETURN late; nudge again only after a long silence (each extra RETURN
-        // costs one more reply on a console that was merely slow).
-        co_await wait_prompt(deadline, true, std::chrono::seconds(3));
+        if (p_.wake == Platform::Wake::connect) {
+            // A console that says nothing until it gets a RETURN (the platform's `wake: connect`): press it
+            // at once rather than wait in silence. The prompt it answers with is the base prompt; a console
+            // that was already talking prints one more, which `run` discards before the first echo. Another
+            // RETURN only after a long silence (each costs one more reply on a console that is merely slow).
+            co_await send(return_);
+            co_await wait_prompt(deadline, true, std::chrono::seconds(2));
+        } else {
+            // Wake the console only if it stays silent: VPCS shows nothing on a second connection until it
+            // gets input, but on a first one a RETURN sent during the banner makes it drop the next command
+            // line.
+            co_await wait_prompt(deadline, true, p_.wake_after);
+            // One more RETURN and its prompt (netmiko's set_base_prompt does the same): input that the device
+            // merged with our telnet negotiation replies or dropped while busy with its banner (VPCS handles
+            // only the first line of a read) cannot then swallow the first real command.
+            text_.clear();
+            co_await send(return_);
+            // A slow console answers this RETURN late; nudge again only after a long silence.
+            co_await wait_prompt(deadline, true, std::chrono::seconds(3));
+        }
         if (in_config()) co_await leave_config(deadline);
         if (p_.has_user_prompt() && !p_.enable.empty() && search(prompt_, p_.user_prompt_re)) {
             text_.clear();

@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/yaml.hpp"
 
@@ -54,6 +55,19 @@ void apply(Platform& p, const YAML::Node& n, const std::string& where) {
         if (!n["telnet_return"]) p.telnet_return = p.return_seq == "\n" ? "\r\n" : p.return_seq;
     }
     str("telnet_return", p.telnet_return);
+    if (const auto& w = n["wake"]) {
+        if (w.Scalar() == "connect")
+            p.wake = Platform::Wake::connect;
+        else if (w.Scalar() == "silence")
+            p.wake = Platform::Wake::silence;
+        else
+            throw core::invalid(where + ".wake: '" + w.Scalar() + "' is not connect or silence");
+    }
+    if (const auto& w = n["wake_after"]) {
+        p.wake_after = core::parse_duration(w.Scalar(), where + ".wake_after");
+        if (p.wake_after.count() <= 0 || p.wake_after > std::chrono::seconds(30))
+            throw core::invalid(where + ".wake_after: must be between 1ms and 30s");
+    }
     if (n["pager_off"]) p.pager_off = string_list(n["pager_off"]);
     if (n["errors"]) p.errors = string_list(n["errors"]);
     if (n["exec"]) p.exec = string_list(n["exec"]);

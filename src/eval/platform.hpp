@@ -4,6 +4,7 @@
 // a new device type is a new entry, not new code.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -48,6 +49,13 @@ struct Platform {
     std::vector<std::string> errors;  // substrings that mark a refused command
     std::vector<Dialog> dialogs;
     std::vector<std::string> exec;  // argv for the exec transport; {netns} {frr_pathspace} {command}
+    // How a console that says nothing is woken (console transports): `connect` sends RETURN as soon as the
+    // connection is up (consoles that stay silent until they get one: IOS-like dynamips/IOU consoles);
+    // `silence` waits `wake_after` of silence first (VPCS: a RETURN during its banner makes it drop the next
+    // command line).
+    enum class Wake { connect, silence };
+    Wake wake = Wake::silence;
+    std::chrono::milliseconds wake_after{500};
     PingParser ping;
     std::string description;
 

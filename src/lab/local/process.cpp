@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,9 +41,15 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(in_pipe, O_CLOEXEC) != 0)
         throw core::internal("pipe: " + std::string(std::strerror(errno)));
     auto args = c_argv(argv);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) throw core::internal("fork: " + std::string(std::strerror(errno)));
     if (pid == 0) {
+        // A command dies with the thread waiting for it: a `lab up` killed mid-way must not leave an
+        // frrinit.sh running on its own, starting daemons after a later `down` or `up` has cleaned the lab
+        // (daemons that a command daemonizes are forked again and keep running, as they should).
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(126);  // the parent died before prctl
         dup2(in_pipe[0], 0);
         dup2(out_pipe[1], 1);
         dup2(out_pipe[1], 2);

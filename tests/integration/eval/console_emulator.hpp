@@ -180,6 +180,8 @@ class ConsoleEmulator {
         int iac_skip = 0;
         if (script_.wait_for_return) {
             if (!co_await read_line(s, pending, line, iac_skip)) co_return;
+            boost::asio::steady_timer first(*io_);
+            co_await pause(first, script_.latency);  // the wake-up RETURN is a round trip like any other
             co_await send(s, script_.newline + prompt());
         }
         boost::asio::steady_timer timer(*io_);

@@ -2,12 +2,16 @@
 #include "auth/ldap_realm.hpp"
 
 #include <ldap.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <cctype>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -70,34 +74,86 @@ struct UserEntry {
     std::vector<std::string> groups;  // values of user_groups_attribute
 };
 
+// libldap bounds the TCP connect (network timeout) and each operation (timeout), but not the TLS handshake
+// of ldaps:// on a server that accepts and then stays silent. This watch ends it: a timer on the event loop
+// shuts the socket down once connect, TLS and the first operation have taken longer than both timeouts
+// together. The socket is known from libldap's connect callback and forgotten (under the lock) before the
+// connection closes it, so a descriptor number reused elsewhere is never touched.
+struct ConnectWatch {
+    std::mutex m;
+    int fd = -1;
+    bool armed = true, expired = false;
+    void attach(int s) {
+        std::lock_guard lock(m);
+        if (!armed) return;
+        fd = s;
+        if (expired) ::shutdown(fd, SHUT_RDWR);
+    }
+    void expire() {
+        std::lock_guard lock(m);
+        expired = true;
+        if (armed && fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    }
+    void disarm() {
+        std::lock_guard lock(m);
+        armed = false;
+        fd = -1;
+    }
+};
+
+int on_connect(LDAP*, Sockbuf* sb, LDAPURLDesc*, sockaddr*, ldap_conncb* ctx) {
+    ber_socket_t fd = -1;
+    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0)
+        static_cast<ConnectWatch*>(ctx->lc_arg)->attach(fd);
+    return 0;
+}
+void on_disconnect(LDAP*, Sockbuf*, ldap_conncb* ctx) {
+    static_cast<ConnectWatch*>(ctx->lc_arg)->disarm();
+}
+
+struct LdapUnbind {
+    void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
+};
+struct Disarm {
+    ConnectWatch& watch;
+    ~Disarm() { watch.disarm(); }
+};
+
 // One connection to the directory, unbound when it goes out of scope. Every failure throws core::Error
 // naming the realm and the step; the directory's own words go to the log only.
 class Connection {
  public:
-    Connection(const LdapRealmOptions& o) : o_(o) {
-        if (int rc = ldap_initialize(&ld_, o.url.c_str()); rc != LDAP_SUCCESS) fail("initialize", rc);
+    Connection(const LdapRealmOptions& o, ConnectWatch& watch) : o_(o), watch_(watch) {
+        LDAP* ld = nullptr;
+        if (int rc = ldap_initialize(&ld, o.url.c_str()); rc != LDAP_SUCCESS) fail("initialize", rc);
+        ld_.reset(ld);
+        callbacks_.lc_add = on_connect;
+        callbacks_.lc_del = on_disconnect;
+        callbacks_.lc_arg = &watch;
         const int version = LDAP_VERSION3;
         const timeval network = to_timeval(o.network_timeout), op = to_timeval(o.timeout);
         const int demand = LDAP_OPT_X_TLS_DEMAND, client = 0;
-        bool ok = ldap_set_option(ld_, LDAP_OPT_PROTOCOL_VERSION, &version) == LDAP_OPT_SUCCESS &&
-                  ldap_set_option(ld_, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
-                  ldap_set_option(ld_, LDAP_OPT_RESTART, LDAP_OPT_ON) == LDAP_OPT_SUCCESS &&
-                  ldap_set_option(ld_, LDAP_OPT_NETWORK_TIMEOUT, &network) == LDAP_OPT_SUCCESS &&
-                  ldap_set_option(ld_, LDAP_OPT_TIMEOUT, &op) == LDAP_OPT_SUCCESS &&
-                  ldap_set_option(ld_, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) == LDAP_OPT_SUCCESS &&
-                  (o.ca_file.empty() ||
-                   ldap_set_option(ld_, LDAP_OPT_X_TLS_CACERTFILE, o.ca_file.c_str()) == LDAP_OPT_SUCCESS);
+        bool ok = ldap_set_option(ld_.get(), LDAP_OPT_PROTOCOL_VERSION, &version) == LDAP_OPT_SUCCESS &&
+                  ldap_set_option(ld_.get(), LDAP_OPT_REFERRALS, LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
+                  ldap_set_option(ld_.get(), LDAP_OPT_RESTART, LDAP_OPT_ON) == LDAP_OPT_SUCCESS &&
+                  ldap_set_option(ld_.get(), LDAP_OPT_NETWORK_TIMEOUT, &network) == LDAP_OPT_SUCCESS &&
+                  ldap_set_option(ld_.get(), LDAP_OPT_TIMEOUT, &op) == LDAP_OPT_SUCCESS &&
+                  ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) == LDAP_OPT_SUCCESS &&
+                  (o.ca_file.empty() || ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_CACERTFILE,
+                                                        o.ca_file.c_str()) == LDAP_OPT_SUCCESS);
         // A TLS context of this connection's own, built from the options above (never the process-wide one).
-        if (!ok || ldap_set_option(ld_, LDAP_OPT_X_TLS_NEWCTX, &client) != LDAP_OPT_SUCCESS)
+        ok = ok && ldap_set_option(ld_.get(), LDAP_OPT_CONNECT_CB, &callbacks_) == LDAP_OPT_SUCCESS;
+        if (!ok || ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_NEWCTX, &client) != LDAP_OPT_SUCCESS)
             fail(
                 "TLS set-up (ca_file " + (o.ca_file.empty() ? std::string("of the system") : o.ca_file) + ")",
                 LDAP_LOCAL_ERROR);
+        if (int rc = ldap_connect(ld_.get()); rc != LDAP_SUCCESS)
+            fail("connect", rc);  // TCP (and TLS: ldaps)
         if (o.starttls && !lower(o.url).starts_with("ldaps://")) {
-            if (int rc = ldap_start_tls_s(ld_, nullptr, nullptr); rc != LDAP_SUCCESS) fail("StartTLS", rc);
+            if (int rc = ldap_start_tls_s(ld_.get(), nullptr, nullptr); rc != LDAP_SUCCESS)
+                fail("StartTLS", rc);
         }
-    }
-    ~Connection() {
-        if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
+        watch_.disarm();  // from here on, LDAP_OPT_TIMEOUT bounds every operation
     }
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -105,7 +161,7 @@ class Connection {
     // LDAP_SUCCESS or LDAP_INVALID_CREDENTIALS (and its kin); throws on anything else.
     int simple_bind(const std::string& dn, const std::string& password, const char* step) {
         berval cred{static_cast<ber_len_t>(password.size()), const_cast<char*>(password.data())};
-        int rc = ldap_sasl_bind_s(ld_, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+        int rc = ldap_sasl_bind_s(ld_.get(), dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
         if (rc == LDAP_SUCCESS || rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH) return rc;
         fail(step, rc);
     }
@@ -118,7 +174,7 @@ class Connection {
         attrv.push_back(nullptr);
         timeval tv = to_timeval(o_.timeout);
         LDAPMessage* res = nullptr;
-        int rc = ldap_search_ext_s(ld_, base.c_str(), scope, filter.c_str(), attrv.data(), 0, nullptr,
+        int rc = ldap_search_ext_s(ld_.get(), base.c_str(), scope, filter.c_str(), attrv.data(), 0, nullptr,
                                    nullptr, &tv, limit, &res);
         Message owned(res);
         if (rc == LDAP_SIZELIMIT_EXCEEDED) return {std::move(owned), true};
@@ -126,11 +182,11 @@ class Connection {
         return {std::move(owned), false};
     }
 
-    int count(LDAPMessage* res) const { return res ? ldap_count_entries(ld_, res) : 0; }
-    LDAPMessage* first(LDAPMessage* res) const { return ldap_first_entry(ld_, res); }
+    int count(LDAPMessage* res) const { return res ? ldap_count_entries(ld_.get(), res) : 0; }
+    LDAPMessage* first(LDAPMessage* res) const { return ldap_first_entry(ld_.get(), res); }
 
     std::string dn_of(LDAPMessage* entry) const {
-        char* dn = ldap_get_dn(ld_, entry);
+        char* dn = ldap_get_dn(ld_.get(), entry);
         std::string s = dn ? dn : "";
         ldap_memfree(dn);
         return s;
@@ -139,7 +195,7 @@ class Connection {
     std::vector<std::string> values(LDAPMessage* entry, const std::string& attr) const {
         std::vector<std::string> out;
         if (attr.empty()) return out;
-        berval** vals = ldap_get_values_len(ld_, entry, attr.c_str());
+        berval** vals = ldap_get_values_len(ld_.get(), entry, attr.c_str());
         for (int i = 0; vals && vals[i]; ++i) out.emplace_back(vals[i]->bv_val, vals[i]->bv_len);
         ldap_value_free_len(vals);
         return out;
@@ -147,7 +203,7 @@ class Connection {
 
     [[noreturn]] void fail(const std::string& step, int rc) const {
         char* diag = nullptr;
-        if (ld_) ldap_get_option(ld_, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        if (ld_.get()) ldap_get_option(ld_.get(), LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
         std::string detail =
             std::string(ldap_err2string(rc)) + (diag && *diag ? std::string(": ") + diag : "");
         ldap_memfree(diag);
@@ -160,7 +216,10 @@ class Connection {
 
  private:
     const LdapRealmOptions& o_;
-    LDAP* ld_ = nullptr;
+    ConnectWatch& watch_;
+    ldap_conncb callbacks_{};               // outlives ld_ (libldap calls lc_del when it closes)
+    std::unique_ptr<LDAP, LdapUnbind> ld_;  // closes the socket...
+    Disarm disarm_{watch_};                 // ...after the watch forgot it (members go in reverse order)
 };
 
 class LdapRealm final : public Realm {
@@ -174,12 +233,20 @@ class LdapRealm final : public Realm {
                                                           std::string password) override {
         // An empty password would be an "unauthenticated bind", which directories answer with success.
         if (username.empty() || password.empty()) co_return std::nullopt;
-        co_return co_await pool_.run([&] { return check(username, password); });
+        auto watch = std::make_shared<ConnectWatch>();
+        asio::steady_timer timer(co_await asio::this_coro::executor, o_.network_timeout + o_.timeout);
+        timer.async_wait([watch](const boost::system::error_code& ec) {
+            if (!ec) watch->expire();
+        });
+        auto identity = co_await pool_.run([&] { return check(username, password, *watch); });
+        timer.cancel();
+        co_return identity;
     }
 
  private:
-    std::optional<Identity> check(const std::string& username, const std::string& password) const {
-        Connection c(o_);
+    std::optional<Identity> check(const std::string& username, const std::string& password,
+                                  ConnectWatch& watch) const {
+        Connection c(o_, watch);
         if (!o_.bind_dn.empty() &&
             c.simple_bind(o_.bind_dn, o_.bind_password, "service bind") != LDAP_SUCCESS)
             c.fail("service bind (bind_dn " + o_.bind_dn + ")", LDAP_INVALID_CREDENTIALS);

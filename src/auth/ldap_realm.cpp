@@ -141,15 +141,15 @@ class Connection {
                   ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) == LDAP_OPT_SUCCESS &&
                   (o.ca_file.empty() || ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_CACERTFILE,
                                                         o.ca_file.c_str()) == LDAP_OPT_SUCCESS);
-        // A TLS context of this connection's own, built from the options above (never the process-wide one).
         ok = ok && ldap_set_option(ld_.get(), LDAP_OPT_CONNECT_CB, &callbacks_) == LDAP_OPT_SUCCESS;
+        // A TLS context of this connection's own, built from the options above (never the process-wide one).
         if (!ok || ldap_set_option(ld_.get(), LDAP_OPT_X_TLS_NEWCTX, &client) != LDAP_OPT_SUCCESS)
             fail(
                 "TLS set-up (ca_file " + (o.ca_file.empty() ? std::string("of the system") : o.ca_file) + ")",
                 LDAP_LOCAL_ERROR);
         if (int rc = ldap_connect(ld_.get()); rc != LDAP_SUCCESS)
-            fail("connect", rc);  // TCP (and TLS: ldaps)
-        if (o.starttls && !lower(o.url).starts_with("ldaps://")) {
+            fail("connect", rc);                                                 // TCP (and TLS: ldaps)
+        if (o.starttls && lower(o.url).find("ldaps://") == std::string::npos) {  // one scheme for all
             if (int rc = ldap_start_tls_s(ld_.get(), nullptr, nullptr); rc != LDAP_SUCCESS)
                 fail("StartTLS", rc);
         }
@@ -472,7 +472,7 @@ LdapRealmOptions parse_entry(const YAML::Node& entry, const core::Config& config
     // NETPRAXIS_AUTH__LDAP__<NAME>__BIND_PASSWORD, keeps it out of the file.
     if (auto secret = config.get_string("auth.ldap." + lower(o.name) + ".bind_password"); !secret.empty())
         o.bind_password = secret;
-    if (!o.starttls && lower(o.url).starts_with("ldap://"))
+    if (!o.starttls && lower(o.url).find("ldap://") != std::string::npos)
         log::warn("auth.ldap_plaintext",
                   {{"realm", o.name}, {"note", "starttls: false: passwords cross the network in clear"}});
     return o;

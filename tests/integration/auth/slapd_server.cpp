@@ -1,6 +1,7 @@
 #include "slapd_server.hpp"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -137,12 +138,27 @@ std::string groups_ldif() {
            "gidNumber: 5000\nmemberUid: sam\n";
 }
 
+// Folders of earlier runs that were killed (their slapd died with them, the folder stayed): removed when the
+// process that wrote owner.pid is gone.
+void remove_stale_folders() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/tmp", ec)) {
+        if (!entry.path().filename().string().starts_with("np-slapd-test-")) continue;
+        std::ifstream in(entry.path() / "owner.pid");
+        long pid = 0;
+        if (!(in >> pid) || pid <= 0) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+    }
+}
+
 }  // namespace
 
 Slapd::Slapd() {
+    remove_stale_folders();
     char tmpl[] = "/tmp/np-slapd-test-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
+    std::ofstream(dir_ + "/owner.pid") << ::getpid() << "\n";
     try {
         prepare();
         start();

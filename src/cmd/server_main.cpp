@@ -15,6 +15,7 @@
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
+#include "auth/ldap_realm.hpp"
 #include "auth/local_realm.hpp"
 #include "auth/login.hpp"
 #include "auth/password.hpp"
@@ -90,6 +91,8 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
     }
     if (!list.IsSequence()) throw core::invalid("auth.realms must be a list of {name, kind, ...}");
     auth::register_realm_kind("proxmox", auth::make_proxmox_realm);
+    auth::register_realm_kind(
+        "ldap", [](const YAML::Node& e, auth::RealmDeps& d) { return auth::make_ldap_realm(e, d); });
     auth::RealmDeps deps{store, pool, config};
     for (const auto& entry : list) realms.push_back(auth::make_realm(entry, deps));
     if (realms.empty()) throw core::invalid("auth.realms is empty: nobody could log in");

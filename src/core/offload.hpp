@@ -4,14 +4,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <exception>
-#include <optional>
 #include <type_traits>
-#include <utility>
 
 namespace np::core {
 
@@ -22,32 +18,15 @@ class WorkerPool {
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // Runs `fn` on a worker thread; the awaiting coroutine resumes on its own executor.
+    // Runs `fn` on a worker thread; the awaiting coroutine resumes on its own executor. (co_spawn on the
+    // pool, not `co_await post(pool, use_awaitable)`: the latter completes through the awaiting coroutine's
+    // executor, so `fn` ran on the event loop and blocked it; tests/unit/core/offload_test.cpp.)
     template <class F>
     boost::asio::awaitable<std::invoke_result_t<F>> run(F fn) {
         using R = std::invoke_result_t<F>;
-        auto home = co_await boost::asio::this_coro::executor;
-        co_await boost::asio::post(pool_.get_executor(), boost::asio::use_awaitable);
-        std::exception_ptr error;
-        if constexpr (std::is_void_v<R>) {
-            try {
-                fn();
-            } catch (...) {
-                error = std::current_exception();
-            }
-            co_await boost::asio::post(home, boost::asio::use_awaitable);
-            if (error) std::rethrow_exception(error);
-        } else {
-            std::optional<R> result;
-            try {
-                result.emplace(fn());
-            } catch (...) {
-                error = std::current_exception();
-            }
-            co_await boost::asio::post(home, boost::asio::use_awaitable);
-            if (error) std::rethrow_exception(error);
-            co_return std::move(*result);
-        }
+        co_return co_await boost::asio::co_spawn(
+            pool_.get_executor(), [&fn]() -> boost::asio::awaitable<R> { co_return fn(); },
+            boost::asio::use_awaitable);
     }
 
     void join() { pool_.join(); }

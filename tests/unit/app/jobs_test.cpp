@@ -74,6 +74,7 @@ struct Fixture {
     void halt() {
         io.stop();
         if (loop.joinable()) loop.join();
+        pool.join();  // the store calls still running on the pool end before the store and its folder go
     }
     ~Fixture() {
         halt();

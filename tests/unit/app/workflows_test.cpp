@@ -108,6 +108,7 @@ struct World {
         asio::co_spawn(io, runner->stop(std::chrono::seconds(2)), asio::use_future).get();
         io.stop();
         loop.join();
+        pool.join();  // the store calls still running on the pool end before the folder goes
         std::filesystem::remove_all(dir);
     }
 

@@ -66,6 +66,8 @@ json::object environment_json(const store::Environment& e) {
             {"provider", e.provider},
             {"desired_state", e.desired_state},
             {"observed_state", e.observed_state},
+            // the instance its lab lives on (a local lab's host); null when any instance reaches it
+            {"instance", e.instance_id.empty() ? json::value(nullptr) : json::value(e.instance_id)},
             {"provider_ids", parse_stored(e.provider_ids)},
             {"addresses", parse_stored(e.addresses)},
             {"last_error", e.last_error},

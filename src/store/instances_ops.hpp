@@ -16,8 +16,7 @@
 
 namespace np::store::sql {
 
-// The one provider whose labs live on a host (namespaces, processes); every other is reached from any
-// instance (a Proxmox cluster).
+// The provider whose labs live on a host (store::lives_on_one_host).
 inline constexpr const char* kHostBoundProvider = "local";
 
 inline std::string join_providers(const std::vector<std::string>& providers) {
@@ -116,7 +115,7 @@ class InstanceOps {
     }
 
     std::string place_environment(const std::string& provider, std::int64_t now) {
-        if (provider != kHostBoundProvider) return "";
+        if (!lives_on_one_host(provider)) return "";
         auto all = list_instances();
         if (all.empty()) return "";
         std::vector<const Instance*> fit;
@@ -170,6 +169,18 @@ class InstanceOps {
         stmt.bind(instance_id);
         while (stmt.next()) out.push_back(read_job(stmt));
         return out;
+    }
+
+    bool set_observed_state(const std::string& environment_id, const std::string& from, const std::string& to,
+                            const std::string& error, std::int64_t now) {
+        return run_transaction(c, [&] {
+            return c
+                       .query(
+                           "UPDATE environments SET observed_state = ?, last_error = ?, updated_at = ?"
+                           " WHERE id = ? AND observed_state = ?")
+                       .bind(to, error, or_now(now), environment_id, from)
+                       .run() > 0;
+        });
     }
 
  private:

@@ -85,6 +85,8 @@ class SqlStore : public Store {
     std::string adopt_environment(const std::string& environment_id, const std::string& instance_id) override;
     std::vector<Environment> environments_of_instance(const std::string& instance_id) override;
     std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) override;
+    bool set_observed_state(const std::string& environment_id, const std::string& from, const std::string& to,
+                            const std::string& error, std::int64_t now) override;
 
     void append_audit(const AuditEntry& entry) override;
     PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) override;

@@ -313,4 +313,10 @@ std::vector<Job> SqlStore<Conn>::unfinished_jobs_of_instance(const std::string& 
     return sql::InstanceOps<Conn>(connection()).unfinished_jobs_of_instance(instance_id);
 }
 
+template <class Conn>
+bool SqlStore<Conn>::set_observed_state(const std::string& environment_id, const std::string& from,
+                                        const std::string& to, const std::string& error, std::int64_t now) {
+    return sql::InstanceOps<Conn>(connection()).set_observed_state(environment_id, from, to, error, now);
+}
+
 }  // namespace np::store

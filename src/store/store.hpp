@@ -13,6 +13,12 @@
 
 namespace np::store {
 
+// A provider whose labs live on one host (namespaces and processes of that machine): its environments
+// are placed on an instance and only that instance touches them. Other labs (proxmox) are reached from any.
+inline bool lives_on_one_host(const std::string& provider) {
+    return provider == "local";
+}
+
 // Keyset pagination: ids are time-ordered (core::new_id), lists are sorted by id ascending and
 // `after` is the last id of the previous page. `limit` is clamped to [1, 500].
 struct Page {
@@ -306,6 +312,10 @@ class Store {
     virtual std::vector<Environment> environments_of_instance(const std::string& instance_id) = 0;
     // Queued and running jobs pinned to the instance, oldest first.
     virtual std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) = 0;
+    // Sets observed_state (and last_error, updated_at) only while it is still `from`: a write that does
+    // not undo a newer one (desired_state and the rest are left alone). False when it was not `from`.
+    virtual bool set_observed_state(const std::string& environment_id, const std::string& from,
+                                    const std::string& to, const std::string& error, std::int64_t now) = 0;
 
     // Audit log (append-only).
     virtual void append_audit(const AuditEntry& entry) = 0;

@@ -122,6 +122,8 @@ json::object job_json(const store::Job& j, bool teacher_view) {
             {"owner_id", j.owner_id},
             {"attempt", j.attempt},
             {"subject", json::object{{"type", j.subject_type}, {"id", j.subject_id}}},
+            // the only instance that runs it (the one its lab lives on); null: any
+            {"instance", j.instance_id.empty() ? json::value(nullptr) : json::value(j.instance_id)},
             {"result", std::move(result)},
             {"error", j.error},
             {"created_at", time_or_null(j.created_at)},

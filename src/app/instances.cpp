@@ -23,11 +23,10 @@ namespace np::app {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-std::string default_instance_id(int configured_port) {
+std::string default_instance_id() {
     char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "netpraxis");
-    std::string id = host;
-    return configured_port > 0 ? id + ":" + std::to_string(configured_port) : id + "-" + core::random_hex(4);
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "netpraxis";
+    return host;
 }
 
 std::int64_t available_memory() {
@@ -65,6 +64,17 @@ Instances::Instances(asio::any_io_executor executor, store::Store& store, core::
 Instances::~Instances() = default;
 
 void Instances::register_now() {
+    const auto now = options_.clock->unix_now();
+    if (!registered_) {
+        // A restart (after a crash too) comes back at the same address and takes its row over; another
+        // live process at another address under this id would get this instance's labs and jobs.
+        auto held = store_.get_instance(options_.id);
+        if (held && held->lease_expires > now && !held->address.empty() && held->address != options_.address)
+            throw core::conflict("server.instance_id '" + options_.id + "' is in use by the live instance at " +
+                                 held->address + " (its lease ends in " + std::to_string(held->lease_expires - now) +
+                                 " s): give each instance on one host its own server.instance_id");
+        registered_ = true;
+    }
     store::Instance row;
     row.id = options_.id;
     row.providers = options_.providers;
@@ -73,7 +83,7 @@ void Instances::register_now() {
     row.memory_reserve = options_.memory_reserve;
     row.address = options_.address;
     row.started_at = started_at_;
-    row.heartbeat_at = options_.clock->unix_now();
+    row.heartbeat_at = now;
     row.lease_expires = row.heartbeat_at + 3 * options_.heartbeat.count();
     store_.register_instance(row);
 }

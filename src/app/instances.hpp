@@ -45,10 +45,9 @@ struct InstanceOptions {
     const core::Clock* clock = &core::Clock::system();
 };
 
-// The instance id when server.instance_id is not set: the host name, with ":PORT" when a port is set
-// (two instances on one host differ; the id stays the same across restarts). Port 0 (any free port)
-// gives a random suffix: such an instance is not the same one after a restart.
-std::string default_instance_id(int configured_port);
+// The instance id when server.instance_id is not set: the host name (stable across restarts and port
+// changes). Several instances on one host set their own ids (register_now refuses a clash).
+std::string default_instance_id();
 // MemAvailable of /proc/meminfo in bytes (0 when it cannot be read).
 std::int64_t available_memory();
 
@@ -61,6 +60,7 @@ class Instances {
     const InstanceOptions& options() const { return options_; }
     void set_address(std::string address) { options_.address = std::move(address); }
     // Writes this instance's row now (blocking: at start, before the API serves, so placement sees it).
+    // The first call throws conflict when another live instance (another address) holds this id.
     void register_now();
     // Heartbeat and sweep every options.heartbeat until stop().
     void start();
@@ -81,6 +81,7 @@ class Instances {
     Workflows& workflows_;
     InstanceOptions options_;
     std::int64_t started_at_ = 0;
+    bool registered_ = false;
     bool stopping_ = false;
 };
 

@@ -177,12 +177,13 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, co
 }
 
 // This instance among those sharing the store (issue 13): `server.instance_id` (or the older
-// jobs.instance_id), else the host name and port; what it offers; when the others count it gone.
-app::InstanceOptions instance_options(const core::Config& config, const lab::ProviderRegistry& providers, int port) {
+// jobs.instance_id), else the host name; what it offers; when the others count it gone.
+app::InstanceOptions instance_options(const core::Config& config, const lab::ProviderRegistry& providers) {
     app::InstanceOptions o;
     o.id = config.get_string("server.instance_id", config.get_string("jobs.instance_id"));
-    if (o.id.empty()) o.id = app::default_instance_id(port);
-    o.providers = providers.names();
+    if (o.id.empty()) o.id = app::default_instance_id();
+    // An instance that runs no job (jobs.concurrency 0) builds no lab: it offers none.
+    if (config.get_int("jobs.concurrency", 4) > 0) o.providers = providers.names();
     o.max_labs = providers.contains("local") ? lab::RuntimeOptions::from_config(config).max_labs : 0;
     o.memory_reserve = config.get_int("lab.memory_reserve_mb", 256) * 1024 * 1024;
     o.address = config.get_string("instances.address");
@@ -222,7 +223,7 @@ int serve(const core::Config& config, const ServeOptions& options,
                              static_cast<int>(config.get_int("auth.login_attempts_per_user", 10)),
                              static_cast<int>(config.get_int("auth.login_attempts_per_address", 30)));
     EventBus bus(ioc.get_executor(), static_cast<std::size_t>(config.get_int("events.buffer", 4096)));
-    auto iopts = instance_options(config, *providers, parse_listen(options.listen, config).second);
+    auto iopts = instance_options(config, *providers);
     JobRunnerOptions jopts;
     jopts.instance_id = iopts.id;
     jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));

@@ -66,13 +66,16 @@ Instances::~Instances() = default;
 void Instances::register_now() {
     const auto now = options_.clock->unix_now();
     if (!registered_) {
-        // A restart (after a crash too) comes back at the same address and takes its row over; another
-        // live process at another address under this id would get this instance's labs and jobs.
+        // A restart (after a crash too) takes its row over. Another live process at another address under
+        // this id shares this instance's labs and jobs: said loudly (not refused: a restart on another
+        // port within the old lease looks the same).
         auto held = store_.get_instance(options_.id);
         if (held && held->lease_expires > now && !held->address.empty() && held->address != options_.address)
-            throw core::conflict("server.instance_id '" + options_.id + "' is in use by the live instance at " +
-                                 held->address + " (its lease ends in " + std::to_string(held->lease_expires - now) +
-                                 " s): give each instance on one host its own server.instance_id");
+            log::error("instances.id_in_use",
+                       {{"instance", options_.id},
+                        {"held_by", held->address},
+                        {"lease_ends_in_s", held->lease_expires - now},
+                        {"hint", "give each instance on one host its own server.instance_id"}});
         registered_ = true;
     }
     store::Instance row;

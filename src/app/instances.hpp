@@ -46,7 +46,7 @@ struct InstanceOptions {
 };
 
 // The instance id when server.instance_id is not set: the host name (stable across restarts and port
-// changes). Several instances on one host set their own ids (register_now refuses a clash).
+// changes). Several instances on one host set their own ids (register_now logs a clash).
 std::string default_instance_id();
 // MemAvailable of /proc/meminfo in bytes (0 when it cannot be read).
 std::int64_t available_memory();
@@ -60,7 +60,7 @@ class Instances {
     const InstanceOptions& options() const { return options_; }
     void set_address(std::string address) { options_.address = std::move(address); }
     // Writes this instance's row now (blocking: at start, before the API serves, so placement sees it).
-    // The first call throws conflict when another live instance (another address) holds this id.
+    // The first call logs an error when another live instance (another address) holds this id.
     void register_now();
     // Heartbeat and sweep every options.heartbeat until stop().
     void start();

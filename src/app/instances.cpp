@@ -47,8 +47,8 @@ struct Instances::Impl {
     asio::steady_timer timer;
 };
 
-Instances::Instances(asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
-                     JobRunner& jobs, Workflows& workflows, InstanceOptions options)
+Instances::Instances(asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool,
+                     EventBus& bus, JobRunner& jobs, Workflows& workflows, InstanceOptions options)
     : impl_(std::make_unique<Impl>(executor)),
       store_(store),
       pool_(pool),
@@ -128,16 +128,19 @@ asio::awaitable<void> Instances::sweep(std::int64_t now) {
         auto envs = co_await pool_.run([&] { return store_.environments_of_instance(other.id); });
         for (const auto& env : envs) {
             if (env.observed_state == "unavailable") continue;
-            bool set = co_await pool_.run(
-                [&] { return store_.set_observed_state(env.id, env.observed_state, "unavailable", reason, now); });
+            bool set = co_await pool_.run([&] {
+                return store_.set_observed_state(env.id, env.observed_state, "unavailable", reason, now);
+            });
             if (!set) continue;
             log::warn("lab.unavailable", {{"environment", env.id}, {"instance", other.id}});
             Event e;
             e.type = "environment.state";
             e.environment_id = env.id;
             e.owner_id = env.student_id;
-            e.data = json::serialize(json::object{
-                {"id", env.id}, {"desired", env.desired_state}, {"observed", "unavailable"}, {"error", reason}});
+            e.data = json::serialize(json::object{{"id", env.id},
+                                                  {"desired", env.desired_state},
+                                                  {"observed", "unavailable"},
+                                                  {"error", reason}});
             bus_.publish(std::move(e));
         }
         if (options_.fail_jobs_after.count() <= 0 || gone_for < options_.fail_jobs_after.count()) continue;

@@ -34,12 +34,12 @@ class JobRunner;
 class Workflows;
 
 struct InstanceOptions {
-    std::string id;                      // server.instance_id (see default_instance_id)
-    std::vector<std::string> providers;  // lab providers this instance offers
-    int max_labs = 0;                    // lab.max_labs
-    std::int64_t memory_reserve = 0;     // bytes: no new local lab while the host has less available
-    std::string address;                 // its API, for the other instances (http://host:port)
-    std::chrono::seconds heartbeat{10};  // lease renewal; the lease lasts three heartbeats
+    std::string id;                           // server.instance_id (see default_instance_id)
+    std::vector<std::string> providers;       // lab providers this instance offers
+    int max_labs = 0;                         // lab.max_labs
+    std::int64_t memory_reserve = 0;          // bytes: no new local lab while the host has less available
+    std::string address;                      // its API, for the other instances (http://host:port)
+    std::chrono::seconds heartbeat{10};       // lease renewal; the lease lasts three heartbeats
     std::chrono::seconds gone_after{60};      // lease expired this long ago: its environments unavailable
     std::chrono::seconds fail_jobs_after{0};  // its jobs fail after this long gone; 0: they wait
     const core::Clock* clock = &core::Clock::system();
@@ -53,8 +53,8 @@ std::int64_t available_memory();
 
 class Instances {
  public:
-    Instances(boost::asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool, EventBus& bus,
-              JobRunner& jobs, Workflows& workflows, InstanceOptions options);
+    Instances(boost::asio::any_io_executor executor, store::Store& store, core::WorkerPool& pool,
+              EventBus& bus, JobRunner& jobs, Workflows& workflows, InstanceOptions options);
     ~Instances();
 
     const InstanceOptions& options() const { return options_; }

@@ -301,7 +301,8 @@ asio::awaitable<void> Workflows::reconcile_at_start() {
 asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) {
     auto& d = *impl_;
     auto [mine, unplaced] = co_await d.pool.run([&] {
-        return std::make_pair(d.store.environments_of_instance(instance_id), d.store.environments_of_instance(""));
+        return std::make_pair(d.store.environments_of_instance(instance_id),
+                              d.store.environments_of_instance(""));
     });
     int changed = 0;
     for (auto& env : mine) {
@@ -314,8 +315,9 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
         } catch (const core::Error& e) {
             problems = core::public_message(e);
         }
-        bool set = co_await d.pool.run(
-            [&] { return d.store.set_observed_state(env.id, "unavailable", state, problems, core::unix_now()); });
+        bool set = co_await d.pool.run([&] {
+            return d.store.set_observed_state(env.id, "unavailable", state, problems, core::unix_now());
+        });
         if (!set) continue;
         ++changed;
         log::info("lab.back", {{"environment", env.id}, {"observed", state}, {"instance", instance_id}});

@@ -164,8 +164,9 @@ class InstanceOps {
 
     std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) {
         std::vector<Job> out;
-        auto stmt = c.query(std::string("SELECT ") + kJobCols +
-                            " FROM jobs WHERE instance_id = ? AND state IN ('queued', 'running') ORDER BY id");
+        auto stmt =
+            c.query(std::string("SELECT ") + kJobCols +
+                    " FROM jobs WHERE instance_id = ? AND state IN ('queued', 'running') ORDER BY id");
         stmt.bind(instance_id);
         while (stmt.next()) out.push_back(read_job(stmt));
         return out;
@@ -174,10 +175,9 @@ class InstanceOps {
     bool set_observed_state(const std::string& environment_id, const std::string& from, const std::string& to,
                             const std::string& error, std::int64_t now) {
         return run_transaction(c, [&] {
-            return c
-                       .query(
-                           "UPDATE environments SET observed_state = ?, last_error = ?, updated_at = ?"
-                           " WHERE id = ? AND observed_state = ?")
+            return c.query(
+                        "UPDATE environments SET observed_state = ?, last_error = ?, updated_at = ?"
+                        " WHERE id = ? AND observed_state = ?")
                        .bind(to, error, or_now(now), environment_id, from)
                        .run() > 0;
         });

@@ -224,7 +224,8 @@ Evaluation read_evaluation(const S& s) {
 
 constexpr const char* kJobCols =
     "id, kind, params, state, progress_done, progress_total, message, owner_id, attempt, lease_owner,"
-    " lease_expires, result, error, subject_type, subject_id, created_at, started_at, finished_at, instance_id";
+    " lease_expires, result, error, subject_type, subject_id, created_at, started_at, finished_at,"
+    " instance_id";
 template <class S>
 Job read_job(const S& s) {
     Job j;
@@ -755,8 +756,8 @@ class Ops {
                 c.query(
                      "INSERT INTO environments (id, assignment_id, student_id, provider, desired_state, "
                      "observed_state,"
-                     " provider_ids, addresses, last_error, created_at, updated_at, instance_id) VALUES (?, ?, "
-                     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                     " provider_ids, addresses, last_error, created_at, updated_at, instance_id)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(e.id, e.assignment_id, student, e.provider, e.desired_state, e.observed_state,
                           or_default(e.provider_ids, "{}"), or_default(e.addresses, "{}"), e.last_error,
                           created, e.updated_at != 0 ? e.updated_at : created, e.instance_id)

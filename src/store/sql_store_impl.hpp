@@ -299,7 +299,8 @@ std::string SqlStore<Conn>::place_environment(const std::string& provider, std::
 }
 
 template <class Conn>
-std::string SqlStore<Conn>::adopt_environment(const std::string& environment_id, const std::string& instance_id) {
+std::string SqlStore<Conn>::adopt_environment(const std::string& environment_id,
+                                              const std::string& instance_id) {
     return sql::InstanceOps<Conn>(connection()).adopt_environment(environment_id, instance_id);
 }
 

@@ -107,12 +107,13 @@ struct Environment {
     std::string id;
     std::string assignment_id;
     std::string student_id;
-    std::string provider;                   // "local" | "proxmox"
-    std::string desired_state = "absent";   // absent | stopped | running
-    // absent | creating | stopped | running | degraded | deleting | error | unavailable (its instance is gone)
+    std::string provider;                  // "local" | "proxmox"
+    std::string desired_state = "absent";  // absent | stopped | running
+    // absent | creating | stopped | running | degraded | deleting | error | unavailable (its instance is
+    // gone)
     std::string observed_state = "absent";
-    std::string provider_ids = "{}";        // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
-    std::string addresses = "{}";           // JSON: how to reach the lab
+    std::string provider_ids = "{}";  // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
+    std::string addresses = "{}";     // JSON: how to reach the lab
     std::string last_error;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
@@ -308,7 +309,8 @@ class Store {
     virtual std::string place_environment(const std::string& provider, std::int64_t now) = 0;
     // Sets an unplaced environment's instance (a lab made before migration 0005); returns the instance
     // it lives on afterwards (`instance_id`, or the one that adopted it first).
-    virtual std::string adopt_environment(const std::string& environment_id, const std::string& instance_id) = 0;
+    virtual std::string adopt_environment(const std::string& environment_id,
+                                          const std::string& instance_id) = 0;
     virtual std::vector<Environment> environments_of_instance(const std::string& instance_id) = 0;
     // Queued and running jobs pinned to the instance, oldest first.
     virtual std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) = 0;

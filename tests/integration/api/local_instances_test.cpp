@@ -104,7 +104,8 @@ struct Cluster {
         // A failed test leaves no namespace behind (a passing one destroyed its labs through the API).
         for (const auto& env : envs) {
             if (run("ip netns list").find("np" + env) == std::string::npos) continue;
-            run("for n in $(ip netns list | awk '{print $1}' | grep '^np" + env + "'); do ip netns del $n; done");
+            run("for n in $(ip netns list | awk '{print $1}' | grep '^np" + env +
+                "'); do ip netns del $n; done");
         }
         fs::remove_all(dir);
         np::store::test::drop_database(store);
@@ -127,21 +128,24 @@ TEST(LocalInstances, EachLabLivesOnItsInstanceWhateverInstanceTheRequestReaches)
     auto admin_password = c.start("host-a").admin_password();
     c.start("host-b");
     ASSERT_FALSE(admin_password.empty());
-    auto login = call(c.port("host-a"), "POST", "/api/v1/auth/login", {},
-                      json::serialize(json::object{{"username", "admin"}, {"password", admin_password}}), 200);
+    auto login =
+        call(c.port("host-a"), "POST", "/api/v1/auth/login", {},
+             json::serialize(json::object{{"username", "admin"}, {"password", admin_password}}), 200);
     Headers teacher{{"Authorization", "Bearer " + str(login, "token")}};
 
-    auto ex = call(c.port("host-b"), "POST", "/api/v1/exercises", teacher,
-                   json::serialize(json::object{
-                       {"slug", "two-hosts"}, {"title", "Two hosts"}, {"spec", kSpec}, {"topology", kTopology}}),
-                   201);
+    auto ex =
+        call(c.port("host-b"), "POST", "/api/v1/exercises", teacher,
+             json::serialize(json::object{
+                 {"slug", "two-hosts"}, {"title", "Two hosts"}, {"spec", kSpec}, {"topology", kTopology}}),
+             201);
     auto ex_id = str(ex, "id");
     call(c.port("host-b"), "POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
     json::array students;
     for (const char* name : {"s1", "s2"})
         students.push_back(json::value(
             str(call(c.port("host-a"), "POST", "/api/v1/users", teacher,
-                     json::serialize(json::object{{"username", name}, {"role", "student"}, {"password", "student-pass-1"}}),
+                     json::serialize(json::object{
+                         {"username", name}, {"role", "student"}, {"password", "student-pass-1"}}),
                      201),
                 "id")));
     auto as = call(c.port("host-a"), "POST", "/api/v1/assignments", teacher,
@@ -180,7 +184,8 @@ TEST(LocalInstances, EachLabLivesOnItsInstanceWhateverInstanceTheRequestReaches)
         EXPECT_EQ(str(ev.at("job"), "instance"), owner);
         auto ev_job = wait_job(c.port(other), str(ev.at("job"), "id"), teacher);
         EXPECT_EQ(str(ev_job, "state"), "succeeded") << json::serialize(ev_job);
-        auto graded = call(c.port(other), "GET", "/api/v1/evaluations/" + str(ev.at("evaluation"), "id"), teacher);
+        auto graded =
+            call(c.port(other), "GET", "/api/v1/evaluations/" + str(ev.at("evaluation"), "id"), teacher);
         EXPECT_EQ(str(graded, "status"), "done") << json::serialize(graded);
         EXPECT_EQ(graded.at("score").to_number<double>(), 1.0);
     }
@@ -195,8 +200,8 @@ TEST(LocalInstances, EachLabLivesOnItsInstanceWhateverInstanceTheRequestReaches)
     EXPECT_EQ(str(call(c.port("host-b"), "GET", "/api/v1/environments/" + env_of["host-b"], teacher),
                   "observed_state"),
               "running");
-    auto waiting = call(c.port("host-b"), "POST", "/api/v1/assignments/" + assignment_of[env_a] + "/evaluations",
-                        teacher, "", 202);
+    auto waiting = call(c.port("host-b"), "POST",
+                        "/api/v1/assignments/" + assignment_of[env_a] + "/evaluations", teacher, "", 202);
     auto waiting_job = str(waiting.at("job"), "id");
     EXPECT_EQ(str(call(c.port("host-b"), "GET", "/api/v1/jobs/" + waiting_job, teacher), "state"), "queued");
 
@@ -217,6 +222,7 @@ TEST(LocalInstances, EachLabLivesOnItsInstanceWhateverInstanceTheRequestReaches)
         auto job = wait_job(c.port(other), str(destroy.at("job"), "id"), teacher);
         EXPECT_EQ(str(job, "state"), "succeeded") << json::serialize(job);
         EXPECT_EQ(run("ip netns list").find("np" + env), std::string::npos) << run("ip netns list");
-        EXPECT_EQ(str(call(c.port(owner), "GET", "/api/v1/environments/" + env, teacher), "observed_state"), "absent");
+        EXPECT_EQ(str(call(c.port(owner), "GET", "/api/v1/environments/" + env, teacher), "observed_state"),
+                  "absent");
     }
 }

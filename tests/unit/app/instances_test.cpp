@@ -35,7 +35,8 @@ namespace json = boost::json;
 namespace {
 
 struct World {
-    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("np-instances-" + core::random_hex(4));
+    std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("np-instances-" + core::random_hex(4));
     asio::io_context io;
     std::unique_ptr<store::Store> store;
     core::WorkerPool pool{2};
@@ -52,7 +53,8 @@ struct World {
         std::filesystem::create_directories(dir);
         store = store::open_store("sqlite:" + (dir / "np.db").string());
         store->migrate();
-        fake = &static_cast<testkit::FakeProvider&>(providers.add(std::make_unique<testkit::FakeProvider>("local")));
+        fake = &static_cast<testkit::FakeProvider&>(
+            providers.add(std::make_unique<testkit::FakeProvider>("local")));
         workflows = std::make_unique<app::Workflows>(io.get_executor(), config, *store, pool, bus, providers);
         app::JobRunnerOptions o;
         o.instance_id = "here";

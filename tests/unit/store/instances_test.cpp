@@ -106,8 +106,8 @@ class Instances : public ::testing::Test {
         s.create_environment(e);
         return *s.get_environment(e.id);
     }
-    static Instance instance(const std::string& id, std::int64_t now, std::vector<std::string> providers = {"local"},
-                             int max_labs = 4) {
+    static Instance instance(const std::string& id, std::int64_t now,
+                             std::vector<std::string> providers = {"local"}, int max_labs = 4) {
         Instance i;
         i.id = id;
         i.providers = std::move(providers);
@@ -141,7 +141,8 @@ void expect_error(F&& fn, core::Code code, const std::string& text) {
 TEST_F(Instances, Migration0005KeepsEnvironmentsAndTheirForeignKeysAndWidensObservedState) {
     // The schema as migration 3 left it, with one environment in it.
     std::string schema =
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT "
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT "
+        "NOT "
         "NULL);";
     for (const auto& m : embedded_migrations()) {
         if (m.version > 3) break;
@@ -151,16 +152,17 @@ TEST_F(Instances, Migration0005KeepsEnvironmentsAndTheirForeignKeysAndWidensObse
     }
     std::string error;
     ASSERT_TRUE(raw(schema, &error)) << error;
-    ASSERT_TRUE(raw("INSERT INTO users (id, username, realm, role, created_at) VALUES ('u1', 's1', 'local', "
-                    "'student', 1);"
-                    "INSERT INTO exercises (id, slug, title, created_at) VALUES ('x1', 'x', 'X', 1);"
-                    "INSERT INTO exercise_versions (id, exercise_id, version, created_at) VALUES ('v1', 'x1', 1, 1);"
-                    "INSERT INTO assignments (id, exercise_id, exercise_version_id, student_id, created_at)"
-                    " VALUES ('a1', 'x1', 'v1', 'u1', 1);"
-                    "INSERT INTO environments (id, assignment_id, student_id, provider, desired_state,"
-                    " observed_state, provider_ids, last_error, created_at, updated_at) VALUES ('e1', 'a1', 'u1',"
-                    " 'local', 'running', 'running', '{\"lab\":\"npe1\"}', '', 5, 6)",
-                    &error))
+    ASSERT_TRUE(
+        raw("INSERT INTO users (id, username, realm, role, created_at) VALUES ('u1', 's1', 'local', "
+            "'student', 1);"
+            "INSERT INTO exercises (id, slug, title, created_at) VALUES ('x1', 'x', 'X', 1);"
+            "INSERT INTO exercise_versions (id, exercise_id, version, created_at) VALUES ('v1', 'x1', 1, 1);"
+            "INSERT INTO assignments (id, exercise_id, exercise_version_id, student_id, created_at)"
+            " VALUES ('a1', 'x1', 'v1', 'u1', 1);"
+            "INSERT INTO environments (id, assignment_id, student_id, provider, desired_state,"
+            " observed_state, provider_ids, last_error, created_at, updated_at) VALUES ('e1', 'a1', 'u1',"
+            " 'local', 'running', 'running', '{\"lab\":\"npe1\"}', '', 5, 6)",
+            &error))
         << error;
 
     auto& s = open();
@@ -182,13 +184,16 @@ TEST_F(Instances, Migration0005KeepsEnvironmentsAndTheirForeignKeysAndWidensObse
     e->observed_state = "exploded";
     expect_error([&] { s.update_environment(*e); }, core::Code::invalid, "observed_state");
     // Still one environment per assignment, still tied to its assignment and student.
-    EXPECT_FALSE(raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
-                     " VALUES ('e2', 'a1', 'u1', 'local', 1, 1)"));
-    EXPECT_FALSE(raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
-                     " VALUES ('e3', 'nope', 'u1', 'local', 1, 1)"));
+    EXPECT_FALSE(
+        raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
+            " VALUES ('e2', 'a1', 'u1', 'local', 1, 1)"));
+    EXPECT_FALSE(
+        raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
+            " VALUES ('e3', 'nope', 'u1', 'local', 1, 1)"));
     expect_error([&] { s.delete_user("u1"); }, core::Code::conflict, "u1");
-    EXPECT_FALSE(raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
-                     " VALUES ('e4', 'a1', 'u1', 'gns3', 1, 1)"));
+    EXPECT_FALSE(
+        raw("INSERT INTO environments (id, assignment_id, student_id, provider, created_at, updated_at)"
+            " VALUES ('e4', 'a1', 'u1', 'gns3', 1, 1)"));
     EXPECT_EQ(s.migrate(), 0);
 }
 
@@ -258,8 +263,9 @@ TEST_F(Instances, LocalEnvironmentsArePlacedOnALiveInstanceWithRoom) {
     } catch (const core::Error& e) {
         EXPECT_EQ(e.code(), core::Code::conflict);
         std::string why = e.what();
-        for (const char* part : {"a: lab.max_labs (3) reached", "b: lab.max_labs (0) reached",
-                                 "proxmox-only: offers no local labs", "gone: gone since", "low-memory: free memory"})
+        for (const char* part :
+             {"a: lab.max_labs (3) reached", "b: lab.max_labs (0) reached",
+              "proxmox-only: offers no local labs", "gone: gone since", "low-memory: free memory"})
             EXPECT_NE(why.find(part), std::string::npos) << part << " in " << why;
     }
     EXPECT_FALSE(s.environment_for_assignment(a.id)) << "nothing stored half-way";

@@ -66,6 +66,8 @@ json::object environment_json(const store::Environment& e) {
             {"provider", e.provider},
             {"desired_state", e.desired_state},
             {"observed_state", e.observed_state},
+            // the instance its lab lives on (a local lab's host); null when any instance reaches it
+            {"instance", e.instance_id.empty() ? json::value(nullptr) : json::value(e.instance_id)},
             {"provider_ids", parse_stored(e.provider_ids)},
             {"addresses", parse_stored(e.addresses)},
             {"last_error", e.last_error},
@@ -120,6 +122,8 @@ json::object job_json(const store::Job& j, bool teacher_view) {
             {"owner_id", j.owner_id},
             {"attempt", j.attempt},
             {"subject", json::object{{"type", j.subject_type}, {"id", j.subject_id}}},
+            // the only instance that runs it (the one its lab lives on); null: any
+            {"instance", j.instance_id.empty() ? json::value(nullptr) : json::value(j.instance_id)},
             {"result", std::move(result)},
             {"error", j.error},
             {"created_at", time_or_null(j.created_at)},

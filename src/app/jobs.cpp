@@ -38,7 +38,8 @@ JobRunner::JobRunner(asio::any_io_executor executor, store::Store& store, core::
 
 JobRunner::~JobRunner() = default;
 
-void JobRunner::register_kind(std::string kind, JobFn fn) {
+void JobRunner::register_kind(std::string kind, JobFn fn, PinFn pin) {
+    if (pin) pins_[kind] = std::move(pin);
     kinds_[std::move(kind)] = std::move(fn);
 }
 
@@ -63,7 +64,11 @@ asio::awaitable<store::Job> JobRunner::submit(store::Job job) {
     if (job.id.empty()) job.id = core::new_id();
     job.state = "queued";
     job.created_at = core::unix_now();
-    co_await pool_.run([&] { store_.create_job(job); });
+    co_await pool_.run([&] {
+        if (auto pin = pins_.find(job.kind); pin != pins_.end() && job.instance_id.empty())
+            job.instance_id = pin->second(job);
+        store_.create_job(job);
+    });
     publish_state(job);
     impl_->wake.cancel();
     co_return job;
@@ -77,6 +82,22 @@ asio::awaitable<bool> JobRunner::cancel(const std::string& job_id) {
         if (job) publish_state(*job);
     }
     co_return ok;
+}
+
+asio::awaitable<bool> JobRunner::fail_abandoned(const std::string& job_id, const std::string& reason) {
+    auto job = co_await pool_.run([&]() -> std::optional<store::Job> {
+        try {
+            store_.finish_job(job_id, "failed", "{}", reason, core::unix_now());
+        } catch (const core::Error& e) {
+            if (e.code() == core::Code::conflict) return std::nullopt;  // it finished meanwhile
+            throw;
+        }
+        return store_.get_job(job_id);
+    });
+    if (!job) co_return false;
+    log::warn("jobs.abandoned", {{"job", job_id}, {"kind", job->kind}, {"error", reason}});
+    publish_state(*job);
+    co_return true;
 }
 
 void JobRunner::start() {
@@ -103,7 +124,7 @@ asio::awaitable<void> JobRunner::loop() {
                 int limit = opts.concurrency < 0 ? options_.max_concurrency : opts.concurrency;
                 if (stopping_ || running_by_kind_[kind] >= limit) continue;
                 std::optional<store::Job> job;
-                store::ClaimFilter filter{kind, opts.one_per_owner};
+                store::ClaimFilter filter{kind, opts.one_per_owner, options_.instance_id};
                 try {
                     job = co_await pool_.run([&] {
                         return store_.claim_job(options_.instance_id, options_.clock->unix_now(),
@@ -230,6 +251,10 @@ asio::awaitable<void> JobContext::persist() {
                                                  lease);
     });
     if (!still_ours && runner.contexts_.contains(id)) runner.cancelled_.insert(id);
+}
+
+const std::string& JobContext::instance_id() const {
+    return runner_.options_.instance_id;
 }
 
 bool JobContext::cancelled() const {

@@ -29,6 +29,8 @@ class JobContext {
  public:
     JobContext(JobRunner& runner, store::Job job) : runner_(runner), job_(std::move(job)) {}
     const store::Job& job() const { return job_; }
+    // The instance running it (JobRunnerOptions::instance_id).
+    const std::string& instance_id() const;
     // Records progress (persisted at most every 250 ms, always published as an event). Also a checkpoint:
     // throws core::Error(conflict) once the job was cancelled through the API or its lease was lost.
     boost::asio::awaitable<void> progress(std::int64_t done, std::int64_t total, std::string message);
@@ -47,6 +49,9 @@ class JobContext {
 
 // A job kind: does the work and returns its result as a JSON object text; throws core::Error to fail.
 using JobFn = std::function<boost::asio::awaitable<std::string>(JobContext&)>;
+// The instance a job of a kind must run on (a local lab's host), or empty for any; called by submit on the
+// worker pool (it may read the store; throws core::Error to refuse the job).
+using PinFn = std::function<std::string(const store::Job&)>;
 
 // How one job kind is queued (jobs.kinds.<kind> in the configuration). Each kind has its own slots, so a
 // student's evaluation never waits behind batch work of another kind.
@@ -57,7 +62,8 @@ struct JobKindOptions {
 };
 
 struct JobRunnerOptions {
-    std::string instance_id;  // lease owner name; random when empty
+    // Lease owner name, and the instance jobs are pinned to (server.instance_id); random when empty.
+    std::string instance_id;
     int max_concurrency = 4;  // slots of a kind without its own; 0: this instance runs no job at all
     std::map<std::string, JobKindOptions> kinds;
     // A running job's lease is renewed every lease_seconds / 3 (on progress, and by the runner's heartbeat
@@ -73,12 +79,17 @@ class JobRunner {
               EventBus& bus, JobRunnerOptions options);
     ~JobRunner();
 
-    void register_kind(std::string kind, JobFn fn);
+    // `pin`: which instance runs a job of this kind (Job::instance_id); only that one claims it.
+    void register_kind(std::string kind, JobFn fn, PinFn pin = {});
+    const std::string& instance_id() const { return options_.instance_id; }
     bool has_kind(const std::string& kind) const { return kinds_.contains(kind); }
     // Stores a queued job (id, state and created_at are filled) and wakes the runner.
     boost::asio::awaitable<store::Job> submit(store::Job job);
     // Cancels a queued or running job; false when it had already finished.
     boost::asio::awaitable<bool> cancel(const std::string& job_id);
+    // Fails a queued or running job another instance holds (its instance is gone) with `reason`, and
+    // publishes it; false when it had already finished.
+    boost::asio::awaitable<bool> fail_abandoned(const std::string& job_id, const std::string& reason);
 
     void start();
     // Stops claiming and waits (at most `grace`) for running jobs; unfinished ones keep their lease and are
@@ -103,6 +114,7 @@ class JobRunner {
     EventBus& bus_;
     JobRunnerOptions options_;
     std::map<std::string, JobFn> kinds_;
+    std::map<std::string, PinFn> pins_;
     std::set<std::string> running_;
     std::map<std::string, int> running_by_kind_;
     std::map<std::string, JobContext*> contexts_;  // running jobs on this instance

@@ -34,6 +34,30 @@ std::string unreachable_reason(const eval::Evaluation& result) {
     return out;
 }
 
+// A lab that lives on another instance is never touched here (its jobs are pinned to its instance; this
+// is the last guard, before anything is built twice).
+void require_owner(const store::Environment& env, const std::string& instance_id) {
+    if (!env.instance_id.empty() && env.instance_id != instance_id)
+        throw core::conflict("the lab of environment " + env.id + " lives on instance '" + env.instance_id +
+                             "', not on this one ('" + instance_id + "')");
+}
+
+// The instance a job about environment `env_id` runs on (JobRunner pin). A local environment not yet
+// placed (made before migration 0005) is placed now, when instances are registered.
+std::string pin_environment(store::Store& store, const std::string& env_id) {
+    auto e = store.get_environment(env_id);
+    if (!e) return "";  // the job itself fails, naming what is missing
+    if (!e->instance_id.empty() || !store::lives_on_one_host(e->provider)) return e->instance_id;
+    auto placed = store.place_environment(e->provider, core::unix_now());
+    return placed.empty() ? "" : store.adopt_environment(e->id, placed);
+}
+
+std::string param(const store::Job& job, const char* key) {
+    auto params = json::parse(job.params);
+    auto* v = params.is_object() ? params.as_object().if_contains(key) : nullptr;
+    return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
 }  // namespace
 
 struct Workflows::Impl {
@@ -91,6 +115,7 @@ struct Workflows::Impl {
             if (!v) throw core::not_found("exercise version " + a->exercise_version_id + " no longer exists");
             return std::make_pair(*e, *v);
         });
+        require_owner(env, ctx.instance_id());
         auto name = lab_name(env.id);
         lab::LabRequest request;  // what to build; the provider takes from it what it builds from
         request.env = name;
@@ -188,6 +213,7 @@ struct Workflows::Impl {
         try {
             if (!l.env || l.env->observed_state != "running")
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
+            require_owner(*l.env, ctx.instance_id());  // the inventory is this host's
             auto parsed = eval::parse_spec(l.version.spec);
             if (!parsed.ok())
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
@@ -248,8 +274,17 @@ Workflows::~Workflows() = default;
 
 void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();
-    jobs.register_kind("environment.reconcile", [impl](JobContext& ctx) { return impl->reconcile(ctx); });
-    jobs.register_kind("evaluation.run", [impl](JobContext& ctx) { return impl->evaluate(ctx); });
+    // Both kinds run on the instance the lab lives on (a local lab's host; any instance for the others).
+    jobs.register_kind(
+        "environment.reconcile", [impl](JobContext& ctx) { return impl->reconcile(ctx); },
+        [impl](const store::Job& job) { return pin_environment(impl->store, param(job, "environment_id")); });
+    jobs.register_kind(
+        "evaluation.run", [impl](JobContext& ctx) { return impl->evaluate(ctx); },
+        [impl](const store::Job& job) {
+            auto ev = impl->store.get_evaluation(param(job, "evaluation_id"));
+            auto env = ev ? impl->store.environment_for_assignment(ev->assignment_id) : std::nullopt;
+            return env ? pin_environment(impl->store, env->id) : std::string();
+        });
 }
 
 asio::awaitable<void> Workflows::reconcile_at_start() {
@@ -261,6 +296,66 @@ asio::awaitable<void> Workflows::reconcile_at_start() {
             log::warn("lab.reconcile_failed", {{"error", e.what()}, {"provider", name}});
         }
     }
+}
+
+asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) {
+    auto& d = *impl_;
+    auto [mine, unplaced] = co_await d.pool.run([&] {
+        return std::make_pair(d.store.environments_of_instance(instance_id),
+                              d.store.environments_of_instance(""));
+    });
+    int changed = 0;
+    for (auto& env : mine) {
+        if (env.observed_state != "unavailable" || !d.providers.contains(env.provider)) continue;
+        std::string state = "error", problems;
+        try {
+            auto seen = co_await d.provider(env.provider).observe(lab_name(env.id));
+            state = std::string(lab::env_state_name(seen.state));
+            for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
+        } catch (const core::Error& e) {
+            problems = core::public_message(e);
+        }
+        bool set = co_await d.pool.run([&] {
+            return d.store.set_observed_state(env.id, "unavailable", state, problems, core::unix_now());
+        });
+        if (!set) continue;
+        ++changed;
+        log::info("lab.back", {{"environment", env.id}, {"observed", state}, {"instance", instance_id}});
+        d.publish("environment.state", &env, env.student_id,
+                  {{"id", env.id}, {"desired", env.desired_state}, {"observed", state}, {"error", problems}});
+    }
+    for (auto& env : unplaced) {
+        if (!store::lives_on_one_host(env.provider) || !d.providers.contains(env.provider)) continue;
+        lab::Observed seen;
+        try {
+            seen = co_await d.provider(env.provider).observe(lab_name(env.id));
+        } catch (const std::exception& e) {
+            log::warn("lab.adopt_failed", {{"environment", env.id}, {"error", e.what()}});
+            continue;
+        }
+        if (seen.state == lab::EnvState::absent) continue;  // not here: placed when next used
+        auto owner = co_await d.pool.run([&] { return d.store.adopt_environment(env.id, instance_id); });
+        if (owner == instance_id) ++changed;
+        log::info("lab.adopted", {{"environment", env.id}, {"instance", owner}});
+    }
+    co_return changed;
+}
+
+asio::awaitable<void> Workflows::job_abandoned(const store::Job& job, const std::string& reason) {
+    if (job.kind != "evaluation.run") co_return;  // an environment's jobs: the environment shows why
+    auto& d = *impl_;
+    auto ev = co_await d.pool.run([&]() -> std::optional<store::Evaluation> {
+        auto e = d.store.get_evaluation(param(job, "evaluation_id"));
+        if (!e || (e->status != "queued" && e->status != "running")) return std::nullopt;
+        e->status = "error";
+        e->error = reason;
+        e->finished_at = core::unix_now();
+        d.store.update_evaluation(*e);
+        return e;
+    });
+    if (ev)
+        d.publish("evaluation.state", nullptr, ev->student_id,
+                  {{"id", ev->id}, {"status", ev->status}, {"score", 0}, {"max_score", 0}});
 }
 
 std::vector<core::FieldError> Workflows::lint(const std::string& spec,

@@ -21,7 +21,8 @@ class WorkerPool;
 }  // namespace np::core
 namespace np::store {
 class Store;
-}
+struct Job;
+}  // namespace np::store
 namespace np::lab {
 class ProviderRegistry;
 }
@@ -42,6 +43,14 @@ class Workflows {
     void register_with(JobRunner& jobs);
     // Cleans what a crash left behind, provider by provider (called once at start).
     boost::asio::awaitable<void> reconcile_at_start();
+    // What instance `instance_id` owns, looked at again (at start, and when it finds its environments
+    // marked unavailable while it was away): each one shown 'unavailable' gets the state its lab really
+    // has; a local lab made before instances were recorded (no instance) that exists on this host is
+    // adopted. Returns how many environments changed.
+    boost::asio::awaitable<int> reconcile_owned(const std::string& instance_id);
+    // A job failed by another instance because this job's instance is gone: an evaluation it would have
+    // run ends in 'error' with `reason` (and uses no attempt).
+    boost::asio::awaitable<void> job_abandoned(const store::Job& job, const std::string& reason);
     // Errors of a spec (with path and line), empty when it may be published.
     std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;
 

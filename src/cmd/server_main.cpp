@@ -12,6 +12,7 @@
 #include "api/api.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
+#include "app/instances.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
@@ -139,8 +140,9 @@ std::unique_ptr<lab::ProviderRegistry> make_providers(const core::Config& config
                                                       asio::any_io_executor executor,
                                                       core::WorkerPool& pool) {
     auto providers = std::make_unique<lab::ProviderRegistry>();
-    providers->add(
-        std::make_unique<lab::LocalProvider>(executor, pool, lab::RuntimeOptions::from_config(config)));
+    if (config.get_bool("lab.local_labs", true))  // false: this host builds no local lab (issue 13)
+        providers->add(
+            std::make_unique<lab::LocalProvider>(executor, pool, lab::RuntimeOptions::from_config(config)));
     return providers;
 }
 
@@ -148,7 +150,9 @@ std::unique_ptr<lab::ProviderRegistry> make_providers(const core::Config& config
 // instead of failing every environment job later.
 std::string environment_provider(const core::Config& config, const lab::ProviderRegistry& providers) {
     auto name = config.get_string("lab.provider", "local");
-    if (!providers.contains(name)) {
+    // A host without local labs may still create them: they are placed on an instance that has some.
+    bool elsewhere = name == "local" && !config.get_bool("lab.local_labs", true);
+    if (!providers.contains(name) && !elsewhere) {
         std::string known;
         for (const auto& n : providers.names()) known += (known.empty() ? "" : ", ") + n;
         throw core::invalid("lab.provider: '" + name +
@@ -173,6 +177,27 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen, co
     }
     if (port < 0 || port > 65535) throw core::invalid("server.port must be 0-65535");
     return {address, static_cast<std::uint16_t>(port)};
+}
+
+// This instance among those sharing the store (issue 13): `server.instance_id` (or the older
+// jobs.instance_id), else the host name; what it offers; when the others count it gone.
+app::InstanceOptions instance_options(const core::Config& config, const lab::ProviderRegistry& providers) {
+    app::InstanceOptions o;
+    o.id = config.get_string("server.instance_id", config.get_string("jobs.instance_id"));
+    if (o.id.empty()) o.id = app::default_instance_id();
+    // An instance that runs no job (jobs.concurrency 0) builds no lab: it offers none.
+    if (config.get_int("jobs.concurrency", 4) > 0) o.providers = providers.names();
+    o.max_labs = providers.contains("local") ? lab::RuntimeOptions::from_config(config).max_labs : 0;
+    o.memory_reserve = config.get_int("lab.memory_reserve_mb", 256) * 1024 * 1024;
+    o.address = config.get_string("instances.address");
+    auto secs = [&](const char* key, std::chrono::seconds fallback) {
+        return std::chrono::duration_cast<std::chrono::seconds>(config.get_duration(key, fallback));
+    };
+    o.heartbeat = secs("instances.heartbeat", std::chrono::seconds(10));
+    o.gone_after = secs("instances.gone_after", std::chrono::seconds(60));
+    o.fail_jobs_after = secs("instances.fail_jobs_after", std::chrono::seconds(0));
+    if (o.heartbeat.count() < 1) throw core::invalid("instances.heartbeat must be at least 1s");
+    return o;
 }
 
 }  // namespace
@@ -201,8 +226,9 @@ int serve(const core::Config& config, const ServeOptions& options,
                              static_cast<int>(config.get_int("auth.login_attempts_per_user", 10)),
                              static_cast<int>(config.get_int("auth.login_attempts_per_address", 30)));
     EventBus bus(ioc.get_executor(), static_cast<std::size_t>(config.get_int("events.buffer", 4096)));
+    auto iopts = instance_options(config, *providers);
     JobRunnerOptions jopts;
-    jopts.instance_id = config.get_string("jobs.instance_id");
+    jopts.instance_id = iopts.id;
     jopts.max_concurrency = static_cast<int>(config.get_int("jobs.concurrency", 4));
     jopts.lease_seconds = static_cast<int>(config.get_int("jobs.lease_seconds", 60));
     jopts.kinds = job_kinds(config);
@@ -210,6 +236,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus, *providers);
     workflows.register_with(jobs);
+    app::Instances instances(ioc.get_executor(), *store, pool, bus, jobs, workflows, iopts);
 
     bool shutting_down = false;
     api::ApiOptions aopts;
@@ -243,13 +270,18 @@ int serve(const core::Config& config, const ServeOptions& options,
         static_cast<std::size_t>(config.get_int("server.websocket_max_message", 1024 * 1024));
     http::Server server(ioc.get_executor(), sopts, [&api](http::Request& r) { return api.handle(r); });
     auto port = server.listen();
+    if (iopts.address.empty()) iopts.address = "http://" + sopts.address + ":" + std::to_string(port);
+    instances.set_address(iopts.address);
+    instances.register_now();  // before the API serves: new local environments can be placed here
     server.start();
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
             co_await relay.start();
             co_await workflows.reconcile_at_start();
+            co_await workflows.reconcile_owned(iopts.id);
             jobs.start();
+            instances.start();
         },
         asio::detached);
     // Logouts on other instances sharing the store: poll what was revoked since the last look (a minute is
@@ -275,8 +307,10 @@ int serve(const core::Config& config, const ServeOptions& options,
             }
         },
         asio::detached);
-    log::info("server.listening",
-              {{"address", sopts.address}, {"port", port}, {"store", store::redacted_url(url)}});
+    log::info("server.listening", {{"address", sopts.address},
+                                   {"port", port},
+                                   {"store", store::redacted_url(url)},
+                                   {"instance", iopts.id}});
     if (options.print_banner)
         std::cout << "netpraxis listening on http://" << sopts.address << ":" << port << "\n" << std::flush;
     if (on_ready) on_ready(port);
@@ -290,6 +324,7 @@ int serve(const core::Config& config, const ServeOptions& options,
             ioc,
             [&]() -> asio::awaitable<void> {
                 relay.stop();
+                instances.stop();
                 bus.close();
                 co_await server.shutdown();
                 co_await jobs.stop(sopts.shutdown_grace);

@@ -249,7 +249,7 @@ struct PgConnection {
                    " attempt = attempt + 1,"
                    " started_at = CASE WHEN started_at = 0 THEN ?2::bigint ELSE started_at END"
                    " WHERE id = (SELECT q.id FROM jobs q"
-                   "   WHERE (?4::text = '' OR q.kind = ?4::text)"
+                   "   WHERE (?4::text = '' OR q.kind = ?4::text) AND q.instance_id IN ('', ?6::text)"
                    "   AND ((q.state = 'queued' AND (?5::bigint = 0 OR q.owner_id = '' OR NOT EXISTS ("
                    "          SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.kind = q.kind"
                    "          AND r.owner_id = q.owner_id AND r.lease_expires > ?2::bigint)))"

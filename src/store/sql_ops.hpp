@@ -181,7 +181,7 @@ Assignment read_assignment(const S& s) {
 
 constexpr const char* kEnvironmentCols =
     "e.id, e.assignment_id, e.student_id, e.provider, e.desired_state, e.observed_state, e.provider_ids,"
-    " e.addresses, e.last_error, e.created_at, e.updated_at";
+    " e.addresses, e.last_error, e.created_at, e.updated_at, e.instance_id";
 template <class S>
 Environment read_environment(const S& s) {
     Environment e;
@@ -196,6 +196,7 @@ Environment read_environment(const S& s) {
     e.last_error = s.text(8);
     e.created_at = s.i64(9);
     e.updated_at = s.i64(10);
+    e.instance_id = s.text(11);
     return e;
 }
 
@@ -223,7 +224,8 @@ Evaluation read_evaluation(const S& s) {
 
 constexpr const char* kJobCols =
     "id, kind, params, state, progress_done, progress_total, message, owner_id, attempt, lease_owner,"
-    " lease_expires, result, error, subject_type, subject_id, created_at, started_at, finished_at";
+    " lease_expires, result, error, subject_type, subject_id, created_at, started_at, finished_at,"
+    " instance_id";
 template <class S>
 Job read_job(const S& s) {
     Job j;
@@ -245,6 +247,7 @@ Job read_job(const S& s) {
     j.created_at = s.i64(15);
     j.started_at = s.i64(16);
     j.finished_at = s.i64(17);
+    j.instance_id = s.text(18);
     return j;
 }
 
@@ -753,12 +756,11 @@ class Ops {
                 c.query(
                      "INSERT INTO environments (id, assignment_id, student_id, provider, desired_state, "
                      "observed_state,"
-                     " provider_ids, addresses, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
-                     "?, ?, "
-                     "?, ?, ?, ?)")
+                     " provider_ids, addresses, last_error, created_at, updated_at, instance_id)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(e.id, e.assignment_id, student, e.provider, e.desired_state, e.observed_state,
                           or_default(e.provider_ids, "{}"), or_default(e.addresses, "{}"), e.last_error,
-                          created, e.updated_at != 0 ? e.updated_at : created)
+                          created, e.updated_at != 0 ? e.updated_at : created, e.instance_id)
                     .run();
             } catch (const Error& err) {
                 if (err.is_primary_key())
@@ -923,11 +925,11 @@ class Ops {
         try {
             run_transaction(c, [&] {
                 c.query(std::string("INSERT INTO jobs (") + kJobCols +
-                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(j.id, j.kind, or_default(j.params, "{}"), j.state, j.progress_done,
                           j.progress_total, j.message, j.owner_id, j.attempt, j.lease_owner, j.lease_expires,
                           or_default(j.result, "{}"), j.error, j.subject_type, j.subject_id,
-                          or_now(j.created_at), j.started_at, j.finished_at)
+                          or_now(j.created_at), j.started_at, j.finished_at, j.instance_id)
                     .run();
             });
         } catch (const Error& e) {
@@ -962,7 +964,7 @@ class Ops {
         return run_transaction(c, [&]() -> std::optional<Job> {
             auto stmt = c.query(C::claim_job_sql(kJobCols));
             stmt.bind(lease_owner, now, std::int64_t{lease_seconds}, filter.kind,
-                      std::int64_t{filter.one_per_owner ? 1 : 0});
+                      std::int64_t{filter.one_per_owner ? 1 : 0}, filter.instance_id);
             std::optional<Job> job;
             if (stmt.next()) job = read_job(stmt);
             while (stmt.next()) {

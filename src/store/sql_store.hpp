@@ -78,6 +78,16 @@ class SqlStore : public Store {
     bool cancel_job(const std::string& id, std::int64_t now) override;
     std::vector<std::pair<std::string, std::int64_t>> count_jobs_by_state() override;
 
+    void register_instance(const Instance& instance) override;
+    std::optional<Instance> get_instance(const std::string& id) override;
+    std::vector<Instance> list_instances() override;
+    std::string place_environment(const std::string& provider, std::int64_t now) override;
+    std::string adopt_environment(const std::string& environment_id, const std::string& instance_id) override;
+    std::vector<Environment> environments_of_instance(const std::string& instance_id) override;
+    std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) override;
+    bool set_observed_state(const std::string& environment_id, const std::string& from, const std::string& to,
+                            const std::string& error, std::int64_t now) override;
+
     void append_audit(const AuditEntry& entry) override;
     PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) override;
     void revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) override;

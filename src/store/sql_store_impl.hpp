@@ -2,6 +2,7 @@
 // Include only where the connection type is complete, then instantiate: `template class SqlStore<Conn>;`.
 #pragma once
 
+#include "store/instances_ops.hpp"
 #include "store/sql_ops.hpp"
 #include "store/sql_store.hpp"
 
@@ -144,7 +145,14 @@ void SqlStore<Conn>::delete_assignment(const std::string& id) {
 
 template <class Conn>
 void SqlStore<Conn>::create_environment(const Environment& e) {
-    sql::Ops<Conn>(connection()).create_environment(e);
+    auto& c = connection();
+    if (!e.instance_id.empty()) return sql::Ops<Conn>(c).create_environment(e);
+    // Placed in the transaction that stores it: the choice and the row are one step.
+    sql::run_transaction(c, [&] {
+        Environment placed = e;
+        placed.instance_id = sql::InstanceOps<Conn>(c).place_environment(e.provider, core::unix_now());
+        sql::Ops<Conn>(c).create_environment(placed);
+    });
 }
 
 template <class Conn>
@@ -266,6 +274,50 @@ void SqlStore<Conn>::append_audit(const AuditEntry& entry) {
 template <class Conn>
 PageResult<AuditEntry> SqlStore<Conn>::list_audit(const std::string& object_id, const Page& page) {
     return sql::Ops<Conn>(connection()).list_audit(object_id, page);
+}
+
+// ---- instances (instances_ops.hpp)
+
+template <class Conn>
+void SqlStore<Conn>::register_instance(const Instance& instance) {
+    sql::InstanceOps<Conn>(connection()).register_instance(instance);
+}
+
+template <class Conn>
+std::optional<Instance> SqlStore<Conn>::get_instance(const std::string& id) {
+    return sql::InstanceOps<Conn>(connection()).get_instance(id);
+}
+
+template <class Conn>
+std::vector<Instance> SqlStore<Conn>::list_instances() {
+    return sql::InstanceOps<Conn>(connection()).list_instances();
+}
+
+template <class Conn>
+std::string SqlStore<Conn>::place_environment(const std::string& provider, std::int64_t now) {
+    return sql::InstanceOps<Conn>(connection()).place_environment(provider, now);
+}
+
+template <class Conn>
+std::string SqlStore<Conn>::adopt_environment(const std::string& environment_id,
+                                              const std::string& instance_id) {
+    return sql::InstanceOps<Conn>(connection()).adopt_environment(environment_id, instance_id);
+}
+
+template <class Conn>
+std::vector<Environment> SqlStore<Conn>::environments_of_instance(const std::string& instance_id) {
+    return sql::InstanceOps<Conn>(connection()).environments_of_instance(instance_id);
+}
+
+template <class Conn>
+std::vector<Job> SqlStore<Conn>::unfinished_jobs_of_instance(const std::string& instance_id) {
+    return sql::InstanceOps<Conn>(connection()).unfinished_jobs_of_instance(instance_id);
+}
+
+template <class Conn>
+bool SqlStore<Conn>::set_observed_state(const std::string& environment_id, const std::string& from,
+                                        const std::string& to, const std::string& error, std::int64_t now) {
+    return sql::InstanceOps<Conn>(connection()).set_observed_state(environment_id, from, to, error, now);
 }
 
 }  // namespace np::store

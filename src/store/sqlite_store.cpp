@@ -230,7 +230,7 @@ struct SqliteConnection {
                    " attempt = attempt + 1, started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END"
                    " WHERE id = (SELECT id FROM ("
                    "   SELECT id FROM (SELECT q.id FROM jobs q WHERE q.state = 'queued'"
-                   "                   AND (?4 = '' OR q.kind = ?4)"
+                   "                   AND (?4 = '' OR q.kind = ?4) AND q.instance_id IN ('', ?6)"
                    "                   AND (?5 = 0 OR q.owner_id = '' OR NOT EXISTS (SELECT 1 FROM jobs r"
                    "                     WHERE r.state = 'running' AND r.kind = q.kind AND r.owner_id = "
                    "q.owner_id"
@@ -238,7 +238,8 @@ struct SqliteConnection {
                    "                   ORDER BY q.id LIMIT 1)"
                    "   UNION ALL"
                    "   SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_expires <= ?2"
-                   "                   AND (?4 = '' OR kind = ?4) ORDER BY id LIMIT 1)"
+                   "                   AND (?4 = '' OR kind = ?4) AND instance_id IN ('', ?6)"
+                   "                   ORDER BY id LIMIT 1)"
                    " ) ORDER BY id LIMIT 1) RETURNING ") +
                std::string(cols);
     }

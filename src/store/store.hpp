@@ -13,6 +13,12 @@
 
 namespace np::store {
 
+// A provider whose labs live on one host (namespaces and processes of that machine): its environments
+// are placed on an instance and only that instance touches them. Other labs (proxmox) are reached from any.
+inline bool lives_on_one_host(const std::string& provider) {
+    return provider == "local";
+}
+
 // Keyset pagination: ids are time-ordered (core::new_id), lists are sorted by id ascending and
 // `after` is the last id of the previous page. `limit` is clamped to [1, 500].
 struct Page {
@@ -44,6 +50,9 @@ struct User {
 struct ClaimFilter {
     std::string kind;            // empty: any kind
     bool one_per_owner = false;  // pass over jobs whose owner already runs one of this kind
+    // The claiming instance: a job pinned to an instance (Job::instance_id, a local lab's jobs) is claimed
+    // only by that one; empty: only jobs pinned to none.
+    std::string instance_id;
 };
 
 struct UserFilter {
@@ -98,14 +107,19 @@ struct Environment {
     std::string id;
     std::string assignment_id;
     std::string student_id;
-    std::string provider;                   // "local" | "proxmox"
-    std::string desired_state = "absent";   // absent | stopped | running
-    std::string observed_state = "absent";  // absent | creating | stopped | running | deleting | error
-    std::string provider_ids = "{}";        // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
-    std::string addresses = "{}";           // JSON: how to reach the lab
+    std::string provider;                  // "local" | "proxmox"
+    std::string desired_state = "absent";  // absent | stopped | running
+    // absent | creating | stopped | running | degraded | deleting | error | unavailable (its instance is
+    // gone)
+    std::string observed_state = "absent";
+    std::string provider_ids = "{}";  // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
+    std::string addresses = "{}";     // JSON: how to reach the lab
     std::string last_error;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // The instance the lab lives on (a local lab: the one that builds it, chosen by create_environment);
+    // empty: any instance reaches it (proxmox), or not placed yet.
+    std::string instance_id;
 };
 
 struct EnvironmentFilter {
@@ -156,6 +170,7 @@ struct Job {
     std::int64_t created_at = 0;
     std::int64_t started_at = 0;
     std::int64_t finished_at = 0;
+    std::string instance_id;  // the only instance that may run it (the one its lab lives on); empty: any
 };
 
 struct JobFilter {
@@ -163,6 +178,21 @@ struct JobFilter {
     std::string kind;
     std::string owner_id;
     std::string subject_id;
+};
+
+// A `netpraxis serve` sharing the store (migration 0005): registered and kept alive by a heartbeat.
+struct Instance {
+    std::string id;                      // server.instance_id: stable across restarts
+    std::vector<std::string> providers;  // lab providers it offers ("local", "proxmox")
+    int max_labs = 0;                    // lab.max_labs
+    std::int64_t free_memory = 0;        // bytes available on its host at the last heartbeat
+    std::int64_t memory_reserve = 0;     // it takes no new lab while free_memory is below this
+    std::string address;                 // its API (http://host:port), for requests it must serve itself
+    std::int64_t started_at = 0;
+    std::int64_t heartbeat_at = 0;
+    std::int64_t lease_expires = 0;  // alive until then
+    int labs = 0;                    // read only: its environments whose lab exists or is wanted
+    int placed = 0;                  // read only: all environments placed on it
 };
 
 struct AuditEntry {
@@ -265,6 +295,29 @@ class Store {
     // Marks a queued or running job cancelled; returns false when it had already finished.
     virtual bool cancel_job(const std::string& id, std::int64_t now) = 0;
     virtual std::vector<std::pair<std::string, std::int64_t>> count_jobs_by_state() = 0;
+
+    // Instances sharing the store (issue 13). register_instance inserts or refreshes the row (its
+    // heartbeat: every field but started_at, which a restart sets again).
+    virtual void register_instance(const Instance& instance) = 0;
+    virtual std::optional<Instance> get_instance(const std::string& id) = 0;
+    virtual std::vector<Instance> list_instances() = 0;  // sorted by id, with labs and placed counted
+    // Where a new environment of `provider` lives: for "local", the live instance (lease_expires > now)
+    // offering it with room (labs < max_labs, free_memory >= memory_reserve), least loaded first; empty
+    // when the provider is reachable from any instance or no instance is registered at all (a store used
+    // without `serve`). Throws conflict when instances are registered and none can take a local lab.
+    // create_environment calls it for an environment whose instance_id is empty.
+    virtual std::string place_environment(const std::string& provider, std::int64_t now) = 0;
+    // Sets an unplaced environment's instance (a lab made before migration 0005); returns the instance
+    // it lives on afterwards (`instance_id`, or the one that adopted it first).
+    virtual std::string adopt_environment(const std::string& environment_id,
+                                          const std::string& instance_id) = 0;
+    virtual std::vector<Environment> environments_of_instance(const std::string& instance_id) = 0;
+    // Queued and running jobs pinned to the instance, oldest first.
+    virtual std::vector<Job> unfinished_jobs_of_instance(const std::string& instance_id) = 0;
+    // Sets observed_state (and last_error, updated_at) only while it is still `from`: a write that does
+    // not undo a newer one (desired_state and the rest are left alone). False when it was not `from`.
+    virtual bool set_observed_state(const std::string& environment_id, const std::string& from,
+                                    const std::string& to, const std::string& error, std::int64_t now) = 0;
 
     // Audit log (append-only).
     virtual void append_audit(const AuditEntry& entry) = 0;

@@ -35,8 +35,10 @@ std::string field(const std::string& body, std::initializer_list<const char*> pa
 
 TEST(Instances, EventsOfAJobRunByOneInstanceReachAStreamOnAnother) {
     const std::string store = np::store::test::create_database();
-    ServerProcess runner({"--store", store});  // first on the empty store: creates the first teacher
-    ServerProcess viewer({"--store", store}, "jobs:\n  concurrency: 0\n");  // runs no job itself
+    // first on the empty store: creates the first teacher
+    ServerProcess runner({"--store", store}, "server:\n  instance_id: runner\n");
+    // runs no job itself (and offers no lab)
+    ServerProcess viewer({"--store", store}, "server:\n  instance_id: viewer\njobs:\n  concurrency: 0\n");
     ASSERT_FALSE(runner.admin_password().empty());
 
     HttpClient b(runner.port());

@@ -313,10 +313,8 @@ TEST(WorkflowsReconcile, AnEnvironmentLeftInErrorIsDrivenAgain) {
     }
 }
 
-// Disabled: the environments table refuses observed_state 'degraded' (its CHECK constraint lists absent,
-// creating, stopped, running, deleting, error), so a lab that stays degraded ends the reconcile in "error"
-// with the constraint's message. Enable with the store migration that admits 'degraded'.
-TEST(WorkflowsReconcile, DISABLED_ALabThatStaysDegradedIsRecordedWithItsProblems) {
+// The environments table admits 'degraded' since migration 0005.
+TEST(WorkflowsReconcile, ALabThatStaysDegradedIsRecordedWithItsProblems) {
     World w;
     w.fake->set(w.lab(), EnvState::degraded, {"h1: namespace missing", "pc1: vpcs process is gone"});
     w.fake->labs[w.lab()].inventory = {shell_device("h1")};

@@ -21,7 +21,8 @@ class WorkerPool;
 }  // namespace np::core
 namespace np::store {
 class Store;
-}
+struct Evaluation;
+}  // namespace np::store
 namespace np::lab {
 class ProviderRegistry;
 }
@@ -42,6 +43,9 @@ class Workflows {
     void register_with(JobRunner& jobs);
     // Cleans what a crash left behind, provider by provider (called once at start).
     boost::asio::awaitable<void> reconcile_at_start();
+    // Grades one stored evaluation now (as evaluation.run does, without a job of its own) and returns it
+    // done or in error (class grading runs many of these under one job).
+    boost::asio::awaitable<store::Evaluation> grade(std::string evaluation_id);
     // Errors of a spec (with path and line), empty when it may be published.
     std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;
 

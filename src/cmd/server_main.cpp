@@ -10,8 +10,10 @@
 #include <iostream>
 
 #include "api/api.hpp"
+#include "app/courses.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
+#include "app/gradebook.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
@@ -207,6 +209,8 @@ int serve(const core::Config& config, const ServeOptions& options,
     EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus, *providers);
     workflows.register_with(jobs);
+    app::register_course_jobs(jobs, *store, pool);               // issue 12: course.assign
+    app::register_class_grading(jobs, *store, pool, workflows);  // issue 12: class.grade
 
     bool shutting_down = false;
     api::ApiOptions aopts;

@@ -353,7 +353,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                bool teacher = ctx.is_teacher();
                auto now = core::unix_now();
                // Which assignments' hidden checks the student may read (after their deadline).
-               auto [res, revealed] = co_await d.pool.run([&] {
+               auto loaded = co_await d.pool.run([&] {
                    auto page_res = d.store.list_evaluations(f, page);
                    std::set<std::string> open;
                    if (!teacher) {
@@ -365,7 +365,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                    }
                    return std::make_pair(page_res, open);
                });
-               co_return json_ok(page_json(res, [teacher, &revealed](const store::Evaluation& e) {
+               const auto& revealed = loaded.second;
+               co_return json_ok(page_json(loaded.first, [teacher, &revealed](const store::Evaluation& e) {
                    return evaluation_json(e, teacher, revealed.contains(e.assignment_id));
                }));
            },

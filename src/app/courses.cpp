@@ -57,7 +57,9 @@ std::vector<store::Assignment> assign_students(store::Store& store, const Assign
     if (req.student_ids.empty()) throw core::invalid("no students", {{"student_ids", "must not be empty"}});
     if (req.student_ids.size() > 2000)
         throw core::invalid("too many students", {{"student_ids", "at most 2000 per request"}});
-    auto [ex, v] = published_version(store, req.exercise_ref, req.version);
+    const auto published = published_version(store, req.exercise_ref, req.version);
+    const auto& ex = published.first;
+    const auto& v = published.second;
     // The rules are checked once before any student (a bad limit names its field, not a student).
     store::Assignment probe;
     apply_rules(probe, v.spec, req.rules);
@@ -307,12 +309,17 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::St
         if (auto* v = o.if_contains("keep_hidden"); v && v->is_bool()) req.rules.keep_hidden = v->as_bool();
     }
     auto group = str("group");
-    auto [ex, version, members, existing] = co_await pool.run([&] {
+    // (Named fields, not a structured binding: the lambdas below capture them.)
+    auto loaded = co_await pool.run([&] {
         auto ev = published_version(store, req.exercise_ref, req.version);
         std::set<std::string> have;
         for (const auto& a : store.assignments_in({ev.first.id, "", ""})) have.insert(a.student_id);
         return std::make_tuple(ev.first, ev.second, store.list_course_members(req.course_id, group), have);
     });
+    const auto& ex = std::get<0>(loaded);
+    const auto& version = std::get<1>(loaded);
+    const auto& members = std::get<2>(loaded);
+    const auto& existing = std::get<3>(loaded);
     json::array students;
     int assigned = 0, skipped = 0;
     const auto total = static_cast<std::int64_t>(members.size());

@@ -3,9 +3,13 @@
 // assigning to a course as one job, and the grading rules an assignment takes from its spec or overrides
 // (absurd limits refused naming the field; deadline, late submissions and cooldown enforced).
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <regex>
 #include <thread>
 
 #include "http_client.hpp"
@@ -317,6 +321,80 @@ TEST_F(Course, RulesComeFromTheSpecAndAbsurdOverridesAreRefusedNamingTheField) {
                   t);
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_NE(errors_of(r.body).find("spec grading.attempts"), std::string::npos) << r.body;
+}
+
+// The binding through an external realm: a roster line of realm `students` (a Proxmox realm, here the
+// simulator, whose user bob@students has the password bob-pw) is assigned before bob ever logs in; his first
+// login through that realm is that record, with the assignment.
+TEST(CourseRealm, AProxmoxStudentsFirstLoginFindsTheRosterRecord) {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
+              "--profile", "fast", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out[1]);
+    struct Reap {  // the simulator goes by its PID whatever happens below
+        pid_t pid;
+        ~Reap() {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+    } reap{pid};
+    std::string line;
+    char ch;
+    while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+    close(out[0]);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex("(http://127\\.0\\.0\\.1:\\d+)"))) << line;
+    ServerProcess server({},
+                         "auth:\n  realms:\n    - {name: local, kind: local}\n"
+                         "    - {name: students, kind: proxmox, role: student, pve_realm: students, url: " +
+                             m[1].str() + "}\n");
+    HttpClient c(server.port());
+    auto login = [&](const std::string& user, const std::string& pw) {
+        auto r = c.request("POST", "/api/v1/auth/login",
+                           json::serialize(json::object{{"username", user}, {"password", pw}}));
+        EXPECT_EQ(r.status, 200) << r.body;
+        return H{{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
+    };
+    auto t = login("admin", server.admin_password());
+    auto course = c.request("POST", "/api/v1/courses", R"({"slug":"pve-course"})", t);
+    ASSERT_EQ(course.status, 201) << course.body;
+    auto course_id = std::string(json::parse(course.body).at("id").as_string());
+    auto imported = c.request("POST", "/api/v1/courses/" + course_id + "/roster",
+                              R"({"csv":"username,display_name\nbob,Bob B.\n","realm":"students"})", t);
+    ASSERT_EQ(imported.status, 200) << imported.body;
+    auto roster = json::parse(c.request("GET", "/api/v1/courses/" + course_id + "/roster", "", t).body);
+    auto bob_id = std::string(roster.at("items").at(0).at("id").as_string());
+    EXPECT_EQ(roster.at("items").at(0).at("realm").as_string(), "students");
+    auto ex =
+        c.request("POST", "/api/v1/exercises",
+                  json::serialize(json::object{{"slug", "pve-one"}, {"title", "One"}, {"spec", kSpec}}), t);
+    ASSERT_EQ(ex.status, 201) << ex.body;
+    auto ex_id = std::string(json::parse(ex.body).at("id").as_string());
+    ASSERT_EQ(c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", "", t).status, 200);
+    auto as = c.request(
+        "POST", "/api/v1/assignments",
+        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{bob_id}}}), t);
+    ASSERT_EQ(as.status, 201) << as.body;
+
+    auto bob = login("bob", "bob-pw");
+    auto me = json::parse(c.request("GET", "/api/v1/me", "", bob).body);
+    EXPECT_EQ(me.at("id").as_string(), bob_id);
+    EXPECT_EQ(me.at("realm").as_string(), "students");
+    auto mine = json::parse(c.request("GET", "/api/v1/assignments", "", bob).body);
+    ASSERT_EQ(mine.at("items").as_array().size(), 1u);
+    EXPECT_EQ(mine.at("items").at(0).at("exercise_id").as_string(), ex_id);
+    // Still one bob of that realm.
+    auto users = json::parse(c.request("GET", "/api/v1/users?realm=students", "", t).body);
+    EXPECT_EQ(users.at("items").as_array().size(), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // gradebooks, and attempts that leave class gradings out. The unit build runs SQLite; the PostgreSQL build
 // (tests/integration/store) compiles this file with NP_STORE_TEST_POSTGRESQL against a real server.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -24,7 +27,11 @@ class CourseStore : public ::testing::Test {
         conninfo_ = test::create_database();
         s = std::make_unique<PgStore>(PgOptions{.conninfo = conninfo_});
 #else
-        s = std::make_unique<SqliteStore>(SqliteOptions{.path = ":memory:"});
+        // A file in a folder of its own, not ":memory:" (whose temporary files another test counts).
+        std::string tmpl = (std::filesystem::temp_directory_path() / "np-course-store-XXXXXX").string();
+        ASSERT_TRUE(mkdtemp(tmpl.data()));
+        dir_ = tmpl;
+        s = std::make_unique<SqliteStore>(SqliteOptions{.path = dir_ + "/np.db"});
 #endif
         s->migrate();
     }
@@ -32,6 +39,9 @@ class CourseStore : public ::testing::Test {
         s.reset();
 #ifdef NP_STORE_TEST_POSTGRESQL
         test::drop_database(conninfo_);
+#else
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
 #endif
     }
     User user(const std::string& name) {
@@ -71,6 +81,7 @@ class CourseStore : public ::testing::Test {
     }
     std::unique_ptr<Store> s;
     std::string conninfo_;
+    std::string dir_;
 };
 
 TEST_F(CourseStore, CoursesAndRosters) {

@@ -45,7 +45,8 @@ json::object exercise_json(const store::Exercise& e);
 json::object version_json(const store::ExerciseVersion& v, bool with_content);
 json::object assignment_json(const store::Assignment& a);
 json::object environment_json(const store::Environment& e);
-json::object evaluation_json(const store::Evaluation& e, bool teacher_view);
+// `reveal_hidden`: a student reads hidden checks too (after the deadline: app::hidden_revealed).
+json::object evaluation_json(const store::Evaluation& e, bool teacher_view, bool reveal_hidden = false);
 json::object job_json(const store::Job& j, bool teacher_view);
 
 // 127.0.0.0/8, ::1 or their v4-mapped form: a client on this host.
@@ -70,5 +71,7 @@ void add_assignment_routes(Router& r, ApiDeps& d);
 void add_job_routes(Router& r, ApiDeps& d);
 void add_docs_routes(Router& r);
 void add_websocket_routes(Router& r, ApiDeps& d);
+void add_course_routes(Router& r, ApiDeps& d);     // issue 12: courses, rosters, assigning to a course
+void add_gradebook_routes(Router& r, ApiDeps& d);  // issue 12: gradebooks, class grading
 
 }  // namespace np::api

@@ -1,6 +1,11 @@
 // Assignments (an exercise version given to a student), their environments (the student's lab) and
 // evaluations (graded attempts). Students reach only their own.
+#include <set>
+
 #include "api/handlers.hpp"
+#include "api/rules_body.hpp"
+#include "app/courses.hpp"
+#include "app/grading.hpp"
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -17,7 +22,87 @@ http::Response no_content() {
     return res;
 }
 
+json::object student_view_json(const app::StudentView& v) {
+    json::array devices;
+    for (const auto& dev : v.devices)
+        devices.push_back(json::object{{"name", dev.name}, {"platform", dev.platform}});
+    const auto& a = v.assignment;
+    json::object final_score{{"graded", v.final.graded},
+                             {"score", v.final.score},
+                             {"max_score", v.final.max_score},
+                             {"late", v.final.late},
+                             {"evaluations_counted", v.final.counted}};
+    return {
+        {"assignment_id", a.id},
+        {"title", v.title},
+        {"version", v.version},
+        {"instructions", v.instructions},
+        {"devices", std::move(devices)},
+        {"environment", v.environment ? json::value(environment_json(*v.environment)) : json::value(nullptr)},
+        {"deadline", a.deadline ? json::value(core::rfc3339(a.deadline)) : json::value(nullptr)},
+        {"deadline_passed", v.deadline_passed},
+        {"late", a.late_policy},
+        {"late_penalty", a.late_penalty},
+        {"max_attempts", a.max_attempts},
+        {"attempts_used", v.attempts_used},
+        {"attempts_left", v.attempts_left < 0 ? json::value(nullptr) : json::value(v.attempts_left)},
+        {"cooldown_seconds", a.cooldown_seconds},
+        {"cooldown_left", v.cooldown_left},
+        {"can_evaluate", v.can_evaluate},
+        {"score_policy", a.score_policy},
+        {"checks", json::object{{"visible", v.visible_checks}, {"hidden", v.hidden_checks}}},
+        {"final", std::move(final_score)}};
+}
+
 }  // namespace
+
+std::vector<Field> rule_fields() {
+    return {
+        {"deadline", "string", false, "RFC 3339; default the spec's grading.deadline"},
+        {"max_attempts", "integer", false,
+         "0 = unlimited, at most 1000; default the spec's grading.attempts"},
+        {"cooldown_seconds", "integer", false,
+         "at most 604800 (a week); default the spec's grading.cooldown"},
+        {"score_policy", "string", false, "last | best | average; default the spec's grading.score"},
+        {"late", "string", false, "refuse (default) | accept: evaluations after the deadline"},
+        {"late_penalty", "integer", false,
+         "percent off a late evaluation's score (0-100; with late: accept)"},
+        {"keep_hidden", "boolean", false, "hidden checks stay hidden after the deadline (default false)"}};
+}
+
+app::RuleOverrides rule_overrides(const Context& ctx) {
+    app::RuleOverrides r;
+    if (body_has(ctx, "deadline")) {
+        std::int64_t t = 0;
+        if (!core::parse_rfc3339(body_string(ctx, "deadline"), t))
+            throw core::invalid("bad deadline",
+                                {{"deadline", "must be RFC 3339, e.g. 2026-12-01T12:00:00Z"}});
+        r.deadline = t;
+    }
+    // Out-of-range values are refused by app::apply_rules, naming the field; here only what fits 64 bits.
+    if (body_has(ctx, "max_attempts"))
+        r.max_attempts = body_int(ctx, "max_attempts", 0, INT64_MIN, INT64_MAX);
+    if (body_has(ctx, "cooldown_seconds"))
+        r.cooldown_seconds = body_int(ctx, "cooldown_seconds", 0, INT64_MIN, INT64_MAX);
+    if (body_has(ctx, "late_penalty"))
+        r.late_penalty = body_int(ctx, "late_penalty", 0, INT64_MIN, INT64_MAX);
+    if (body_has(ctx, "score_policy")) r.score = body_string(ctx, "score_policy");
+    if (body_has(ctx, "late")) r.late = body_string(ctx, "late");
+    if (body_has(ctx, "keep_hidden")) r.keep_hidden = ctx.body->at("keep_hidden").as_bool();
+    return r;
+}
+
+json::object rules_json(const app::RuleOverrides& r) {
+    json::object o;
+    if (r.deadline) o["deadline"] = *r.deadline;
+    if (r.max_attempts) o["max_attempts"] = *r.max_attempts;
+    if (r.cooldown_seconds) o["cooldown_seconds"] = *r.cooldown_seconds;
+    if (r.late_penalty) o["late_penalty"] = *r.late_penalty;
+    if (r.score) o["score_policy"] = *r.score;
+    if (r.late) o["late"] = *r.late;
+    if (r.keep_hidden) o["keep_hidden"] = *r.keep_hidden;
+    return o;
+}
 
 void add_assignment_routes(Router& r, ApiDeps& d) {
     r.add({http::Method::get,
@@ -37,89 +122,85 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            },
            true});
 
+    std::vector<Field> assign_fields{
+        {"exercise_id", "string", true, "id or slug"},
+        {"version", "integer", false, "published version; default the latest published"},
+        {"student_ids", "array", true, "user ids of students"}};
+    for (auto& f : rule_fields()) assign_fields.push_back(std::move(f));
     r.add({http::Method::post,
            "/api/v1/assignments",
            Policy::teacher,
            "assignments",
            "Assign a published exercise version to students; each gets an assignment and an environment "
-           "(all or none: one transaction)",
-           {{"exercise_id", "string", true, "id or slug"},
-            {"version", "integer", false, "published version; default the latest published"},
-            {"student_ids", "array", true, "user ids of students"},
-            {"deadline", "string", false, "RFC 3339"},
-            {"max_attempts", "integer", false, "0 = unlimited"},
-            {"cooldown_seconds", "integer", false, ""},
-            {"score_policy", "string", false, "last or best"}},
+           "(all or none: one transaction). Rules not given come from the spec's grading: section.",
+           std::move(assign_fields),
            {},
            201,
            [&d](Context& ctx) -> Aw {
-               auto exercise_ref = body_string(ctx, "exercise_id");
-               int version = static_cast<int>(body_int(ctx, "version", 0, 0, INT32_MAX));
-               std::vector<std::string> students;
+               app::AssignRequest req;
+               req.exercise_ref = body_string(ctx, "exercise_id");
+               req.version = static_cast<int>(body_int(ctx, "version", 0, 0, INT32_MAX));
                for (const auto& s : ctx.body->at("student_ids").as_array())
-                   students.emplace_back(s.as_string());
-               if (students.empty())
-                   throw core::invalid("no students", {{"student_ids", "must not be empty"}});
-               if (students.size() > 2000)
-                   throw core::invalid("too many students", {{"student_ids", "at most 2000 per request"}});
-               std::int64_t deadline = 0;
-               if (auto dl = body_string(ctx, "deadline"); !dl.empty() && !core::parse_rfc3339(dl, deadline))
-                   throw core::invalid("bad deadline",
-                                       {{"deadline", "must be RFC 3339, e.g. 2026-12-01T12:00:00Z"}});
-               int max_attempts = static_cast<int>(body_int(ctx, "max_attempts", 0, 0, 1'000'000));
-               int cooldown = static_cast<int>(body_int(ctx, "cooldown_seconds", 0, 0, 366 * 86400));
-               auto policy = body_string(ctx, "score_policy", "last");
-               if (max_attempts < 0 || cooldown < 0)
-                   throw core::invalid("negative limits", {{"max_attempts", "must be >= 0"}});
-               if (policy != "last" && policy != "best")
-                   throw core::invalid("bad score policy", {{"score_policy", "must be last or best"}});
-               auto provider = d.options.environment_provider;
+                   req.student_ids.emplace_back(s.as_string());
+               req.rules = rule_overrides(ctx);
+               req.created_by = ctx.caller->user_id;
+               req.provider = d.options.environment_provider;
                auto created = co_await d.pool.run([&] {
-                   auto ex = d.store.get_exercise(exercise_ref);
-                   if (!ex) throw core::not_found("no exercise '" + exercise_ref + "'");
-                   int n = version ? version : ex->published_version;
-                   auto v = n ? d.store.get_version(ex->id, n) : std::nullopt;
-                   if (!v || v->state != "published")
-                       throw core::conflict("exercise '" + ex->slug + "' has no published version" +
-                                            (version ? " " + std::to_string(version) : std::string()) +
-                                            ": publish one first");
                    std::vector<store::Assignment> out;
                    d.store.transaction([&] {
-                       for (size_t i = 0; i < students.size(); ++i) {
-                           auto u = d.store.get_user(students[i]);
-                           if (!u || u->role != "student")
-                               throw core::invalid("not a student",
-                                                   {{"student_ids[" + std::to_string(i) + "]",
-                                                     "no student with id '" + students[i] + "'"}});
-                           store::Assignment a;
-                           a.id = core::new_id();
-                           a.exercise_id = ex->id;
-                           a.exercise_version_id = v->id;
-                           a.student_id = u->id;
-                           a.created_by = ctx.caller->user_id;
-                           a.deadline = deadline;
-                           a.max_attempts = max_attempts;
-                           a.cooldown_seconds = cooldown;
-                           a.score_policy = policy;
-                           a.created_at = core::unix_now();
-                           d.store.create_assignment(a);
-                           store::Environment e;
-                           e.id = core::new_id();
-                           e.assignment_id = a.id;
-                           e.student_id = u->id;
-                           e.provider = provider;
-                           e.created_at = e.updated_at = a.created_at;
-                           d.store.create_environment(e);
-                           out.push_back(a);
-                       }
-                       audit(d.store, ctx, "assignment.create", "exercise", ex->id,
-                             json::serialize(json::object{{"students", students.size()}}));
+                       out = app::assign_students(d.store, req);
+                       audit(d.store, ctx, "assignment.create", "exercise", out.front().exercise_id,
+                             json::serialize(json::object{{"students", out.size()}}));
                    });
                    return out;
                });
                json::array items;
                for (const auto& a : created) items.push_back(assignment_json(a));
                co_return json_ok(json::object{{"items", std::move(items)}}, 201);
+           }});
+
+    r.add({http::Method::patch,
+           "/api/v1/assignments/{id}",
+           Policy::teacher,
+           "assignments",
+           "Change an assignment's grading rules (only those given); the final score follows the new policy",
+           rule_fields(),
+           {},
+           200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               auto rules = rule_overrides(ctx);
+               auto a = co_await d.pool.run([&] {
+                   store::Assignment out;
+                   d.store.transaction([&] {
+                       auto got = d.store.get_assignment(id);
+                       if (!got) throw core::not_found("no assignment " + id);
+                       out = *got;
+                       app::apply_overrides(out, rules);
+                       d.store.update_assignment_rules(out);
+                       audit(d.store, ctx, "assignment.update", "assignment", id);
+                   });
+                   return out;
+               });
+               co_return json_ok(assignment_json(a));
+           }});
+
+    r.add({http::Method::get,
+           "/api/v1/assignments/{id}/view",
+           Policy::student_own,
+           "assignments",
+           "The student's view of an assignment: title, instructions rendered with their own variables, "
+           "devices, deadline, attempts and cooldown left, final score (no spec internals, no hidden check)",
+           {},
+           {},
+           200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               auto caller = ctx.caller->user_id;
+               bool teacher = ctx.is_teacher();
+               auto v = co_await d.pool.run(
+                   [&] { return app::student_view(d.store, id, caller, teacher, core::unix_now()); });
+               co_return json_ok(student_view_json(v));
            }});
 
     r.add({http::Method::get,
@@ -269,10 +350,25 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                                          query_or(ctx, "status")};
                if (!ctx.is_teacher()) f.student_id = ctx.caller->user_id;
                auto page = page_of(ctx);
-               auto res = co_await d.pool.run([&] { return d.store.list_evaluations(f, page); });
                bool teacher = ctx.is_teacher();
-               co_return json_ok(page_json(
-                   res, [teacher](const store::Evaluation& e) { return evaluation_json(e, teacher); }));
+               auto now = core::unix_now();
+               // Which assignments' hidden checks the student may read (after their deadline).
+               auto loaded = co_await d.pool.run([&] {
+                   auto page_res = d.store.list_evaluations(f, page);
+                   std::set<std::string> open;
+                   if (!teacher) {
+                       std::set<std::string> ids;
+                       for (const auto& e : page_res.items) ids.insert(e.assignment_id);
+                       for (const auto& aid : ids)
+                           if (auto a = d.store.get_assignment(aid); a && app::hidden_revealed(*a, now))
+                               open.insert(aid);
+                   }
+                   return std::make_pair(page_res, open);
+               });
+               const auto& revealed = loaded.second;
+               co_return json_ok(page_json(loaded.first, [teacher, &revealed](const store::Evaluation& e) {
+                   return evaluation_json(e, teacher, revealed.contains(e.assignment_id));
+               }));
            },
            true});
 
@@ -286,54 +382,33 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            200,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
-               auto e = co_await d.pool.run([&] { return d.store.get_evaluation(id); });
+               auto [e, revealed] = co_await d.pool.run([&] {
+                   auto ev = d.store.get_evaluation(id);
+                   auto a = ev ? d.store.get_assignment(ev->assignment_id) : std::nullopt;
+                   return std::make_pair(ev, a && app::hidden_revealed(*a, core::unix_now()));
+               });
                if (!e) throw core::not_found("no such object");
                ctx.require_owner(e->student_id);
-               co_return json_ok(evaluation_json(*e, ctx.is_teacher()));
+               co_return json_ok(evaluation_json(*e, ctx.is_teacher(), revealed));
            }});
 
     r.add({http::Method::post,
            "/api/v1/assignments/{id}/evaluations",
            Policy::student_own,
            "evaluations",
-           "Request grading of the assignment's lab now (attempts, cooldown and deadline apply to students)",
+           "Request grading of the assignment's lab now (attempts, cooldown and deadline apply to students; "
+           "after the deadline refused, or accepted and marked late when the assignment accepts late "
+           "submissions)",
            {},
            {},
            202,
            [&d](Context& ctx) -> Aw {
                auto id = ctx.param("id");
                auto now = core::unix_now();
-               auto ev = co_await d.pool.run([&] {
-                   store::Evaluation out;
-                   d.store.transaction([&] {
-                       auto a = d.store.get_assignment(id);
-                       if (!a) throw core::not_found("no such object");
-                       ctx.require_owner(a->student_id);
-                       if (!ctx.is_teacher()) {
-                           if (a->deadline && now > a->deadline)
-                               throw core::conflict("the deadline (" + core::rfc3339(a->deadline) +
-                                                    ") has passed");
-                           int used = d.store.count_evaluations(a->id);
-                           if (a->max_attempts && used >= a->max_attempts)
-                               throw core::conflict("all " + std::to_string(a->max_attempts) +
-                                                    " attempts are used");
-                           if (auto last = d.store.last_evaluation(a->id);
-                               last && a->cooldown_seconds && now < last->created_at + a->cooldown_seconds)
-                               throw core::Error(
-                                   core::Code::rate_limited,
-                                   "wait " + std::to_string(last->created_at + a->cooldown_seconds - now) +
-                                       " s before the next evaluation");
-                       }
-                       store::Evaluation e;
-                       e.id = core::new_id();
-                       e.assignment_id = a->id;
-                       e.student_id = a->student_id;
-                       e.job_id = core::new_id();
-                       e.created_at = now;
-                       out = d.store.create_evaluation(e);
-                   });
-                   return out;
-               });
+               auto caller = ctx.caller->user_id;
+               bool teacher = ctx.is_teacher();
+               auto ev = co_await d.pool.run(
+                   [&] { return app::request_evaluation(d.store, id, caller, teacher, now); });
                store::Job job;
                job.id = ev.job_id;
                job.kind = "evaluation.run";

@@ -56,6 +56,10 @@ json::object assignment_json(const store::Assignment& a) {
             {"max_attempts", a.max_attempts},
             {"cooldown_seconds", a.cooldown_seconds},
             {"score_policy", a.score_policy},
+            {"late", a.late_policy},
+            {"late_penalty", a.late_penalty},
+            {"keep_hidden", a.keep_hidden},
+            {"course_id", a.course_id.empty() ? json::value(nullptr) : json::value(a.course_id)},
             {"created_at", time_or_null(a.created_at)}};
 }
 
@@ -74,10 +78,11 @@ json::object environment_json(const store::Environment& e) {
             {"updated_at", time_or_null(e.updated_at)}};
 }
 
-json::object evaluation_json(const store::Evaluation& e, bool teacher_view) {
+json::object evaluation_json(const store::Evaluation& e, bool teacher_view, bool reveal_hidden) {
     json::value results = parse_stored(e.results);
-    // A student sees that a hidden check exists and its points, never its command, pattern or evidence.
-    if (!teacher_view && results.is_array()) {
+    // A student sees that a hidden check exists and its points, never its command, pattern or evidence
+    // (until the deadline has passed, unless the teacher keeps them hidden: app::hidden_revealed).
+    if (!teacher_view && !reveal_hidden && results.is_array()) {
         for (auto& r : results.as_array()) {
             if (!r.is_object()) continue;
             auto& o = r.as_object();
@@ -103,6 +108,9 @@ json::object evaluation_json(const store::Evaluation& e, bool teacher_view) {
                    {"results", std::move(results)},
                    {"error", e.error},
                    {"job_id", e.job_id},
+                   {"late", e.late},
+                   {"exercise_version_id", e.exercise_version_id},
+                   {"run_id", e.run_id.empty() ? json::value(nullptr) : json::value(e.run_id)},
                    {"created_at", time_or_null(e.created_at)},
                    {"finished_at", time_or_null(e.finished_at)}};
     if (teacher_view) o["transcript"] = parse_stored(e.transcript);

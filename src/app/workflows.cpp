@@ -187,9 +187,14 @@ struct Workflows::Impl {
         std::rethrow_exception(failure);
     }
 
-    asio::awaitable<std::string> evaluate(JobContext& ctx) {
-        auto params = json::parse(ctx.job().params).as_object();
-        auto eval_id = std::string(params.at("evaluation_id").as_string());
+    // Grades one evaluation and stores its outcome (done with a score, or error with the public reason);
+    // `failure` gets the code and detail of an error for the job. `progress` may be null (class grading
+    // reports per student instead).
+    struct Failure {
+        core::Code code = core::Code::conflict;
+        std::string detail;
+    };
+    asio::awaitable<store::Evaluation> grade(const std::string& eval_id, JobContext* ctx, Failure& failure) {
         struct Loaded {
             store::Evaluation ev;
             store::ExerciseVersion version;
@@ -200,7 +205,10 @@ struct Workflows::Impl {
             if (!ev) throw core::not_found("evaluation " + eval_id + " no longer exists");
             auto a = store.get_assignment(ev->assignment_id);
             if (!a) throw core::not_found("assignment " + ev->assignment_id + " no longer exists");
-            auto v = store.get_version_by_id(a->exercise_version_id);
+            // Graded with the version it was asked for (a class re-graded after a spec fix), else the
+            // assignment's.
+            auto v = store.get_version_by_id(ev->exercise_version_id.empty() ? a->exercise_version_id
+                                                                             : ev->exercise_version_id);
             if (!v) throw core::not_found("exercise version no longer exists");
             ev->status = "running";
             store.update_evaluation(*ev);
@@ -208,8 +216,6 @@ struct Workflows::Impl {
         });
         auto& ev = l.ev;
         publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", "running"}});
-        core::Code failure_code = core::Code::conflict;
-        std::string failure_detail;
         try {
             if (!l.env || l.env->observed_state != "running")
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
@@ -217,7 +223,7 @@ struct Workflows::Impl {
             auto parsed = eval::parse_spec(l.version.spec);
             if (!parsed.ok())
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
-            co_await ctx.progress(0, 2, "reaching the devices");
+            if (ctx) co_await ctx->progress(0, 2, "reaching the devices");
             auto inventory = co_await provider(l.env->provider).inventory(lab_name(l.env->id));
             std::map<std::string, eval::DeviceTarget> targets;
             for (const auto& dev : parsed.spec.devices) {
@@ -234,7 +240,7 @@ struct Workflows::Impl {
                     targets.emplace(dev.name, std::move(t));
                 }
             }
-            co_await ctx.progress(1, 2, "grading");
+            if (ctx) co_await ctx->progress(1, 2, "grading");
             auto result = co_await engine.evaluate(parsed.spec, ev.student_id, targets);
             auto report = json::parse(eval::report_json(result, false, true)).as_object();
             ev.results = json::serialize(report["checks"]);
@@ -250,18 +256,26 @@ struct Workflows::Impl {
         } catch (const core::Error& e) {
             ev.status = "error";
             ev.error = core::public_message(e);  // the student reads it; the job keeps the detail
-            failure_code = e.code() == core::Code::internal ? core::Code::internal : core::Code::conflict;
-            failure_detail = e.what();
+            failure.code = e.code() == core::Code::internal ? core::Code::internal : core::Code::conflict;
+            failure.detail = e.what();
         }
         ev.finished_at = core::unix_now();
         co_await pool.run([&] { store.update_evaluation(ev); });
         publish("evaluation.state", nullptr, ev.student_id,
                 {{"id", ev.id}, {"status", ev.status}, {"score", ev.score}, {"max_score", ev.max_score}});
+        co_return ev;
+    }
+
+    asio::awaitable<std::string> evaluate(JobContext& ctx) {
+        auto params = json::parse(ctx.job().params).as_object();
+        auto eval_id = std::string(params.at("evaluation_id").as_string());
+        Failure failure;
+        auto ev = co_await grade(eval_id, &ctx, failure);
         // A named local, not a conditional expression inside co_await: GCC 12 destroys such temporaries
         // twice.
         std::string outcome = ev.status == "done" ? std::string("graded") : ev.error;
         co_await ctx.progress(2, 2, std::move(outcome));
-        if (ev.status == "error") throw core::Error(failure_code, failure_detail);
+        if (ev.status == "error") throw core::Error(failure.code, failure.detail);
         co_return json::serialize(json::object{{"score", ev.score}, {"max_score", ev.max_score}});
     }
 };
@@ -271,6 +285,11 @@ Workflows::Workflows(asio::any_io_executor executor, const core::Config& config,
     : impl_(std::make_unique<Impl>(executor, config, store, pool, bus, providers)) {}
 
 Workflows::~Workflows() = default;
+
+asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
+    Impl::Failure failure;
+    co_return co_await impl_->grade(evaluation_id, nullptr, failure);
+}
 
 void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();

@@ -22,6 +22,7 @@ class WorkerPool;
 namespace np::store {
 class Store;
 struct Job;
+struct Evaluation;
 }  // namespace np::store
 namespace np::lab {
 class ProviderRegistry;
@@ -51,6 +52,9 @@ class Workflows {
     // A job failed by another instance because this job's instance is gone: an evaluation it would have
     // run ends in 'error' with `reason` (and uses no attempt).
     boost::asio::awaitable<void> job_abandoned(const store::Job& job, const std::string& reason);
+    // Grades one stored evaluation now (as evaluation.run does, without a job of its own) and returns it
+    // done or in error (class grading runs many of these under one job).
+    boost::asio::awaitable<store::Evaluation> grade(std::string evaluation_id);
     // Errors of a spec (with path and line), empty when it may be published.
     std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;
 

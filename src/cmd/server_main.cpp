@@ -10,9 +10,11 @@
 #include <iostream>
 
 #include "api/api.hpp"
+#include "app/courses.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
 #include "app/instances.hpp"
+#include "app/gradebook.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
@@ -237,6 +239,8 @@ int serve(const core::Config& config, const ServeOptions& options,
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus, *providers);
     workflows.register_with(jobs);
     app::Instances instances(ioc.get_executor(), *store, pool, bus, jobs, workflows, iopts);
+    app::register_course_jobs(jobs, *store, pool);               // issue 12: course.assign
+    app::register_class_grading(jobs, *store, pool, workflows);  // issue 12: class.grade
 
     bool shutting_down = false;
     api::ApiOptions aopts;

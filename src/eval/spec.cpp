@@ -496,8 +496,9 @@ class Parser {
             scalar(g["deadline"], "grading.deadline", spec.grading.deadline);
         if (g["score"]) {
             scalar(g["score"], "grading.score", spec.grading.score);
-            if (spec.grading.score != "last" && spec.grading.score != "best")
-                error("grading.score", g["score"], "must be last or best");
+            if (spec.grading.score != "last" && spec.grading.score != "best" &&
+                spec.grading.score != "average")
+                error("grading.score", g["score"], "must be last, best or average");
         }
     }
 

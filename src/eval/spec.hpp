@@ -87,7 +87,7 @@ struct GradingPolicy {
     std::int64_t attempts = 0;  // 0 = unlimited
     std::chrono::milliseconds cooldown{0};
     std::string deadline;        // ISO 8601 or empty
-    std::string score = "last";  // last | best
+    std::string score = "last";  // last | best | average
     SettlePolicy settle;
 };
 

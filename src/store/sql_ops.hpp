@@ -163,6 +163,13 @@ ExerciseVersion read_version(const S& s) {
 constexpr const char* kAssignmentCols =
     "id, exercise_id, exercise_version_id, student_id, created_by, deadline, max_attempts, cooldown_seconds,"
     " score_policy, created_at";
+// Migration 0004: the rules row (when there is one) completes the assignment; its score wins over 0001's
+// score_policy column, whose CHECK cannot hold 'average'.
+constexpr const char* kAssignmentSelect =
+    "SELECT a.id, a.exercise_id, a.exercise_version_id, a.student_id, a.created_by, a.deadline,"
+    " a.max_attempts, a.cooldown_seconds, COALESCE(r.score, a.score_policy), a.created_at,"
+    " COALESCE(r.course_id, ''), COALESCE(r.late, 'refuse'), COALESCE(r.late_penalty, 0),"
+    " COALESCE(r.keep_hidden, 0) FROM assignments a LEFT JOIN assignment_rules r ON r.assignment_id = a.id";
 template <class S>
 Assignment read_assignment(const S& s) {
     Assignment a;
@@ -176,6 +183,10 @@ Assignment read_assignment(const S& s) {
     a.cooldown_seconds = s.i32(7);
     a.score_policy = s.text(8);
     a.created_at = s.i64(9);
+    a.course_id = s.text(10);
+    a.late_policy = s.text(11);
+    a.late_penalty = s.i32(12);
+    a.keep_hidden = s.i32(13) != 0;
     return a;
 }
 
@@ -202,7 +213,7 @@ Environment read_environment(const S& s) {
 
 constexpr const char* kEvaluationCols =
     "id, assignment_id, student_id, attempt, status, score, max_score, results, transcript, error, job_id,"
-    " created_at, finished_at";
+    " created_at, finished_at, exercise_version_id, late, run_id";
 template <class S>
 Evaluation read_evaluation(const S& s) {
     Evaluation e;
@@ -219,6 +230,9 @@ Evaluation read_evaluation(const S& s) {
     e.job_id = s.text(10);
     e.created_at = s.i64(11);
     e.finished_at = s.i64(12);
+    e.exercise_version_id = s.text(13);
+    e.late = s.i32(14) != 0;
+    e.run_id = s.text(15);
     return e;
 }
 
@@ -280,6 +294,9 @@ inline std::string id_of(const Evaluation& x) {
     return x.id;
 }
 inline std::string id_of(const Job& x) {
+    return x.id;
+}
+inline std::string id_of(const Course& x) {
     return x.id;
 }
 inline std::string id_of(const AuditEntry& x) {
@@ -674,8 +691,14 @@ class Ops {
                     c.query(std::string("INSERT INTO assignments (") + kAssignmentCols +
                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                         .bind(a.id, a.exercise_id, a.exercise_version_id, a.student_id, a.created_by,
-                              a.deadline, a.max_attempts, a.cooldown_seconds, a.score_policy,
-                              or_now(a.created_at))
+                              a.deadline, a.max_attempts, a.cooldown_seconds,
+                              std::string(a.score_policy == "best" ? "best" : "last"), or_now(a.created_at))
+                        .run();
+                    c.query(
+                         "INSERT INTO assignment_rules (assignment_id, course_id, score, late, late_penalty,"
+                         " keep_hidden) VALUES (?, ?, ?, ?, ?, ?)")
+                        .bind(a.id, a.course_id, a.score_policy, a.late_policy, a.late_penalty,
+                              std::int64_t{a.keep_hidden ? 1 : 0})
                         .run();
                 });
             } catch (const Error& e) {
@@ -705,7 +728,7 @@ class Ops {
     }
 
     std::optional<Assignment> get_assignment(const std::string& id) {
-        auto stmt = c.query(std::string("SELECT ") + kAssignmentCols + " FROM assignments WHERE id = ?");
+        auto stmt = c.query(std::string(kAssignmentSelect) + " WHERE a.id = ?");
         stmt.bind(id);
         if (!stmt.next()) return std::nullopt;
         return read_assignment(stmt);
@@ -713,11 +736,11 @@ class Ops {
 
     PageResult<Assignment> list_assignments(const AssignmentFilter& filter, const Page& page) {
         Where w;
-        if (!filter.exercise_id.empty()) w.add("exercise_id = ?", filter.exercise_id);
-        if (!filter.student_id.empty()) w.add("student_id = ?", filter.student_id);
-        return page_query<Assignment>(c, std::string("SELECT ") + kAssignmentCols + " FROM assignments", "id",
-                                      std::move(w), page.after, !page.after.empty(), page,
-                                      read_assignment<Stmt>);
+        if (!filter.exercise_id.empty()) w.add("a.exercise_id = ?", filter.exercise_id);
+        if (!filter.student_id.empty()) w.add("a.student_id = ?", filter.student_id);
+        if (!filter.course_id.empty()) w.add("r.course_id = ?", filter.course_id);
+        return page_query<Assignment>(c, kAssignmentSelect, "a.id", std::move(w), page.after,
+                                      !page.after.empty(), page, read_assignment<Stmt>);
     }
 
     void delete_assignment(const std::string& id) {
@@ -856,10 +879,11 @@ class Ops {
             row.transcript = or_default(row.transcript, "[]");
             try {
                 c.query(std::string("INSERT INTO evaluations (") + kEvaluationCols +
-                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                     .bind(row.id, row.assignment_id, row.student_id, row.attempt, row.status, row.score,
                           row.max_score, row.results, row.transcript, row.error, row.job_id, row.created_at,
-                          row.finished_at)
+                          row.finished_at, row.exercise_version_id, std::int64_t{row.late ? 1 : 0},
+                          row.run_id)
                     .run();
             } catch (const Error& err) {
                 if (err.is_primary_key())
@@ -904,15 +928,17 @@ class Ops {
 
     int count_evaluations(const std::string& assignment_id) {
         // Queued and running ones count (a burst of requests cannot exceed the limit); errors produced no
-        // grade (lab not running, a device unreachable) and do not.
-        auto stmt = c.query("SELECT COUNT(*) FROM evaluations WHERE assignment_id = ? AND status <> 'error'");
+        // grade (lab not running, a device unreachable) and do not, nor do a class grading's (run_id).
+        auto stmt = c.query(
+            "SELECT COUNT(*) FROM evaluations WHERE assignment_id = ? AND status <> 'error' AND run_id = ''");
         stmt.bind(assignment_id);
         return stmt.next() ? stmt.i32(0) : 0;
     }
 
     std::optional<Evaluation> last_evaluation(const std::string& assignment_id) {
         auto stmt = c.query(std::string("SELECT ") + kEvaluationCols +
-                            " FROM evaluations WHERE assignment_id = ? ORDER BY attempt DESC LIMIT 1");
+                            " FROM evaluations WHERE assignment_id = ? AND run_id = '' ORDER BY attempt DESC"
+                            " LIMIT 1");
         stmt.bind(assignment_id);
         if (!stmt.next()) return std::nullopt;
         return read_evaluation(stmt);

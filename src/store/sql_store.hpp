@@ -64,6 +64,20 @@ class SqlStore : public Store {
     int count_evaluations(const std::string& assignment_id) override;
     std::optional<Evaluation> last_evaluation(const std::string& assignment_id) override;
 
+    void create_course(const Course& course) override;
+    std::optional<Course> get_course(const std::string& id_or_slug) override;
+    PageResult<Course> list_courses(const Page& page) override;
+    void update_course(const Course& course) override;
+    void delete_course(const std::string& id) override;
+    void add_course_member(const CourseMember& member) override;
+    std::vector<CourseMember> list_course_members(const std::string& course_id,
+                                                  const std::string& group) override;
+    void remove_course_member(const std::string& course_id, const std::string& user_id) override;
+    std::vector<Assignment> assignments_in(const AssignmentFilter& filter) override;
+    std::vector<Evaluation> evaluations_in(const EvaluationScope& scope) override;
+    void update_assignment_rules(const Assignment& a) override;
+    void set_assignment_version(const std::string& assignment_id, const std::string& version_id) override;
+
     void create_job(const Job& job) override;
     std::optional<Job> get_job(const std::string& id) override;
     PageResult<Job> list_jobs(const JobFilter& filter, const Page& page) override;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "store/instances_ops.hpp"
+#include "store/sql_course_ops.hpp"
 #include "store/sql_ops.hpp"
 #include "store/sql_store.hpp"
 
@@ -318,6 +319,69 @@ template <class Conn>
 bool SqlStore<Conn>::set_observed_state(const std::string& environment_id, const std::string& from,
                                         const std::string& to, const std::string& error, std::int64_t now) {
     return sql::InstanceOps<Conn>(connection()).set_observed_state(environment_id, from, to, error, now);
+}
+
+// ---- courses (sql_course_ops.hpp)
+
+template <class Conn>
+void SqlStore<Conn>::create_course(const Course& course) {
+    sql::CourseOps<Conn>(connection()).create_course(course);
+}
+
+template <class Conn>
+std::optional<Course> SqlStore<Conn>::get_course(const std::string& id_or_slug) {
+    return sql::CourseOps<Conn>(connection()).get_course(id_or_slug);
+}
+
+template <class Conn>
+PageResult<Course> SqlStore<Conn>::list_courses(const Page& page) {
+    return sql::CourseOps<Conn>(connection()).list_courses(page);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_course(const Course& course) {
+    sql::CourseOps<Conn>(connection()).update_course(course);
+}
+
+template <class Conn>
+void SqlStore<Conn>::delete_course(const std::string& id) {
+    sql::CourseOps<Conn>(connection()).delete_course(id);
+}
+
+template <class Conn>
+void SqlStore<Conn>::add_course_member(const CourseMember& member) {
+    sql::CourseOps<Conn>(connection()).add_course_member(member);
+}
+
+template <class Conn>
+std::vector<CourseMember> SqlStore<Conn>::list_course_members(const std::string& course_id,
+                                                              const std::string& group) {
+    return sql::CourseOps<Conn>(connection()).list_course_members(course_id, group);
+}
+
+template <class Conn>
+void SqlStore<Conn>::remove_course_member(const std::string& course_id, const std::string& user_id) {
+    sql::CourseOps<Conn>(connection()).remove_course_member(course_id, user_id);
+}
+
+template <class Conn>
+std::vector<Assignment> SqlStore<Conn>::assignments_in(const AssignmentFilter& filter) {
+    return sql::CourseOps<Conn>(connection()).assignments_in(filter);
+}
+
+template <class Conn>
+std::vector<Evaluation> SqlStore<Conn>::evaluations_in(const EvaluationScope& scope) {
+    return sql::CourseOps<Conn>(connection()).evaluations_in(scope);
+}
+
+template <class Conn>
+void SqlStore<Conn>::update_assignment_rules(const Assignment& a) {
+    sql::CourseOps<Conn>(connection()).update_assignment_rules(a);
+}
+
+template <class Conn>
+void SqlStore<Conn>::set_assignment_version(const std::string& assignment_id, const std::string& version_id) {
+    sql::CourseOps<Conn>(connection()).set_assignment_version(assignment_id, version_id);
 }
 
 }  // namespace np::store

@@ -94,13 +94,21 @@ struct Assignment {
     std::int64_t deadline = 0;  // unix seconds, 0: none
     int max_attempts = 0;       // 0: unlimited
     int cooldown_seconds = 0;
-    std::string score_policy = "last";  // "last" | "best"
+    std::string score_policy = "last";  // "last" | "best" | "average" (migration 0004)
     std::int64_t created_at = 0;
+    // Migration 0004 (table assignment_rules): the course it was given in ('' none), late submissions
+    // ("refuse" | "accept" with late_penalty percent off their score), and whether hidden checks stay
+    // hidden from the student after the deadline.
+    std::string course_id;
+    std::string late_policy = "refuse";
+    int late_penalty = 0;
+    bool keep_hidden = false;
 };
 
 struct AssignmentFilter {
     std::string exercise_id;
     std::string student_id;
+    std::string course_id;  // migration 0004
 };
 
 struct Environment {
@@ -143,12 +151,44 @@ struct Evaluation {
     std::string job_id;
     std::int64_t created_at = 0;
     std::int64_t finished_at = 0;
+    // Migration 0004: the exercise version graded with ('' before 0004: the assignment's), whether it was
+    // asked after the deadline, and the class-grading job that made it ('' when the student asked).
+    std::string exercise_version_id;
+    bool late = false;
+    std::string run_id;
 };
 
 struct EvaluationFilter {
     std::string assignment_id;
     std::string student_id;
     std::string status;
+};
+
+// Evaluations in bulk (gradebooks, class reports): every field set must match.
+struct EvaluationScope {
+    std::string course_id;    // of assignments given in that course
+    std::string exercise_id;  // of assignments of that exercise
+    std::string run_id;       // made by that class-grading job
+};
+
+// A course and its roster (migration 0004).
+struct Course {
+    std::string id;
+    std::string slug;
+    std::string title;
+    std::string groups = "[]";  // JSON array of group names; empty: a roster may name any group
+    std::string created_by;
+    std::int64_t created_at = 0;
+    std::int64_t members = 0;  // read only
+};
+
+struct CourseMember {
+    std::string course_id;
+    std::string user_id;
+    std::string group;
+    std::string email;
+    std::int64_t added_at = 0;
+    User user;  // read only: the member's user row (list_course_members)
 };
 
 struct Job {
@@ -270,6 +310,28 @@ class Store {
     // The attempts used: evaluations of the assignment not in status 'error' (an error is no grade).
     virtual int count_evaluations(const std::string& assignment_id) = 0;
     virtual std::optional<Evaluation> last_evaluation(const std::string& assignment_id) = 0;
+
+    // Courses and rosters (migration 0004). Slug is unique (conflict). Deleting a course removes its roster,
+    // not its users nor its assignments.
+    virtual void create_course(const Course& course) = 0;
+    virtual std::optional<Course> get_course(const std::string& id_or_slug) = 0;
+    virtual PageResult<Course> list_courses(const Page& page) = 0;
+    virtual void update_course(const Course& course) = 0;   // title and groups; throws not_found
+    virtual void delete_course(const std::string& id) = 0;  // throws not_found
+    // Throws conflict when the user is already in the course, not_found for an unknown course or user.
+    virtual void add_course_member(const CourseMember& member) = 0;
+    // The roster sorted by username, with each user's row; `group` empty: every group.
+    virtual std::vector<CourseMember> list_course_members(const std::string& course_id,
+                                                          const std::string& group) = 0;
+    virtual void remove_course_member(const std::string& course_id, const std::string& user_id) = 0;
+    // Unpaged lists for gradebooks (a course is a few hundred students): sorted by id.
+    virtual std::vector<Assignment> assignments_in(const AssignmentFilter& filter) = 0;
+    virtual std::vector<Evaluation> evaluations_in(const EvaluationScope& scope) = 0;
+    // Writes an assignment's rules: deadline, max_attempts, cooldown_seconds, score_policy, late_policy,
+    // late_penalty, keep_hidden (throws not_found).
+    virtual void update_assignment_rules(const Assignment& a) = 0;
+    // Re-points an assignment at another version of its exercise (re-grading after a spec fix).
+    virtual void set_assignment_version(const std::string& assignment_id, const std::string& version_id) = 0;
 
     // Jobs.
     virtual void create_job(const Job& job) = 0;

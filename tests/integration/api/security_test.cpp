@@ -426,18 +426,33 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
     auto gone_id = make_user("matrix-gone", "student", "student-pass-1");
     auto gone = login("matrix-gone", "student-pass-1");
     ASSERT_EQ(c.request("DELETE", "/api/v1/users/" + gone_id, "", t).status, 204);
+    // Issue 12: a course with both students, and a class grading run (its labs are not running: each
+    // student's grading ends in error, which is still a report to read).
+    auto course = c.request("POST", "/api/v1/courses", R"({"slug":"matrix-course"})", t);
+    ASSERT_EQ(course.status, 201) << course.body;
+    auto course_id = std::string(parse(course.body).at("id").as_string());
+    ASSERT_EQ(c.request("POST", "/api/v1/courses/" + course_id + "/roster",
+                        R"({"csv":"username\nmatrix-a\nmatrix-b\n"})", t)
+                  .status,
+              200);
+    auto run = c.request("POST", "/api/v1/exercises/" + ex_id + "/class-grading", "{}", t);
+    ASSERT_EQ(run.status, 202) << run.body;
+    auto run_id = std::string(parse(run.body).at("job").at("id").as_string());
 
     auto fill = [&](std::string pattern, const Objects& o) {
         auto put = [&](const std::string& key, const std::string& value) {
             if (auto at = pattern.find(key); at != std::string::npos) pattern.replace(at, key.size(), value);
         };
-        std::string id = pattern.starts_with("/api/v1/users/")          ? o.user
-                         : pattern.starts_with("/api/v1/assignments/")  ? o.assignment
-                         : pattern.starts_with("/api/v1/environments/") ? o.environment
-                         : pattern.starts_with("/api/v1/evaluations/")  ? o.evaluation
-                         : pattern.starts_with("/api/v1/jobs/")         ? o.job
-                                                                        : ex_id;
+        std::string id = pattern.starts_with("/api/v1/users/")            ? o.user
+                         : pattern.starts_with("/api/v1/assignments/")    ? o.assignment
+                         : pattern.starts_with("/api/v1/environments/")   ? o.environment
+                         : pattern.starts_with("/api/v1/evaluations/")    ? o.evaluation
+                         : pattern.starts_with("/api/v1/jobs/")           ? o.job
+                         : pattern.starts_with("/api/v1/courses/")        ? course_id
+                         : pattern.starts_with("/api/v1/class-gradings/") ? run_id
+                                                                          : ex_id;
         put("{id}", id);
+        put("{user_id}", o.user);
         put("{version}", "1");
         return pattern;
     };

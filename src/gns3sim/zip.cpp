@@ -54,6 +54,7 @@ std::string write_zip(const Files& files) {
     std::unique_ptr<archive, WriteDeleter> a(archive_write_new());
     archive_write_set_format_zip(a.get());
     archive_write_set_options(a.get(), "zip:compression=deflate");
+    archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding to 10 KiB blocks (a tar habit)
     auto writer = [](archive*, void* data, const void* buffer, size_t length) -> la_ssize_t {
         static_cast<std::string*>(data)->append(static_cast<const char*>(buffer), length);
         return static_cast<la_ssize_t>(length);

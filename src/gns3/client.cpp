@@ -293,3 +293,18 @@ asio::awaitable<std::vector<Link>> Client::links(std::string id) {
 }
 
 }  // namespace np::gns3
+
+namespace np::gns3 {
+
+asio::awaitable<std::string> Client::project_file(std::string id, std::string path) {
+    std::string target = project_path(id) + "/files";
+    std::size_t i = 0;
+    while (i <= path.size()) {  // each segment escaped, the slashes kept
+        auto j = std::min(path.find('/', i), path.size());
+        target += "/" + escape(std::string_view(path).substr(i, j - i));
+        i = j + 1;
+    }
+    co_return co_await get(*this, target);
+}
+
+}  // namespace np::gns3

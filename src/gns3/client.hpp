@@ -96,6 +96,9 @@ class Client {
     boost::asio::awaitable<Node> reload_node(std::string project_id, std::string node_id);
 
     boost::asio::awaitable<std::vector<Link>> links(std::string project_id);
+    // A file of the project folder (GET /projects/{id}/files/{path}); "<name>.gns3" is the topology file,
+    // which parse_project_file_nodes reads.
+    boost::asio::awaitable<std::string> project_file(std::string project_id, std::string path);
 
     // The host of the server's URL (where consoles listening on every address are reached).
     const std::string& host() const;

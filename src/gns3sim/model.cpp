@@ -214,11 +214,11 @@ void dynamips_slot_ports(json::array& out, int slot, const std::string& card) {
         while (j < card.size() && std::isdigit(static_cast<unsigned char>(card[j])))
             n = n * 10 + (card[j++] - '0');
         std::string rest = card.substr(j);
-        if (rest.rfind("GE", 0) == 0)
+        if (rest.starts_with("GE"))
             kind = "GigabitEthernet", short_kind = "g";
-        else if (rest.rfind("FE", 0) == 0)
+        else if (rest.starts_with("FE"))
             kind = "FastEthernet", short_kind = "f";
-        else if (rest.rfind("E", 0) == 0)
+        else if (rest.starts_with('E'))
             kind = "Ethernet", short_kind = "e";
         else
             continue;

@@ -306,6 +306,17 @@ asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
     }
     if (s.size() >= 4 && s[3] == "nodes") co_return co_await node_routes(sim, req, p, s);
     if (s.size() >= 4 && s[3] == "snapshots") co_return co_await snapshot_routes(sim, req, p, s);
+    if (s.size() >= 5 && s[3] == "files" && method == http::Method::get) {
+        // GET .../files/<path>: a file of the project folder; <name>.gns3 is the topology file.
+        std::string path;
+        for (std::size_t i = 4; i < s.size(); ++i) path += (path.empty() ? "" : "/") + s[i];
+        if (path.find("..") != std::string::npos) throw core::forbidden("403: Forbidden");
+        if (path == p->name + ".gns3")
+            co_return http::text_response(200, json::serialize(p->file), "application/octet-stream");
+        auto it = p->files.find(path);
+        if (it == p->files.end()) throw core::not_found("404: Not Found");
+        co_return http::text_response(200, it->second, "application/octet-stream");
+    }
     if (s.size() == 4 && s[3] == "links" && method == http::Method::get) {
         json::array out;
         if (p->status == "opened")

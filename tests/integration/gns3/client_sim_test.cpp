@@ -40,6 +40,8 @@ TEST_F(SimTest, ProjectLifecycleAndErrors) {
         }
         EXPECT_EQ(ports.size(), 3u);
         EXPECT_EQ((co_await c.links(id)).size(), 2u);
+        auto file_nodes = parse_project_file_nodes(co_await c.project_file(id, "lab1.gns3"));
+        EXPECT_EQ(file_nodes.size(), 3u);
         auto one = co_await c.node(id, nodes[2].node_id);
         EXPECT_EQ(one.name, nodes[2].name);
 

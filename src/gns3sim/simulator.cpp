@@ -235,22 +235,39 @@ asio::awaitable<http::Response> snapshot_routes(Impl& sim, http::Request& req, P
     throw core::not_found("404: Not Found");
 }
 
+// POST /projects/{id}/import?name=: a portable project, closed.
+http::Response import_route(Impl& sim, http::Request& req, const std::string& id) {
+    if (!gns3::is_uuid(id)) throw core::invalid(id + " is not a valid UUID");
+    if (sim.projects.count(id)) throw core::conflict("Project ID " + id + " already exists");
+    auto p =
+        std::make_shared<SimProject>(import_portable(req.body, id, req.query_param("name").value_or("")));
+    p->name = sim.free_name(p->name);
+    p->file["name"] = p->name;
+    p->env = sim.env_of(id);
+    sim.assign_consoles(*p);
+    sim.projects[id] = p;
+    return reply(201, project_json(*p));
+}
+
+// POST /projects/{id}/duplicate {"name"}: a copy with new ids, closed.
+http::Response duplicate_route(Impl& sim, http::Request& req, const ProjectPtr& p) {
+    auto body = body_object(req);
+    std::string name = str_of(body, "name");
+    if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
+    std::string new_id = gns3::random_uuid();
+    auto copy = std::make_shared<SimProject>(copy_with_new_ids(*p, new_id, sim.free_name(name)));
+    copy->env = sim.env_of(new_id);
+    sim.assign_consoles(*copy);
+    sim.projects[new_id] = copy;
+    return reply(201, project_json(*copy));
+}
+
 asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
                                                const std::vector<std::string>& s) {
     const std::string& id = s[2];
     auto method = req.method;
-    if (s.size() == 4 && s[3] == "import" && method == http::Method::post) {
-        if (!gns3::is_uuid(id)) throw core::invalid(id + " is not a valid UUID");
-        if (sim.projects.count(id)) throw core::conflict("Project ID " + id + " already exists");
-        auto p =
-            std::make_shared<SimProject>(import_portable(req.body, id, req.query_param("name").value_or("")));
-        p->name = sim.free_name(p->name);
-        p->file["name"] = p->name;
-        p->env = sim.env_of(id);
-        sim.assign_consoles(*p);
-        sim.projects[id] = p;
-        co_return reply(201, project_json(*p));
-    }
+    if (s.size() == 4 && s[3] == "import" && method == http::Method::post)
+        co_return import_route(sim, req, id);
     auto p = sim.get(id);
     if (s.size() == 3) {
         if (method == http::Method::get) co_return reply(200, project_json(*p));
@@ -293,17 +310,8 @@ asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
         r.header("Content-Disposition", "attachment; filename=\"" + p->name + ".gns3project\"");
         co_return r;
     }
-    if (s.size() == 4 && method == http::Method::post && s[3] == "duplicate") {
-        auto body = body_object(req);
-        std::string name = str_of(body, "name");
-        if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
-        std::string new_id = gns3::random_uuid();
-        auto copy = std::make_shared<SimProject>(copy_with_new_ids(*p, new_id, sim.free_name(name)));
-        copy->env = sim.env_of(new_id);
-        sim.assign_consoles(*copy);
-        sim.projects[new_id] = copy;
-        co_return reply(201, project_json(*copy));
-    }
+    if (s.size() == 4 && method == http::Method::post && s[3] == "duplicate")
+        co_return duplicate_route(sim, req, p);
     if (s.size() >= 4 && s[3] == "nodes") co_return co_await node_routes(sim, req, p, s);
     if (s.size() >= 4 && s[3] == "snapshots") co_return co_await snapshot_routes(sim, req, p, s);
     if (s.size() >= 5 && s[3] == "files" && method == http::Method::get) {

@@ -22,7 +22,7 @@ struct SimFlags {
     std::uint16_t port = 3080;
     std::string address = "127.0.0.1", user, consoles = "5000-5999", lab_consoles = "6000-6999",
                 tunnels = "41000-41999", state_dir, start_delay = "0s", stop_delay = "0s", open_delay = "0s",
-                env_prefix = "gs";
+                env_prefix = "gs", projects_dir;
     bool password_stdin = false;
 };
 
@@ -50,6 +50,7 @@ gns3sim::SimOptions sim_options(const SimFlags& f) {
     o.node_stop_delay = core::parse_duration(f.stop_delay, "--stop-delay");
     o.project_open_delay = core::parse_duration(f.open_delay, "--open-delay");
     o.env_prefix = f.env_prefix;
+    o.projects_dir = f.projects_dir;
     if (f.env_prefix.empty() || f.env_prefix.size() > 8 ||
         f.env_prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)
         throw core::invalid("--env-prefix must be 1-8 lowercase letters or digits");
@@ -130,6 +131,9 @@ void setup(CLI::App& root, GlobalOptions&) {
     cmd->add_option("--tunnel-ports", f->tunnels, "VPCS UDP tunnel ports, LOW-HIGH")->capture_default_str();
     cmd->add_option("--state-dir", f->state_dir,
                     "local lab state directory (default: a temporary one, removed at exit)");
+    cmd->add_option("--projects-dir", f->projects_dir,
+                    "keep projects here (<project_id>.gns3project) across restarts, closed after one as on a "
+                    "real server (default: in memory only)");
     cmd->add_option("--start-delay", f->start_delay, "added to each node start, e.g. 2s")
         ->capture_default_str();
     cmd->add_option("--stop-delay", f->stop_delay, "added to each node stop")->capture_default_str();

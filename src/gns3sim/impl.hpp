@@ -32,6 +32,10 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     void assign_consoles(SimProject& p);
     void release_consoles(const SimProject& p);
     std::string env_of(const std::string& project_id) const;
+    // options.projects_dir: keeps a project (or drops it) on disk; load() reads them all back, closed.
+    void save(const SimProject& p) const;
+    void forget(const std::string& project_id) const;
+    void load();
 
     // nodes.cpp
     boost::asio::awaitable<void> start(ProjectPtr p, std::vector<std::string> node_ids);

@@ -102,7 +102,8 @@ json::object* SimProject::node(const std::string& node_id) {
     return nullptr;
 }
 
-SimProject import_portable(std::string_view zip, const std::string& project_id, const std::string& name) {
+namespace {
+SimProject read_portable(std::string_view zip, const std::string& project_id, const std::string& name) {
     Files files;
     try {
         files = read_zip(zip);
@@ -128,8 +129,18 @@ SimProject import_portable(std::string_view zip, const std::string& project_id, 
     p.file["auto_close"] = true;
     for (auto& [path, content] : files)
         if (path.rfind("project-files/", 0) == 0) p.files[path] = std::move(content);
+    return p;
+}
+}  // namespace
+
+SimProject import_portable(std::string_view zip, const std::string& project_id, const std::string& name) {
+    auto p = read_portable(zip, project_id, name);
     regenerate_ids(p);
     return p;
+}
+
+SimProject load_portable(std::string_view zip, const std::string& project_id) {
+    return read_portable(zip, project_id, "");
 }
 
 std::string export_portable(const SimProject& p) {

@@ -54,6 +54,8 @@ struct SimProject {
 // "Cannot import project, not a GNS3 project (invalid zip)", "... project.gns3 file could not be found",
 // "... the project.gns3 file is corrupted". Node and link ids are regenerated, as the real import does.
 SimProject import_portable(std::string_view zip, const std::string& project_id, const std::string& name);
+// A project the simulator kept on disk: as import_portable, with its node and link ids kept.
+SimProject load_portable(std::string_view zip, const std::string& project_id);
 // The portable project of `project` (project.gns3 and its files).
 std::string export_portable(const SimProject& project);
 // A new empty topology file.

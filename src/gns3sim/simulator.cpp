@@ -4,6 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "gns3/client.hpp"
@@ -230,6 +233,7 @@ asio::awaitable<http::Response> snapshot_routes(Impl& sim, http::Request& req, P
         p->runs.clear();
         sim.assign_consoles(*p);
         p->status = "opened";
+        sim.save(*p);
         co_return reply(201, project_json(*p));
     }
     throw core::not_found("404: Not Found");
@@ -246,6 +250,7 @@ http::Response import_route(Impl& sim, http::Request& req, const std::string& id
     p->env = sim.env_of(id);
     sim.assign_consoles(*p);
     sim.projects[id] = p;
+    sim.save(*p);
     return reply(201, project_json(*p));
 }
 
@@ -259,6 +264,7 @@ http::Response duplicate_route(Impl& sim, http::Request& req, const ProjectPtr& 
     copy->env = sim.env_of(new_id);
     sim.assign_consoles(*copy);
     sim.projects[new_id] = copy;
+    sim.save(*copy);
     return reply(201, project_json(*copy));
 }
 
@@ -275,6 +281,7 @@ asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
             co_await sim.stop_all_and_remove(p, true);
             sim.release_consoles(*p);
             sim.projects.erase(id);
+            sim.forget(id);
             co_return no_content();
         }
         if (method == http::Method::put) {
@@ -284,6 +291,7 @@ asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
                     p->name = std::string(kv.value().get_string());
                 if (kv.key() != "project_id" && kv.key() != "path") p->file[kv.key()] = kv.value();
             }
+            sim.save(*p);
             co_return reply(200, project_json(*p));
         }
     }
@@ -378,6 +386,7 @@ asio::awaitable<http::Response> route(Impl& sim, http::Request& req) {
             p->status = "opened";
             p->env = sim.env_of(id);
             sim.projects[id] = p;
+            sim.save(*p);
             co_return reply(201, project_json(*p));
         }
     }
@@ -388,7 +397,44 @@ asio::awaitable<http::Response> route(Impl& sim, http::Request& req) {
 }  // namespace
 
 Simulator::Simulator(asio::any_io_executor executor, SimOptions options)
-    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {
+    impl_->load();
+}
+
+void Simulator::Impl::save(const SimProject& p) const {
+    if (options.projects_dir.empty()) return;
+    std::filesystem::create_directories(options.projects_dir);
+    auto path = options.projects_dir / (p.project_id + ".gns3project");
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << export_portable(p);
+        if (!out) throw core::internal("cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+void Simulator::Impl::forget(const std::string& project_id) const {
+    if (options.projects_dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(options.projects_dir / (project_id + ".gns3project"), ec);
+}
+
+void Simulator::Impl::load() {
+    if (options.projects_dir.empty() || !std::filesystem::is_directory(options.projects_dir)) return;
+    for (const auto& entry : std::filesystem::directory_iterator(options.projects_dir)) {
+        std::string id = entry.path().stem().string();
+        if (entry.path().extension() != ".gns3project" || !gns3::is_uuid(id)) continue;
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::ostringstream bytes;
+        bytes << in.rdbuf();
+        auto p = std::make_shared<SimProject>(load_portable(bytes.str(), id));  // closed, as after a restart
+        p->env = env_of(id);
+        assign_consoles(*p);
+        projects[id] = p;
+    }
+}
 
 Simulator::~Simulator() = default;
 

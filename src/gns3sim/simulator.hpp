@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -29,7 +30,11 @@ struct SimOptions {
     std::uint16_t console_port_max = 5999;
     // Timings: added to each node start / stop and each project open (a real server takes seconds).
     std::chrono::milliseconds node_start_delay{0}, node_stop_delay{0}, project_open_delay{0};
-    std::string env_prefix = "gs";  // local labs are named <prefix><8 hex of the project id>
+    std::string env_prefix = "gs";
+    // Where projects are kept as portable projects (<project_id>.gns3project) so that they survive a restart
+    // of the simulator, closed as after a real server's restart; empty: in memory only. Snapshots are not
+    // kept.
+    std::filesystem::path projects_dir;  // local labs are named <prefix><8 hex of the project id>
     // The local lab runtime: state_dir, its own VPCS console and tunnel port ranges (keep them apart from
     // console_port_min/max), helper_binary.
     lab::RuntimeOptions runtime;

@@ -80,6 +80,32 @@ TEST_F(SimTest, ProjectLifecycleAndErrors) {
     });
 }
 
+// With a projects folder, projects outlive the simulator, and a restarted one has every project closed.
+TEST_F(SimTest, AfterARestartEveryProjectIsClosed) {
+    options_.projects_dir = state_dir_ / "projects";
+    std::string id = random_uuid();
+    std::vector<std::string> node_ids;
+    run([&](Client& c) -> asio::awaitable<void> {
+        co_await c.import_project(example_zip(), "kept", id);
+        co_await c.open_project(id);
+        for (const auto& n : co_await c.nodes(id)) node_ids.push_back(n.node_id);
+        co_await c.create_project("dropped", random_uuid());
+        co_await c.delete_project((co_await c.find_project("dropped")).project_id);
+    });
+    run([&](Client& c) -> asio::awaitable<void> {
+        auto projects = co_await c.projects();
+        CO_ASSERT(projects.size() == 1u);
+        EXPECT_EQ(projects[0].project_id, id);
+        EXPECT_EQ(projects[0].name, "kept");
+        EXPECT_EQ(projects[0].status, "closed");
+        EXPECT_GNS3_ERROR(c.start_nodes(id), core::Code::forbidden, "The project is not opened");
+        co_await c.open_project(id);
+        std::vector<std::string> again;
+        for (const auto& n : co_await c.nodes(id)) again.push_back(n.node_id);
+        EXPECT_EQ(again, node_ids);  // the same nodes, not a new import
+    });
+}
+
 TEST_F(SimTest, BasicAuth) {
     options_.user = "admin";
     options_.password = "s3cret";

@@ -1,0 +1,17 @@
+// Zip archives in memory (libarchive): what a portable GNS3 project (.gns3project) is.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace np::gns3sim {
+
+using Files = std::map<std::string, std::string>;  // path inside the archive -> content
+
+// Reads every regular file; throws core::Error(invalid) when the bytes are not a zip archive.
+Files read_zip(std::string_view bytes);
+// Writes a deflated zip archive.
+std::string write_zip(const Files& files);
+
+}  // namespace np::gns3sim

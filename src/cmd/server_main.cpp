@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "api/api.hpp"
+#include "app/consoles.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
 #include "app/jobs.hpp"
@@ -111,7 +112,8 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
         auto kind = entry.first.as<std::string>();
         auto& k = kinds[kind];
         const auto& v = entry.second;
-        if (!v.IsMap()) throw core::invalid("jobs.kinds." + kind + " must be {concurrency: N, one_per_owner: BOOL}");
+        if (!v.IsMap())
+            throw core::invalid("jobs.kinds." + kind + " must be {concurrency: N, one_per_owner: BOOL}");
         for (const auto& field : v) {
             auto key = field.first.as<std::string>();
             if (key != "concurrency" && key != "one_per_owner" && key != "order")
@@ -123,7 +125,8 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
             if (v["one_per_owner"]) k.one_per_owner = v["one_per_owner"].as<bool>();
             if (v["order"]) k.order = v["order"].as<int>();
         } catch (const YAML::Exception&) {
-            throw core::invalid("jobs.kinds." + kind + ": concurrency and order are integers, one_per_owner a boolean");
+            throw core::invalid("jobs.kinds." + kind +
+                                ": concurrency and order are integers, one_per_owner a boolean");
         }
         if (k.concurrency < 0 || k.concurrency > 1024)
             throw core::invalid("jobs.kinds." + kind + ".concurrency must be 0-1024");
@@ -207,6 +210,13 @@ int serve(const core::Config& config, const ServeOptions& options,
     EventRelay relay(ioc.get_executor(), *store, pool, bus);  // other instances' events (PostgreSQL)
     Workflows workflows(ioc.get_executor(), config, *store, pool, bus, *providers);
     workflows.register_with(jobs);
+    // Browser consoles (the console WebSocket route): a cap per user and an idle timeout.
+    app::ConsoleOptions copts;
+    copts.max_per_user = static_cast<int>(config.get_int("consoles.max_per_user", copts.max_per_user));
+    copts.idle_timeout = config.get_duration("consoles.idle_timeout", copts.idle_timeout);
+    if (copts.max_per_user < 0) throw core::invalid("consoles.max_per_user must be 0 (no limit) or more");
+    if (copts.idle_timeout.count() <= 0) throw core::invalid("consoles.idle_timeout must be positive");
+    app::Consoles consoles(*providers, copts);
 
     bool shutting_down = false;
     api::ApiOptions aopts;
@@ -224,7 +234,8 @@ int serve(const core::Config& config, const ServeOptions& options,
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
                               [&workflows](const std::string& spec, const std::string& instructions) {
                                   return workflows.lint(spec, instructions);
-                              }});
+                              },
+                              &consoles});
 
     http::ServerOptions sopts;
     std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);

@@ -75,9 +75,7 @@ void TelnetCodec::decode(std::string_view in, std::string& clean, std::string& r
             case State::sb:
                 if (c == kIac) state_ = State::sb_iac;
                 break;
-            case State::sb_iac:
-                state_ = c == kSe ? State::data : State::sb;
-                break;
+            case State::sb_iac: state_ = c == kSe ? State::data : State::sb; break;
         }
     }
 }
@@ -128,7 +126,9 @@ namespace {
 class TelnetConsole final : public ConsoleStream {
  public:
     TelnetConsole(asio::any_io_executor ex, std::unique_ptr<ConsoleStream> raw)
-        : ex_(std::move(ex)), raw_(std::shared_ptr<ConsoleStream>(std::move(raw))), state_(std::make_shared<Writes>()) {}
+        : ex_(std::move(ex)),
+          raw_(std::shared_ptr<ConsoleStream>(std::move(raw))),
+          state_(std::make_shared<Writes>()) {}
     ~TelnetConsole() override { close(); }
 
     asio::awaitable<std::size_t> read_some(std::span<char> buffer) override {
@@ -205,7 +205,8 @@ class TelnetConsole final : public ConsoleStream {
 
 }  // namespace
 
-std::unique_ptr<ConsoleStream> telnet_console(asio::any_io_executor executor, std::unique_ptr<ConsoleStream> raw) {
+std::unique_ptr<ConsoleStream> telnet_console(asio::any_io_executor executor,
+                                              std::unique_ptr<ConsoleStream> raw) {
     return std::make_unique<TelnetConsole>(std::move(executor), std::move(raw));
 }
 

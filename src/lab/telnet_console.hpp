@@ -34,12 +34,12 @@ class TelnetCodec {
     enum class State { data, iac, option, sb, sb_iac };
     State state_ = State::data;
     unsigned char verb_ = 0;
-    bool us_[256] = {};   // options we do (we said WILL)
-    bool him_[256] = {};  // options the device does (we said DO)
+    bool us_[256] = {};        // options we do (we said WILL)
+    bool him_[256] = {};       // options the device does (we said DO)
     bool refused_[256] = {};   // DO answered with WONT already
     bool declined_[256] = {};  // WILL answered with DONT already
-    bool naws_ = false;         // the device asked for our window size
-    bool cr_ = false;           // the last input byte was a CR turned into CR LF
+    bool naws_ = false;        // the device asked for our window size
+    bool cr_ = false;          // the last input byte was a CR turned into CR LF
     unsigned short cols_ = 80, rows_ = 24;
 };
 

@@ -19,8 +19,8 @@ TEST(TelnetCodec, RemovesNegotiationAndAnswersItOnce) {
     // WILL ECHO, WILL SGA, DO NAWS, DO TTYPE(24), then text.
     c.decode(bytes({255, 251, 1, 255, 251, 3, 255, 253, 31, 255, 253, 24}) + "pc1> ", clean, replies);
     EXPECT_EQ(clean, "pc1> ");
-    EXPECT_EQ(replies, bytes({255, 253, 1, 255, 253, 3, 255, 251, 31, 255, 250, 31, 0, 80, 0, 24, 255, 240,
-                              255, 252, 24}));
+    EXPECT_EQ(replies, bytes({255, 253, 1,  255, 253, 3,   255, 251, 31,  255, 250,
+                              31,  0,   80, 0,   24,  255, 240, 255, 252, 24}));
     // The same requests again: already in force, no answer (no negotiation loop).
     replies.clear();
     c.decode(bytes({255, 251, 1, 255, 253, 31, 255, 253, 24}), clean, replies);
@@ -33,7 +33,9 @@ TEST(TelnetCodec, SequencesSplitAcrossReadsAndSubnegotiationsAreRemoved) {
     c.decode("ab" + bytes({255}), clean, replies);
     c.decode(bytes({250, 24, 1, 255}), clean, replies);
     c.decode(bytes({240}) + "cd" + bytes({255, 255}) + "e" + bytes({255, 241}), clean, replies);
-    EXPECT_EQ(clean, "abcd\xff" "e");
+    EXPECT_EQ(clean,
+              "abcd\xff"
+              "e");
     EXPECT_EQ(replies, "");
 }
 

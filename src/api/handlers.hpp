@@ -70,5 +70,6 @@ void add_assignment_routes(Router& r, ApiDeps& d);
 void add_job_routes(Router& r, ApiDeps& d);
 void add_docs_routes(Router& r);
 void add_websocket_routes(Router& r, ApiDeps& d);
+void add_web_routes(Router& r, ApiDeps& d);
 
 }  // namespace np::api

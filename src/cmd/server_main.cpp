@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "api/api.hpp"
@@ -41,6 +42,22 @@ using app::Workflows;
 std::string store_url_from(const core::Config& config, const std::string& override_url) {
     if (!override_url.empty()) return override_url;
     return config.get_string("store.url", store::kDefaultStoreUrl);
+}
+
+// The web app's files when server.static_dir is not set: those of an installed binary
+// (<prefix>/share/netpraxis/web), else the web/dist of the source tree it was built from (make run, make
+// test); none: the server is API-only and / points a browser to /api/docs.
+std::string default_web_dir() {
+    std::error_code ec;
+    std::vector<std::filesystem::path> candidates;
+    if (auto exe = std::filesystem::read_symlink("/proc/self/exe", ec); !ec)
+        candidates.push_back(exe.parent_path().parent_path() / "share" / "netpraxis" / "web");
+#ifdef NP_WEB_DIST_DIR
+    candidates.emplace_back(NP_WEB_DIST_DIR);
+#endif
+    for (const auto& dir : candidates)
+        if (std::filesystem::is_regular_file(dir / "index.html", ec)) return dir.string();
+    return {};
 }
 
 std::unique_ptr<store::Store> open_and_migrate(const std::string& url) {
@@ -228,7 +245,9 @@ int serve(const core::Config& config, const ServeOptions& options,
         for (const auto& p : proxies) aopts.trusted_proxies.push_back(p.as<std::string>());
     if (auto origins = config.node("server.allowed_origins"); origins && origins.IsSequence())
         for (const auto& o : origins) aopts.allowed_origins.push_back(o.as<std::string>());
-    aopts.static_dir = config.get_string("server.static_dir", "");
+    // Unset: the built web app if there is one; "" (set empty): no web app.
+    aopts.static_dir =
+        config.node("server.static_dir") ? config.get_string("server.static_dir", "") : default_web_dir();
     aopts.environment_provider = new_environment_provider;
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },

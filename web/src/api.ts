@@ -82,7 +82,8 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);
-export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
+// A route without body fields refuses any body: POST without one unless given.
+export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body);
 
 // Every item of a paginated list (the API caps a page at 500).
 export async function all<T>(path: string): Promise<T[]> {

@@ -26,12 +26,10 @@ export function subscribe(f: Listener): () => void {
         for (const l of listeners) l({ type, data });
       });
   }
+  // The stream stays open when the last page unsubscribes: the next page subscribes at once, and a
+  // reconnection in between would miss what happened meanwhile. It ends at logout (closeEvents).
   return () => {
     listeners.delete(f);
-    if (listeners.size === 0 && source) {
-      source.close();
-      source = null;
-    }
   };
 }
 

@@ -74,7 +74,7 @@ function App() {
             type="button"
             class="link"
             onClick={async () => {
-              await api("POST", "/api/v1/auth/logout", {}).catch(() => {});
+              await api("POST", "/api/v1/auth/logout").catch(() => {});
               closeEvents();
               setMe(null);
               navigate("/login", true);

@@ -1,7 +1,7 @@
 // The student's pages: their assignments, and one assignment (instructions, the lab with its consoles,
 // grading with live progress, attempt history). A teacher opening an assignment sees the same page and
 // watches consoles read-only.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { all, Assignment, Environment, Evaluation, get, Me, post } from "../api";
 import { subscribe } from "../events";
 import { renderMarkdown } from "../markdown";
@@ -136,19 +136,46 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
     })().catch(setError);
   }, [id]);
 
+  const finished = useRef(new Map<string, any>());
+  // VPCS serves one console client at a time: the open console closes while the grader uses the device,
+  // and opens again when grading ends.
+  const reopen = useRef<string | null>(null);
+  const endJob = (watch: JobWatch, data: any) => {
+    if (data.state !== "succeeded")
+      (watch.label.startsWith("Grading") ? setGradeError : setLabError)({ title: "Failed", detail: data.error || data.message });
+    jobRef.current = null;
+    setJob(null);
+    if (watch.label.startsWith("Grading") && reopen.current) {
+      setTab(reopen.current);
+      reopen.current = null;
+    }
+  };
+  const watchJob = (watch: JobWatch) => {
+    const done = finished.current.get(watch.id);
+    if (done) return endJob(watch, done);
+    jobRef.current = watch;
+    setJob(watch);
+  };
+  // One subscription for the page's life; the handler reads the current lab and job through refs.
+  const envRef = useRef<Environment | null>(null);
+  const jobRef = useRef<JobWatch | null>(null);
+  envRef.current = env;
+  jobRef.current = job;
   useEffect(
     () =>
       subscribe(async (e) => {
+        const env = envRef.current;
+        const job = jobRef.current;
         if (e.type === "environment.state" && env && e.data.id === env.id) {
           setEnv((cur) => (cur ? { ...cur, observed_state: e.data.observed, desired_state: e.data.desired, last_error: e.data.error } : cur));
           if (e.data.observed === "running") get<Environment>(`/api/v1/environments/${env.id}`).then(setEnv).catch(() => {});
         }
+        const final = e.type === "job.state" && ["succeeded", "failed", "cancelled"].includes(e.data.state);
+        // A short job may end before the request that made it has answered: remember how it ended.
+        if (final) finished.current.set(e.data.id, e.data);
         if ((e.type === "job.progress" || e.type === "job.state") && job && e.data.id === job.id) {
           setJob((j) => (j ? { ...j, done: e.data.done ?? j.done, total: e.data.total ?? j.total, message: e.data.message ?? j.message } : j));
-          if (e.type === "job.state" && ["succeeded", "failed", "cancelled"].includes(e.data.state)) {
-            if (e.data.state !== "succeeded") (job.label.startsWith("Grading") ? setGradeError : setLabError)({ title: "Failed", detail: e.data.error || e.data.message });
-            setJob(null);
-          }
+          if (final) endJob(job, e.data);
         }
         if (e.type === "evaluation.state" && (e.data.status === "done" || e.data.status === "error")) {
           const list = await loadEvals();
@@ -156,7 +183,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
           if (ev) setShown(await get<Evaluation>(`/api/v1/evaluations/${ev.id}`));
         }
       }),
-    [env?.id, job?.id],
+    [id],
   );
 
   if (error) return <Banner error={error} />;
@@ -168,17 +195,21 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
     try {
       const r = await post<{ environment: Environment; job: { id: string } }>(`/api/v1/environments/${env.id}/actions`, { action });
       setEnv(r.environment);
-      setJob({ id: r.job.id, label: `Lab: ${action}`, done: 0, total: 0, message: "queued" });
+      watchJob({ id: r.job.id, label: `Lab: ${action}`, done: 0, total: 0, message: "queued" });
     } catch (err) {
       setLabError(err);
     }
   };
   const grade = async () => {
     setGradeError(null);
+    setShown(null); // before the request: the result may come back before the request's answer
+    if (tab) {
+      reopen.current = tab;
+      setTab(null);
+    }
     try {
       const r = await post<{ evaluation: Evaluation; job: { id: string } }>(`/api/v1/assignments/${id}/evaluations`);
-      setJob({ id: r.job.id, label: "Grading", done: 0, total: 0, message: "queued" });
-      setShown(null);
+      watchJob({ id: r.job.id, label: "Grading", done: 0, total: 0, message: "queued" });
       await loadEvals();
     } catch (err) {
       setGradeError(err);
@@ -237,7 +268,9 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
                 <Console key={tab} env={env.id} node={tab} watch={teacher} />
               </div>
             ) : (
-              <p class="note">Open a device's console with its tab.</p>
+              <p class="note">
+                {job?.label === "Grading" ? "Consoles are closed while grading (a device serves one console at a time)." : "Open a device's console with its tab."}
+              </p>
             )}
           </div>
         ) : null}

@@ -13,6 +13,7 @@ command -v chromium >/dev/null || { echo "chromium is not installed (scripts/ins
 [ -f "$root/web/dist/index.html" ] || { echo "web/dist is not built: make web-app"; exit 1; }
 [ -d "$root/web/node_modules/playwright-core" ] || { echo "web/node_modules is missing: make web-app"; exit 1; }
 mkdir -p "$out"
+rm -f "$out"/*.png "$out"/server.log  # this run's pictures only
 scratch=$(mktemp -d /tmp/np-web.XXXXXX)
 server=
 cleanup() {

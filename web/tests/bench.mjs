@@ -170,5 +170,11 @@ async function roundtrip(browser, admin) {
   });
   console.log(`console round trip (keystroke -> echo), 200 keys: WebSocket p50 ${ws.p50.toFixed(2)} ms p99 ${ws.p99.toFixed(2)} ms; ` +
     `direct telnet p50 ${tcp.p50.toFixed(2)} ms p99 ${tcp.p99.toFixed(2)} ms; added p50 ${(ws.p50 - tcp.p50).toFixed(2)} ms (budget 2 ms)`);
-  await call("POST", `/api/v1/environments/${env}/actions`, admin, { action: "destroy" });
+  // Remove the lab before the server stops (its VPCS processes would stay).
+  const d = (await call("POST", `/api/v1/environments/${env}/actions`, admin, { action: "destroy" })).job.id;
+  for (let i = 0; i < 1200; i++) {
+    const j = await call("GET", `/api/v1/jobs/${d}`, admin);
+    if (["succeeded", "failed", "cancelled"].includes(j.state)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -105,8 +105,11 @@ function watchPage(page, name) {
   });
 }
 
+let lab = null; // the lab this run starts: removed however the run ends
+
 async function main() {
   const s = await setup();
+  lab = s;
   const browser = await chromium.launch({
     executablePath: process.env.NP_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -244,8 +247,19 @@ async function main() {
   } finally {
     await browser.close();
   }
-  // Stop the lab (the server's destroy job removes the namespaces).
-  await call("POST", `/api/v1/environments/${s.aliceEnv}/actions`, s.admin, { action: "destroy" });
+}
+
+// Removes a lab and waits (bounded) for its destroy job: the server stops when this script ends, and a lab
+// left behind would keep its VPCS processes.
+async function destroy(admin, env) {
+  const job = (await call("POST", `/api/v1/environments/${env}/actions`, admin, { action: "destroy" })).job.id;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const j = await call("GET", `/api/v1/jobs/${job}`, admin);
+    if (["succeeded", "failed", "cancelled"].includes(j.state)) return check(j.state === "succeeded", `the lab is destroyed (${j.state})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  check(false, "the lab's destroy job did not end in time");
 }
 
 let pages = [];
@@ -254,7 +268,8 @@ main()
     console.log("FAIL " + (e.stack || e));
     failures++;
   })
-  .finally(() => {
+  .finally(async () => {
+    if (lab) await destroy(lab.admin, lab.aliceEnv).catch((e) => check(false, "destroy: " + e));
     console.log(failures ? `${failures} failure(s)` : "all browser checks passed");
     process.exit(failures ? 1 : 0);
   });

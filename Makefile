@@ -4,11 +4,11 @@ PRESET_RUN  ?= release
 JOBS        ?= $(shell nproc)
 ARGS        ?=
 
-.PHONY: all run test lint lint-all build build-test bench deps-build deps-run deps-test api-docs format clean
+.PHONY: all run test lint lint-all build build-test bench deps-build deps-run deps-test api-docs web-app format clean
 
 all: build
 
-deps-build: api-docs
+deps-build: api-docs web-app
 	@scripts/install-deps.sh build
 
 # The API reference's files (Swagger UI, npm, committed lockfile), embedded into the binary; install scripts
@@ -17,6 +17,15 @@ api-docs: docs/api-ui/node_modules/.package-lock.json
 docs/api-ui/node_modules/.package-lock.json: docs/api-ui/package-lock.json
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
 	@cd docs/api-ui && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# The web app (web/: TypeScript, Vite, npm with its committed lockfile, install scripts off), built into
+# web/dist, which `netpraxis serve` serves when server.static_dir is not set.
+web-app: web/dist/index.html
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	@cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.ts web/tsconfig.json \
+		$(shell find web/src web/scripts -type f 2>/dev/null)
+	@cd web && npm run --silent build >/dev/null
 deps-run: deps-build
 	@scripts/install-deps.sh run
 deps-test: deps-build

@@ -28,6 +28,7 @@ class LoginService;
 namespace np::app {
 class EventBus;
 class JobRunner;
+class Consoles;
 }  // namespace np::app
 
 namespace np::api {
@@ -58,6 +59,8 @@ struct ApiDeps {
     // Errors of a grading spec (path and line); publishing refuses a version that has any.
     std::function<std::vector<core::FieldError>(const std::string& spec, const std::string& instructions)>
         lint;
+    // Device consoles for the browser (GET .../nodes/{node}/console); null: that route answers 503.
+    app::Consoles* consoles = nullptr;
 };
 
 class Metrics;

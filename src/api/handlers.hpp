@@ -73,5 +73,6 @@ void add_docs_routes(Router& r);
 void add_websocket_routes(Router& r, ApiDeps& d);
 void add_course_routes(Router& r, ApiDeps& d);     // issue 12: courses, rosters, assigning to a course
 void add_gradebook_routes(Router& r, ApiDeps& d);  // issue 12: gradebooks, class grading
+void add_web_routes(Router& r, ApiDeps& d);
 
 }  // namespace np::api

@@ -7,10 +7,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "api/api.hpp"
 #include "app/courses.hpp"
+#include "app/consoles.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
 #include "app/instances.hpp"
@@ -44,6 +46,22 @@ using app::Workflows;
 std::string store_url_from(const core::Config& config, const std::string& override_url) {
     if (!override_url.empty()) return override_url;
     return config.get_string("store.url", store::kDefaultStoreUrl);
+}
+
+// The web app's files when server.static_dir is not set: those of an installed binary
+// (<prefix>/share/netpraxis/web), else the web/dist of the source tree it was built from (make run, make
+// test); none: the server is API-only and / points a browser to /api/docs.
+std::string default_web_dir() {
+    std::error_code ec;
+    std::vector<std::filesystem::path> candidates;
+    if (auto exe = std::filesystem::read_symlink("/proc/self/exe", ec); !ec)
+        candidates.push_back(exe.parent_path().parent_path() / "share" / "netpraxis" / "web");
+#ifdef NP_WEB_DIST_DIR
+    candidates.emplace_back(NP_WEB_DIST_DIR);
+#endif
+    for (const auto& dir : candidates)
+        if (std::filesystem::is_regular_file(dir / "index.html", ec)) return dir.string();
+    return {};
 }
 
 std::unique_ptr<store::Store> open_and_migrate(const std::string& url) {
@@ -117,7 +135,8 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
         auto kind = entry.first.as<std::string>();
         auto& k = kinds[kind];
         const auto& v = entry.second;
-        if (!v.IsMap()) throw core::invalid("jobs.kinds." + kind + " must be {concurrency: N, one_per_owner: BOOL}");
+        if (!v.IsMap())
+            throw core::invalid("jobs.kinds." + kind + " must be {concurrency: N, one_per_owner: BOOL}");
         for (const auto& field : v) {
             auto key = field.first.as<std::string>();
             if (key != "concurrency" && key != "one_per_owner" && key != "order")
@@ -129,7 +148,8 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
             if (v["one_per_owner"]) k.one_per_owner = v["one_per_owner"].as<bool>();
             if (v["order"]) k.order = v["order"].as<int>();
         } catch (const YAML::Exception&) {
-            throw core::invalid("jobs.kinds." + kind + ": concurrency and order are integers, one_per_owner a boolean");
+            throw core::invalid("jobs.kinds." + kind +
+                                ": concurrency and order are integers, one_per_owner a boolean");
         }
         if (k.concurrency < 0 || k.concurrency > 1024)
             throw core::invalid("jobs.kinds." + kind + ".concurrency must be 0-1024");
@@ -241,6 +261,13 @@ int serve(const core::Config& config, const ServeOptions& options,
     app::Instances instances(ioc.get_executor(), *store, pool, bus, jobs, workflows, iopts);
     app::register_course_jobs(jobs, *store, pool);               // issue 12: course.assign
     app::register_class_grading(jobs, *store, pool, workflows);  // issue 12: class.grade
+    // Browser consoles (the console WebSocket route): a cap per user and an idle timeout.
+    app::ConsoleOptions copts;
+    copts.max_per_user = static_cast<int>(config.get_int("consoles.max_per_user", copts.max_per_user));
+    copts.idle_timeout = config.get_duration("consoles.idle_timeout", copts.idle_timeout);
+    if (copts.max_per_user < 0) throw core::invalid("consoles.max_per_user must be 0 (no limit) or more");
+    if (copts.idle_timeout.count() <= 0) throw core::invalid("consoles.idle_timeout must be positive");
+    app::Consoles consoles(*providers, copts);
 
     bool shutting_down = false;
     api::ApiOptions aopts;
@@ -252,13 +279,16 @@ int serve(const core::Config& config, const ServeOptions& options,
         for (const auto& p : proxies) aopts.trusted_proxies.push_back(p.as<std::string>());
     if (auto origins = config.node("server.allowed_origins"); origins && origins.IsSequence())
         for (const auto& o : origins) aopts.allowed_origins.push_back(o.as<std::string>());
-    aopts.static_dir = config.get_string("server.static_dir", "");
+    // Unset: the built web app if there is one; "" (set empty): no web app.
+    aopts.static_dir =
+        config.node("server.static_dir") ? config.get_string("server.static_dir", "") : default_web_dir();
     aopts.environment_provider = new_environment_provider;
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
                               [&workflows](const std::string& spec, const std::string& instructions) {
                                   return workflows.lint(spec, instructions);
-                              }});
+                              },
+                              &consoles});
 
     http::ServerOptions sopts;
     std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);

@@ -32,9 +32,12 @@ struct StaticOptions {
     std::size_t file_max = 64 * 1024 * 1024;       // larger files are not served (404, logged)
 };
 
-// The Content-Security-Policy of the app's pages.
+// The Content-Security-Policy of the app's pages. Scripts only from this server; styles may also be inline:
+// xterm.js (the browser consoles) colours and sizes its rows with <style> elements and style attributes, and
+// blocked, the terminal's text is drawn black on black. Inline styles cannot run script.
 inline constexpr std::string_view kPageCsp =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 class StaticFiles {

@@ -34,14 +34,16 @@ struct LabRequest {
 };
 
 // A byte stream to a device console: a PTY (shells, vtysh) or a telnet socket (VPCS, GNS3 nodes).
-// Telnet bytes are passed through unchanged (the browser terminal or the CLI handles IAC).
+// Always a clean terminal stream: a provider wraps a telnet socket in lab::telnet_console
+// (telnet_console.hpp), which answers the negotiation and removes it, so a browser terminal gets only what
+// the device printed.
 class ConsoleStream {
  public:
     virtual ~ConsoleStream() = default;
     // Reads what the console printed; 0 when it closed.
     virtual boost::asio::awaitable<std::size_t> read_some(std::span<char> buffer) = 0;
     virtual boost::asio::awaitable<void> write(std::string_view bytes) = 0;
-    // Terminal size (PTY consoles; telnet consoles ignore it).
+    // Terminal size (PTY consoles; telnet consoles send it when the device asked for it: NAWS).
     virtual void resize(unsigned short rows, unsigned short cols) = 0;
     // Ends the session (kills the shell of a PTY console; never sends `quit` to VPCS).
     virtual void close() = 0;

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "lab/local/console.hpp"
 #include "lab/local/local_inventory.hpp"
+#include "lab/telnet_console.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;
@@ -134,7 +135,8 @@ boost::asio::awaitable<std::unique_ptr<ConsoleStream>> LocalProvider::console(co
     auto inventory_list = co_await inventory(env);
     for (const auto& d : inventory_list) {
         if (d.node != node) continue;
-        if (d.transport == "telnet") co_return co_await open_tcp_console(executor_, d.host, d.port);
+        if (d.transport == "telnet")
+            co_return telnet_console(executor_, co_await open_tcp_console(executor_, d.host, d.port));
         if (!d.frr_pathspace.empty()) co_return open_pty_console(executor_, {"vtysh", "-N", d.frr_pathspace});
         co_return open_pty_console(executor_, {"ip", "netns", "exec", d.netns, "bash", "-i"});
     }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "ws_client.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -482,6 +483,17 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
                 ++cases;
             }
             if (streaming || pattern == "/api/v1/auth/logout") continue;  // (would end the student's session)
+            // A WebSocket route on another student's object: refused before any upgrade (a plain GET would
+            // only get 426); their own needs a running lab, which this server has not.
+            if (op.as_object().contains("x-websocket") && per_object) {
+                WsClient ws(server_->port(), fill(pattern, other), a_auth);
+                EXPECT_FALSE(ws.open()) << where << " (other student's object, WebSocket)";
+                EXPECT_TRUE(ws.status() == 404 || ws.status() == 403) << where << ": " << ws.status();
+                EXPECT_EQ(c.request(method, fill(pattern, other), "", t).status, 426)
+                    << where << " (teacher)";
+                cases += 2;
+                continue;
+            }
             // A student: teacher routes are forbidden; another student's object does not exist for them.
             auto r = c.request(method, fill(pattern, other), body, a_auth);
             if (policy == "teacher") {

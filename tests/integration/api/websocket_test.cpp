@@ -21,7 +21,9 @@ namespace {
 class WebSocketRoutes : public ::testing::Test {
  protected:
     static void SetUpTestSuite() {
-        server_ = new ServerProcess({}, "server:\n  allowed_origins: [https://lab.example.edu]\n");
+        // static_dir set empty: no web app, even when web/dist is built.
+        server_ = new ServerProcess(
+            {}, "server:\n  allowed_origins: [https://lab.example.edu]\n  static_dir: \"\"\n");
     }
     static void TearDownTestSuite() {
         delete server_;

@@ -1,0 +1,55 @@
+// app::Consoles: opening a device console of an environment's lab for a user (the browser console bridge,
+// GET /api/v1/environments/{id}/nodes/{node}/console). Checks what the use-case owns: the lab runs, the
+// caller has a free console slot (consoles.max_per_user), the node exists (the provider says); who may open
+// whose environment is the API's policy. Closing a console closes the stream only: the device keeps
+// running. Runs on the event loop.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lab/provider.hpp"
+
+namespace np::store {
+struct Environment;
+}
+namespace np::lab {
+class ProviderRegistry;
+}
+
+namespace np::app {
+
+struct ConsoleOptions {
+    int max_per_user = 4;                                 // consoles.max_per_user (0: no limit)
+    std::chrono::milliseconds idle_timeout{30 * 60'000};  // consoles.idle_timeout: no byte either way
+};
+
+class Consoles {
+ public:
+    // `providers` outlives this object and every console it opened.
+    Consoles(lab::ProviderRegistry& providers, ConsoleOptions options);
+    ~Consoles();
+
+    // An open console: the device stream and the user's slot, given back when this is destroyed.
+    struct Session {
+        std::unique_ptr<lab::ConsoleStream> stream;
+        std::shared_ptr<void> slot;
+    };
+    // Throws conflict when the lab is not running, rate_limited when `user_id` has max_per_user consoles
+    // open, not_found for a node the lab does not have.
+    boost::asio::awaitable<Session> open(const store::Environment& environment, const std::string& node,
+                                         const std::string& user_id);
+    // Consoles open now for a user.
+    int open_count(const std::string& user_id) const;
+    const ConsoleOptions& options() const { return options_; }
+
+ private:
+    lab::ProviderRegistry& providers_;
+    ConsoleOptions options_;
+    std::shared_ptr<std::map<std::string, int>> open_;  // user id -> open consoles (shared with the slots)
+};
+
+}  // namespace np::app

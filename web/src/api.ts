@@ -1,0 +1,190 @@
+// The API client: same-origin fetch with the HttpOnly session cookie, the CSRF header on writes (from the
+// np_csrf cookie the login sets), problem+json errors turned into ApiError. A 401 sends the user to the
+// login page, which brings them back here afterwards.
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    public title: string,
+    public detail: string,
+    public fields: FieldError[] = [],
+  ) {
+    super(detail || title);
+  }
+  // The error of one field (`spec`, `username`...), if the API named it.
+  field(name: string): string | undefined {
+    return this.fields.find((f) => f.path === name || f.path.startsWith(name + "."))?.message;
+  }
+}
+
+export interface Me {
+  id: string;
+  username: string;
+  role: "teacher" | "student";
+  realm: string;
+  display_name: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+let onUnauthenticated: () => void = () => {};
+export function setUnauthenticatedHandler(f: () => void) {
+  onUnauthenticated = f;
+}
+
+function csrf(): string {
+  const m = document.cookie.match(/(?:^|;\s*)np_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf();
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, "Network error", "the server cannot be reached");
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = new ApiError(
+      res.status,
+      data?.title ?? res.statusText,
+      data?.detail ?? text.slice(0, 200),
+      Array.isArray(data?.errors) ? data.errors : [],
+    );
+    if (res.status === 401 && !path.endsWith("/auth/login")) onUnauthenticated();
+    throw err;
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => api<T>("GET", path);
+// A route without body fields refuses any body: POST without one unless given.
+export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body);
+
+// Every item of a paginated list (the API caps a page at 500).
+export async function all<T>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  let after = "";
+  for (let i = 0; i < 50; i++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await get<Page<T>>(`${path}${sep}limit=500${after ? "&after=" + encodeURIComponent(after) : ""}`);
+    out.push(...page.items);
+    if (!page.next) break;
+    after = page.next;
+  }
+  return out;
+}
+
+// --- The objects of the API (what the pages use of them) ---
+export interface Environment {
+  id: string;
+  assignment_id: string;
+  student_id: string;
+  provider: string;
+  desired_state: string;
+  observed_state: string;
+  addresses: { devices?: { node: string; kind?: string; platform?: string }[] } | null;
+  last_error: string;
+  updated_at: string | null;
+}
+export interface Assignment {
+  id: string;
+  exercise_id: string;
+  exercise_version_id: string;
+  student_id: string;
+  deadline: string | null;
+  max_attempts: number;
+  cooldown_seconds: number;
+  score_policy: string;
+  created_at: string | null;
+  environment?: Environment | null;
+}
+export interface CheckResult {
+  id: string;
+  title?: string;
+  status: string;
+  points?: number;
+  max_points?: number;
+  feedback?: string;
+  hidden?: boolean;
+  evidence?: string;
+}
+export interface Evaluation {
+  id: string;
+  assignment_id: string;
+  student_id: string;
+  attempt: number;
+  status: string;
+  score: number;
+  max_score: number;
+  results: CheckResult[];
+  error: string;
+  job_id: string;
+  created_at: string | null;
+  finished_at: string | null;
+}
+export interface Job {
+  id: string;
+  kind: string;
+  state: string;
+  progress: { done: number; total: number; message: string };
+  owner_id: string;
+  subject: { type: string; id: string };
+  error: string;
+  created_at: string | null;
+  finished_at: string | null;
+}
+export interface Exercise {
+  id: string;
+  slug: string;
+  title: string;
+  latest_version: number;
+  published_version: number;
+  created_at: string | null;
+}
+export interface Version {
+  id: string;
+  version: number;
+  state: string;
+  spec?: string;
+  topology?: string;
+  instructions?: string;
+  gns3_project?: string;
+}
+export interface User {
+  id: string;
+  username: string;
+  role: string;
+  realm: string;
+  display_name: string;
+  disabled: boolean;
+}
+export interface LintError {
+  path: string;
+  message: string;
+  line: number | null;
+}

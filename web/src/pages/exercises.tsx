@@ -1,0 +1,261 @@
+// Teacher: the exercises, and the editor of one (spec, topology and instructions as text; the spec is
+// linted as it is typed and each error is shown at its line); save a draft, publish it.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { all, api, ApiError, Exercise, get, LintError, post, Version } from "../api";
+import { Link, navigate } from "../router";
+import { Banner, StateBadge, when } from "../ui";
+
+export function ExerciseList() {
+  const [list, setList] = useState<Exercise[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    all<Exercise>("/api/v1/exercises").then(setList).catch(setError);
+  }, []);
+  return (
+    <section>
+      <h1>Exercises</h1>
+      <p>
+        <Link href="/exercises/new" class="button">
+          New exercise
+        </Link>
+      </p>
+      <Banner error={error} />
+      {list ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Title</th>
+              <th scope="col">Slug</th>
+              <th scope="col">Latest version</th>
+              <th scope="col">Published</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <Link href={`/exercises/${e.id}`}>{e.title}</Link>
+                </td>
+                <td>
+                  <code>{e.slug}</code>
+                </td>
+                <td>{e.latest_version}</td>
+                <td>{e.published_version ? `v${e.published_version}` : "—"}</td>
+                <td>{when(e.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+// A text area with line numbers; lines with an error are marked in the gutter and listed below it.
+function CodeArea(props: {
+  id: string;
+  label: string;
+  value: string;
+  onInput: (v: string) => void;
+  errors?: LintError[];
+  fieldError?: string;
+}) {
+  const area = useRef<HTMLTextAreaElement>(null);
+  const gutter = useRef<HTMLDivElement>(null);
+  const lines = Math.max(props.value.split("\n").length, 1);
+  const bad = new Set((props.errors ?? []).map((e) => e.line).filter((l): l is number => !!l));
+  const goto = (line: number) => {
+    const ta = area.current;
+    if (!ta) return;
+    const starts = props.value.split("\n").slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    const end = starts + (props.value.split("\n")[line - 1]?.length ?? 0);
+    ta.focus();
+    ta.setSelectionRange(starts, end);
+  };
+  const errorId = `${props.id}-errors`;
+  return (
+    <div class="code-field">
+      <label for={props.id}>{props.label}</label>
+      <div class="code">
+        <div class="gutter" ref={gutter} aria-hidden="true">
+          {Array.from({ length: lines }, (_, i) => (
+            <div key={i} class={bad.has(i + 1) ? "error" : undefined} data-line={i + 1}>
+              {i + 1}
+            </div>
+          ))}
+        </div>
+        <textarea
+          id={props.id}
+          ref={area}
+          spellcheck={false}
+          rows={Math.min(Math.max(lines + 1, 8), 30)}
+          value={props.value}
+          aria-invalid={bad.size > 0 || !!props.fieldError}
+          aria-describedby={props.errors?.length || props.fieldError ? errorId : undefined}
+          onInput={(e) => props.onInput((e.target as HTMLTextAreaElement).value)}
+          onScroll={(e) => {
+            if (gutter.current) gutter.current.scrollTop = (e.target as HTMLTextAreaElement).scrollTop;
+          }}
+        />
+      </div>
+      {props.errors?.length || props.fieldError ? (
+        <ul class="lint" id={errorId}>
+          {props.fieldError ? <li class="field-error">{props.fieldError}</li> : null}
+          {(props.errors ?? []).map((e, i) => (
+            <li key={i} class="lint-error" data-line={e.line ?? ""}>
+              {e.line ? (
+                <button type="button" class="link" onClick={() => goto(e.line!)}>
+                  line {e.line}
+                </button>
+              ) : (
+                <code>{e.path}</code>
+              )}
+              : {e.message}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+interface Full extends Exercise {
+  versions: Version[];
+}
+
+export function ExerciseEditor({ id }: { id: string | null }) {
+  const [ex, setEx] = useState<Full | null>(null);
+  const [version, setVersion] = useState<Version | null>(null);
+  const [slug, setSlug] = useState("");
+  const [title, setTitle] = useState("");
+  const [spec, setSpec] = useState("");
+  const [topology, setTopology] = useState("");
+  const [instructions, setInstructions] = useState("");
+  const [lint, setLint] = useState<LintError[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const load = async (exId: string) => {
+    const full = await get<Full>(`/api/v1/exercises/${exId}`);
+    setEx(full);
+    setTitle(full.title);
+    setSlug(full.slug);
+    const v = await get<Version>(`/api/v1/exercises/${full.id}/versions/${full.latest_version}`);
+    setVersion(v);
+    setSpec(v.spec ?? "");
+    setTopology(v.topology ?? "");
+    setInstructions(v.instructions ?? "");
+  };
+  useEffect(() => {
+    if (id) load(id).catch(setError);
+  }, [id]);
+  // Lint as the teacher types (debounced): nothing is stored.
+  useEffect(() => {
+    if (!spec.trim()) {
+      setLint([]);
+      return;
+    }
+    const t = setTimeout(() => {
+      post<{ errors: LintError[] }>("/api/v1/lint", { spec, instructions })
+        .then((r) => setLint(r.errors))
+        .catch(() => {});
+    }, 300);
+    return () => clearTimeout(t);
+  }, [spec, instructions]);
+
+  const fieldError = (name: string) => (error instanceof ApiError ? error.field(name) : undefined);
+  const content = { spec, topology, instructions };
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    setSaved("");
+    try {
+      if (!ex) {
+        const made = await post<Exercise>("/api/v1/exercises", { slug, title, ...content });
+        navigate(`/exercises/${made.id}`, true);
+        setSaved("Created version 1 (draft).");
+        return;
+      }
+      if (title !== ex.title) await api("PATCH", `/api/v1/exercises/${ex.id}`, { title });
+      if (version && version.state === "draft") {
+        await api("PUT", `/api/v1/exercises/${ex.id}/versions/${version.version}`, content);
+        setSaved(`Saved draft version ${version.version}.`);
+      } else {
+        const v = await post<Version>(`/api/v1/exercises/${ex.id}/versions`, content);
+        setSaved(`Saved as new draft version ${v.version}.`);
+      }
+      await load(ex.id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const publish = async () => {
+    if (!ex || !version) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await post(`/api/v1/exercises/${ex.id}/versions/${version.version}/publish`);
+      setSaved(`Published version ${version.version}.`);
+      await load(ex.id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section>
+      <h1>{ex ? ex.title : "New exercise"}</h1>
+      {version ? (
+        <p class="meta">
+          Version {version.version} <StateBadge state={version.state} />
+          {version.state === "published" ? " — published versions are immutable: saving makes a new draft." : null}
+        </p>
+      ) : null}
+      <Banner error={error} />
+      {saved ? (
+        <p class="ok" role="status">
+          {saved}
+        </p>
+      ) : null}
+      <form
+        class="editor"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save();
+        }}
+      >
+        <div class="row">
+          <label>
+            Slug
+            <input value={slug} disabled={!!ex} required onInput={(e) => setSlug((e.target as HTMLInputElement).value)} aria-invalid={!!fieldError("slug")} />
+            {fieldError("slug") ? <span class="field-error">{fieldError("slug")}</span> : null}
+          </label>
+          <label>
+            Title
+            <input value={title} required onInput={(e) => setTitle((e.target as HTMLInputElement).value)} aria-invalid={!!fieldError("title")} />
+            {fieldError("title") ? <span class="field-error">{fieldError("title")}</span> : null}
+          </label>
+        </div>
+        <CodeArea id="spec" label="Grading spec (exercise.yaml)" value={spec} onInput={setSpec} errors={lint} fieldError={fieldError("spec")} />
+        <CodeArea id="topology" label="Topology (topology.yaml, local labs)" value={topology} onInput={setTopology} fieldError={fieldError("topology")} />
+        <CodeArea id="instructions" label="Instructions (Markdown)" value={instructions} onInput={setInstructions} fieldError={fieldError("instructions")} />
+        <div class="buttons">
+          <button type="submit" disabled={busy}>
+            Save
+          </button>
+          {version && version.state === "draft" ? (
+            <button type="button" class="primary" disabled={busy || lint.length > 0} onClick={publish}>
+              Publish version {version.version}
+            </button>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}

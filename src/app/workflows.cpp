@@ -83,6 +83,7 @@ struct Workflows::Impl {
     }
 
     asio::any_io_executor executor;
+    std::string instance_id;  // the instance whose jobs these are (register_with): local labs are graded on it
     store::Store& store;
     core::WorkerPool& pool;
     EventBus& bus;
@@ -219,7 +220,7 @@ struct Workflows::Impl {
         try {
             if (!l.env || l.env->observed_state != "running")
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
-            require_owner(*l.env, ctx.instance_id());  // the inventory is this host's
+            require_owner(*l.env, instance_id);  // the inventory is this host's
             auto parsed = eval::parse_spec(l.version.spec);
             if (!parsed.ok())
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
@@ -293,6 +294,7 @@ asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
 
 void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();
+    impl->instance_id = jobs.instance_id();
     // Both kinds run on the instance the lab lives on (a local lab's host; any instance for the others).
     jobs.register_kind(
         "environment.reconcile", [impl](JobContext& ctx) { return impl->reconcile(ctx); },

@@ -9,9 +9,9 @@ import { Link } from "../router";
 import { Banner, Progress, score, StateBadge, when } from "../ui";
 import { Console } from "../console";
 
+// GET /api/v1/assignments/{id}/view: the student's view (instructions rendered with their own variables).
 interface ExerciseView {
   title: string;
-  slug: string;
   version: number;
   instructions: string;
 }
@@ -49,7 +49,7 @@ export function MyAssignments() {
       const out = await Promise.all(
         list.map(async (a) => ({
           a,
-          title: (await get<ExerciseView>(`/api/v1/assignments/${a.id}/exercise`)).title,
+          title: (await get<ExerciseView>(`/api/v1/assignments/${a.id}/view`)).title,
           evals: evals.filter((e) => e.assignment_id === a.id),
         })),
       );
@@ -130,7 +130,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
       const got = await get<Assignment>(`/api/v1/assignments/${id}`);
       setA(got);
       setEnv(got.environment ?? null);
-      setEx(await get<ExerciseView>(`/api/v1/assignments/${id}/exercise`));
+      setEx(await get<ExerciseView>(`/api/v1/assignments/${id}/view`));
       const list = await loadEvals();
       if (list[0]) setShown(list[0]);
     })().catch(setError);

@@ -137,7 +137,8 @@ Route console_route(ApiDeps& d) {
         "text messages for controls ({\"type\":\"resize\",\"cols\":C,\"rows\":R}). Telnet negotiation is "
         "done by the server. Students open their own environments; teachers any, and mode=watch is "
         "read-only. Closed after consoles.idle_timeout without a byte either way; at most "
-        "consoles.max_per_user at once (429). Closing it never stops the device.",
+        "consoles.max_per_user at once (429). Closing it never stops the device. A lab living on another "
+        "instance is reached through it (503 naming it when it is gone).",
         {},
         {{"mode", "string", false, "interactive (default) | watch (read-only)"}},
         101,
@@ -150,7 +151,16 @@ Route console_route(ApiDeps& d) {
             if (!env) throw core::not_found("no such object");
             ctx.require_owner(env->student_id);
             if (!d.consoles) throw core::unavailable("consoles are not available on this server");
-            auto session = co_await d.consoles->open(*env, ctx.param("node"), ctx.caller->user_id);
+            // A lab on another instance is opened there, as this caller (the same token it was accepted
+            // with).
+            app::Consoles::Forward forward;
+            forward.mode = mode;
+            auto authz = ctx.request.header("authorization");
+            if (authz.size() > 7 && (authz.starts_with("Bearer ") || authz.starts_with("bearer ")))
+                forward.token = std::string(authz.substr(7));
+            else if (auto cookie = ctx.request.cookie("np_session"))
+                forward.token = *cookie;
+            auto session = co_await d.consoles->open(*env, ctx.param("node"), ctx.caller->user_id, forward);
             log::info("console.open", {{"environment", id},
                                        {"node", ctx.param("node")},
                                        {"user", ctx.caller->user_id},

@@ -1,8 +1,9 @@
 // app::Consoles: opening a device console of an environment's lab for a user (the browser console bridge,
 // GET /api/v1/environments/{id}/nodes/{node}/console). Checks what the use-case owns: the lab runs, the
 // caller has a free console slot (consoles.max_per_user), the node exists (the provider says); who may open
-// whose environment is the API's policy. Closing a console closes the stream only: the device keeps
-// running. Runs on the event loop.
+// whose environment is the API's policy. A local lab living on another instance (issue 13) is reached
+// through that instance's console route (app/remote_console.hpp), with the caller's token. Closing a console
+// closes the stream only: the device keeps running. Runs on the event loop.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,10 @@
 
 namespace np::store {
 struct Environment;
+class Store;
+}  // namespace np::store
+namespace np::core {
+class WorkerPool;
 }
 namespace np::lab {
 class ProviderRegistry;
@@ -25,6 +30,12 @@ namespace np::app {
 struct ConsoleOptions {
     int max_per_user = 4;                                 // consoles.max_per_user (0: no limit)
     std::chrono::milliseconds idle_timeout{30 * 60'000};  // consoles.idle_timeout: no byte either way
+};
+
+// What the console of a lab on another instance is opened with there: the caller's token and mode.
+struct ConsoleForward {
+    std::string token;
+    std::string mode = "interactive";
 };
 
 class Consoles {
@@ -38,10 +49,16 @@ class Consoles {
         std::unique_ptr<lab::ConsoleStream> stream;
         std::shared_ptr<void> slot;
     };
+    // Labs of other instances are opened through them: `store` tells their address and lease, and
+    // `instance_id` is this one (server.instance_id). Without this call every console is opened here.
+    void route_through_owners(store::Store& store, core::WorkerPool& pool, std::string instance_id);
+
+    using Forward = ConsoleForward;
     // Throws conflict when the lab is not running, rate_limited when `user_id` has max_per_user consoles
-    // open, not_found for a node the lab does not have.
+    // open, not_found for a node the lab does not have, unavailable (naming it) when the instance owning
+    // the lab is gone or has no address.
     boost::asio::awaitable<Session> open(const store::Environment& environment, const std::string& node,
-                                         const std::string& user_id);
+                                         const std::string& user_id, const Forward& forward = {});
     // Consoles open now for a user.
     int open_count(const std::string& user_id) const;
     const ConsoleOptions& options() const { return options_; }
@@ -49,6 +66,9 @@ class Consoles {
  private:
     lab::ProviderRegistry& providers_;
     ConsoleOptions options_;
+    store::Store* store_ = nullptr;
+    core::WorkerPool* pool_ = nullptr;
+    std::string instance_id_;
     std::shared_ptr<std::map<std::string, int>> open_;  // user id -> open consoles (shared with the slots)
 };
 

@@ -268,6 +268,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     if (copts.max_per_user < 0) throw core::invalid("consoles.max_per_user must be 0 (no limit) or more");
     if (copts.idle_timeout.count() <= 0) throw core::invalid("consoles.idle_timeout must be positive");
     app::Consoles consoles(*providers, copts);
+    consoles.route_through_owners(*store, pool, iopts.id);  // issue 13: labs on other instances
 
     bool shutting_down = false;
     api::ApiOptions aopts;

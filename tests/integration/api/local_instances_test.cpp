@@ -2,7 +2,8 @@
 // student's lab is placed on one instance and built, started, graded and destroyed there whatever instance
 // the request arrived at; the owner killed (SIGKILL), its environments show `unavailable` on the other and
 // its jobs wait; restarted under the same id, it reconciles what it owns and runs them; no lab is built
-// twice (each instance has its own lab.state_dir: a lab's record exists only on its owner).
+// twice (each instance has its own lab.state_dir: a lab's record exists only on its owner). A console opened
+// through the other instance reaches the device on the owner; with the owner gone it answers 503.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "http_client.hpp"
 #include "pg_server.hpp"
+#include "ws_client.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -105,7 +107,7 @@ struct Cluster {
         for (const auto& env : envs) {
             if (run("ip netns list").find("np" + env) == std::string::npos) continue;
             run("for n in $(ip netns list | awk '{print $1}' | grep '^np" + env +
-                "'); do ip netns del $n; done");
+                "'); do ip netns pids $n | xargs -r kill -9; ip netns del $n; done");
         }
         fs::remove_all(dir);
         np::store::test::drop_database(store);
@@ -225,4 +227,131 @@ TEST(LocalInstances, EachLabLivesOnItsInstanceWhateverInstanceTheRequestReaches)
         EXPECT_EQ(str(call(c.port(owner), "GET", "/api/v1/environments/" + env, teacher), "observed_state"),
                   "absent");
     }
+}
+
+namespace {
+
+constexpr const char* kVpcsTopology = R"(name: console
+nodes:
+  pc1: {kind: vpcs}
+)";
+
+constexpr const char* kVpcsSpec = R"(id: console
+title: Console
+version: 1
+devices:
+  pc1: {platform: vpcs}
+checks:
+  - id: pc1-address
+    on: pc1
+    run: show ip
+    expect: {contains: "10.0.0.1/24"}
+    points: 1
+)";
+
+// Reads binary messages until their text contains `want` (bounded by the client's socket timeout).
+void read_until(WsClient& ws, const std::string& want, std::string& all) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (all.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        boost::system::error_code ec;
+        auto [data, binary] = ws.receive(ec);
+        if (ec) break;
+        all += data;
+    }
+}
+
+}  // namespace
+
+TEST(LocalInstances, ConsoleOfALabOnAnotherInstanceGoesThroughItsOwner) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    Cluster c;
+    auto admin_password = c.start("host-a").admin_password();
+    c.start("host-b");
+    auto a = c.port("host-a"), b = c.port("host-b");
+    auto login = [&](const std::string& user, const std::string& pw) {
+        auto r = call(b, "POST", "/api/v1/auth/login", {},
+                      json::serialize(json::object{{"username", user}, {"password", pw}}), 200);
+        return Headers{{"Authorization", "Bearer " + str(r, "token")}};
+    };
+    auto teacher = login("admin", admin_password);
+    auto ex = call(
+        a, "POST", "/api/v1/exercises", teacher,
+        json::serialize(json::object{
+            {"slug", "console"}, {"title", "Console"}, {"spec", kVpcsSpec}, {"topology", kVpcsTopology}}),
+        201);
+    call(a, "POST", "/api/v1/exercises/" + str(ex, "id") + "/versions/1/publish", teacher, "", 200);
+    json::array students;
+    std::map<std::string, std::string> name_of;  // student id -> username
+    for (const char* name : {"c1", "c2"}) {
+        auto id = str(call(a, "POST", "/api/v1/users", teacher,
+                           json::serialize(json::object{
+                               {"username", name}, {"role", "student"}, {"password", "student-pass-1"}}),
+                           201),
+                      "id");
+        name_of[id] = name;
+        students.push_back(json::value(id));
+    }
+    auto as =
+        call(a, "POST", "/api/v1/assignments", teacher,
+             json::serialize(json::object{{"exercise_id", str(ex, "id")}, {"student_ids", students}}), 201);
+    std::string env, owner_name, other_name;  // the lab on host-a; its student; the other student
+    for (const auto& item : as.at("items").as_array()) {
+        auto full = call(a, "GET", "/api/v1/assignments/" + str(item, "id"), teacher, "", 200);
+        auto e = full.at("environment");
+        c.envs.push_back(str(e, "id"));
+        if (str(e, "instance") == "host-a") {
+            env = str(e, "id");
+            owner_name = name_of[str(item, "student_id")];
+        } else {
+            other_name = name_of[str(item, "student_id")];
+        }
+    }
+    ASSERT_FALSE(env.empty()) << "no lab was placed on host-a";
+    ASSERT_FALSE(other_name.empty()) << "both labs were placed on host-a";
+    auto student = login(owner_name, "student-pass-1");
+    auto other = login(other_name, "student-pass-1");
+    auto start =
+        call(b, "POST", "/api/v1/environments/" + env + "/actions", student, R"({"action":"start"})", 202);
+    ASSERT_EQ(str(wait_job(b, str(start.at("job"), "id"), student), "state"), "succeeded");
+    const std::string path = "/api/v1/environments/" + env + "/nodes/pc1/console";
+
+    // The student types into the device on host-a through host-b.
+    {
+        WsClient ws(b, path, student);
+        ASSERT_TRUE(ws.open()) << ws.status() << " " << ws.response.body();
+        std::string all;
+        read_until(ws, "pc1> ", all);
+        ASSERT_NE(all.find("pc1> "), std::string::npos) << all;
+        ASSERT_TRUE(ws.send("ip 10.0.0.1/24\r", true));
+        read_until(ws, "10.0.0.1", all);
+        all.clear();
+        ASSERT_TRUE(ws.send(R"({"type":"resize","cols":120,"rows":40})"));
+        ASSERT_TRUE(ws.send("show ip\r", true));
+        read_until(ws, "IP/MASK", all);
+        read_until(ws, "pc1> ", all);
+        EXPECT_NE(all.find("IP/MASK     : 10.0.0.1/24"), std::string::npos) << all;
+    }
+    // Another student is refused by host-b as by host-a: the environment does not exist for them.
+    for (auto port : {b, a}) {
+        WsClient refused(port, path, other);
+        EXPECT_FALSE(refused.open());
+        EXPECT_EQ(refused.status(), 404);
+    }
+    // host-a dies: host-b answers 503 naming it, without an upgrade.
+    ASSERT_GT(c.servers["host-a"]->stop(SIGKILL), -2);
+    poll(b, "/api/v1/environments/" + env, teacher,
+         [](const json::value& e) { return str(e, "observed_state") == "unavailable"; });
+    WsClient gone(b, path, student);
+    EXPECT_FALSE(gone.open());
+    EXPECT_EQ(gone.status(), 503);
+    EXPECT_NE(gone.response.body().find("'host-a'"), std::string::npos) << gone.response.body();
+
+    // host-a back: the lab is destroyed on it (nothing left on the host).
+    c.start("host-a");
+    poll(b, "/api/v1/environments/" + env, teacher,
+         [](const json::value& e) { return str(e, "observed_state") == "running"; });
+    auto destroy =
+        call(b, "POST", "/api/v1/environments/" + env + "/actions", teacher, R"({"action":"destroy"})", 202);
+    EXPECT_EQ(str(wait_job(b, str(destroy.at("job"), "id"), teacher), "state"), "succeeded");
+    EXPECT_EQ(run("ip netns list").find("np" + env), std::string::npos) << run("ip netns list");
 }

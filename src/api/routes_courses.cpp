@@ -184,9 +184,8 @@ void add_course_crud(Router& r, ApiDeps& d) {
 }
 
 // The members of an ldap realm's group as roster lines (line: their place in the group, from 1).
-boost::asio::awaitable<std::vector<app::RosterLine>> ldap_roster(const auth::Realm& realm,
-                                                                 std::string group) {
-    auto* directory = dynamic_cast<auth::GroupDirectory*>(const_cast<auth::Realm*>(&realm));
+boost::asio::awaitable<std::vector<app::RosterLine>> ldap_roster(auth::Realm& realm, std::string group) {
+    auto* directory = dynamic_cast<auth::GroupDirectory*>(&realm);
     if (!directory)
         throw core::invalid("not an ldap realm",
                             {{"realm", "'" + realm.name() + "' is a " + std::string(realm.kind()) +
@@ -244,7 +243,7 @@ void add_roster_routes(Router& r, ApiDeps& d) {
                      {{from_ldap ? "ldap_group" : "csv", "exactly one of csv and ldap_group"}});
              auto csv = from_ldap ? std::string{} : body_string(ctx, "csv");
              auto realm = body_string(ctx, "realm", "local");
-             const auth::Realm* source = nullptr;
+             auth::Realm* source = nullptr;
              std::string names;
              for (const auto& rl : d.login.realms()) {
                  if (rl->name() == realm) source = rl.get();

@@ -183,6 +183,21 @@ void add_course_crud(Router& r, ApiDeps& d) {
            }});
 }
 
+// The members of an ldap realm's group as roster lines (line: their place in the group, from 1).
+boost::asio::awaitable<std::vector<app::RosterLine>> ldap_roster(auth::Realm& realm, std::string group) {
+    auto* directory = dynamic_cast<auth::GroupDirectory*>(&realm);
+    if (!directory)
+        throw core::invalid("not an ldap realm",
+                            {{"realm", "'" + realm.name() + "' is a " + std::string(realm.kind()) +
+                                           " realm: ldap_group needs an ldap realm"}});
+    auto found = co_await directory->group_members(std::move(group));
+    std::vector<app::RosterLine> lines;
+    for (auto& m : found)
+        lines.push_back({static_cast<int>(lines.size()) + 1, std::move(m.username), std::move(m.display_name),
+                         std::move(m.email), ""});
+    co_return lines;
+}
+
 void add_roster_routes(Router& r, ApiDeps& d) {
     r.add({http::Method::get,
            "/api/v1/courses/{id}/roster",
@@ -210,28 +225,39 @@ void add_roster_routes(Router& r, ApiDeps& d) {
          "Import students from CSV (header: username, display_name, email, group). Every line is checked "
          "first: any bad line, duplicate username or unknown group is a 400 listing each with its line, and "
          "nothing is imported. A student who never logged in is created in `realm`, and their first login "
-         "through that realm finds the record (so they can be assigned before).",
-         {{"csv", "string", true, "the CSV text"},
+         "through that realm finds the record (so they can be assigned before). With `ldap_group` instead of "
+         "`csv`, the members of that group of the ldap realm `realm` are imported the same way (404 naming "
+         "an "
+         "unknown group, 503 naming the realm when its directory is down).",
+         {{"csv", "string", false, "the CSV text (or ldap_group)"},
+          {"ldap_group", "string", false, "DN of a group in the ldap realm `realm` (or csv)"},
           {"realm", "string", false, "realm of the listed users (default local)"}},
          {},
          200,
          [&d](Context& ctx) -> Aw {
              auto id = ctx.param("id");
-             auto csv = body_string(ctx, "csv");
+             const bool from_ldap = body_has(ctx, "ldap_group");
+             if (from_ldap == body_has(ctx, "csv"))
+                 throw core::invalid(
+                     "give the roster as csv or as ldap_group",
+                     {{from_ldap ? "ldap_group" : "csv", "exactly one of csv and ldap_group"}});
+             auto csv = from_ldap ? std::string{} : body_string(ctx, "csv");
              auto realm = body_string(ctx, "realm", "local");
-             bool known = false;
+             auth::Realm* source = nullptr;
              std::string names;
              for (const auto& rl : d.login.realms()) {
-                 known = known || rl->name() == realm;
+                 if (rl->name() == realm) source = rl.get();
                  names += (names.empty() ? "" : ", ") + rl->name();
              }
-             if (!known)
+             if (!source)
                  throw core::invalid(
                      "unknown realm",
                      {{"realm", "'" + realm + "' is not a configured realm (" + names + ")"}});
+             std::vector<app::RosterLine> members;
+             if (from_ldap) members = co_await ldap_roster(*source, body_string(ctx, "ldap_group"));
              auto [result, course] = co_await d.pool.run([&] {
                  auto c = course_or_404(d.store, id);
-                 auto lines = app::parse_roster(csv, groups_of(c));
+                 auto lines = from_ldap ? std::move(members) : app::parse_roster(csv, groups_of(c));
                  app::RosterImport out;
                  d.store.transaction([&] {
                      out = app::import_roster(d.store, c.id, realm, lines);

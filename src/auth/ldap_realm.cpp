@@ -70,7 +70,7 @@ using Message = std::unique_ptr<LDAPMessage, MessageFree>;
 struct UserEntry {
     std::string dn;
     std::string username;  // the directory's spelling
-    std::string display_name;
+    std::string display_name, email;
     std::vector<std::string> groups;  // values of user_groups_attribute
 };
 
@@ -168,7 +168,8 @@ class Connection {
 
     // Entries under `base` matching `filter`, at most `limit` (+ whether there were more).
     std::pair<Message, bool> search(const std::string& base, int scope, const std::string& filter,
-                                    std::vector<std::string> attrs, int limit, const char* step) {
+                                    std::vector<std::string> attrs, int limit, const char* step,
+                                    bool missing_ok = false) {
         std::vector<char*> attrv;
         for (auto& a : attrs) attrv.push_back(a.data());
         attrv.push_back(nullptr);
@@ -178,6 +179,7 @@ class Connection {
                                    nullptr, &tv, limit, &res);
         Message owned(res);
         if (rc == LDAP_SIZELIMIT_EXCEEDED) return {std::move(owned), true};
+        if (missing_ok && rc == LDAP_NO_SUCH_OBJECT) return {std::move(owned), false};  // no entries
         if (rc != LDAP_SUCCESS) fail(step + (" of '" + base + "'"), rc);
         return {std::move(owned), false};
     }
@@ -222,7 +224,7 @@ class Connection {
     Disarm disarm_{watch_};                 // ...after the watch forgot it (members go in reverse order)
 };
 
-class LdapRealm final : public Realm {
+class LdapRealm final : public Realm, public GroupDirectory {
  public:
     LdapRealm(LdapRealmOptions o, core::WorkerPool& pool) : o_(std::move(o)), pool_(pool) {}
 
@@ -233,23 +235,104 @@ class LdapRealm final : public Realm {
                                                           std::string password) override {
         // An empty password would be an "unauthenticated bind", which directories answer with success.
         if (username.empty() || password.empty()) co_return std::nullopt;
+        co_return co_await bounded<std::optional<Identity>>(
+            [&](ConnectWatch& watch) { return check(username, password, watch); });
+    }
+
+    asio::awaitable<std::vector<DirectoryMember>> group_members(std::string group_dn) override {
+        LDAPDN parsed = nullptr;
+        const int rc = group_dn.empty() || group_dn.find('=') == std::string::npos
+                           ? LDAP_INVALID_DN_SYNTAX
+                           : ldap_str2dn(group_dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3);
+        ldap_dnfree(parsed);
+        if (rc != LDAP_SUCCESS)
+            throw core::invalid(
+                "not a group DN",
+                {{"ldap_group",
+                  "'" + group_dn + "' is not a DN such as cn=students,ou=groups,dc=example,dc=edu"}});
+        co_return co_await bounded<std::vector<DirectoryMember>>(
+            [&](ConnectWatch& watch) { return members(group_dn, watch); });
+    }
+
+ private:
+    // `work(watch)` on the worker pool, its connection bounded as ConnectWatch says.
+    template <class R, class F>
+    asio::awaitable<R> bounded(F work) {
         auto watch = std::make_shared<ConnectWatch>();
         asio::steady_timer timer(co_await asio::this_coro::executor, o_.network_timeout + o_.timeout);
         timer.async_wait([watch](const boost::system::error_code& ec) {
             if (!ec) watch->expire();
         });
-        auto identity = co_await pool_.run([&] { return check(username, password, *watch); });
+        R out = co_await pool_.run([&] { return work(*watch); });
         timer.cancel();
-        co_return identity;
+        co_return out;
     }
 
- private:
-    std::optional<Identity> check(const std::string& username, const std::string& password,
-                                  ConnectWatch& watch) const {
-        Connection c(o_, watch);
+    void service_bind(Connection& c) const {
         if (!o_.bind_dn.empty() &&
             c.simple_bind(o_.bind_dn, o_.bind_password, "service bind") != LDAP_SUCCESS)
             c.fail("service bind (bind_dn " + o_.bind_dn + ")", LDAP_INVALID_CREDENTIALS);
+    }
+
+    std::vector<DirectoryMember> members(const std::string& group, ConnectWatch& watch) const {
+        Connection c(o_, watch);
+        service_bind(c);
+        const auto& attr = o_.group_member_attribute;
+        auto [res, more] =
+            c.search(group, LDAP_SCOPE_BASE, "(" + attr + "=*)", {attr}, 1, "group lookup", true);
+        if (c.count(res.get()) != 1)
+            throw core::not_found("no group '" + group + "' listing " + attr + " in LDAP realm '" + o_.name +
+                                  "'");
+        const auto listed = c.values(c.first(res.get()), attr);
+        if (listed.size() > 5000)
+            throw core::invalid("the group is too large",
+                                {{"ldap_group", "at most 5000 members per import"}});
+        const bool by_uid = lower(attr) == "memberuid";
+        std::vector<DirectoryMember> out;
+        for (const auto& m : listed) {
+            auto u = by_uid ? find_user(c, m) : member_entry(c, m);
+            if (!u || u->username.empty()) {
+                log::info("auth.ldap_member_skipped", {{"realm", o_.name}, {"group", group}, {"member", m}});
+                continue;
+            }
+            out.push_back({u->username, u->display_name, u->email});
+        }
+        return out;
+    }
+
+    std::vector<std::string> user_attributes() const {
+        std::vector<std::string> attrs{o_.username_attribute, o_.display_name_attribute, "cn",
+                                       o_.email_attribute};
+        if (!o_.user_groups_attribute.empty()) attrs.push_back(o_.user_groups_attribute);
+        return attrs;
+    }
+
+    UserEntry entry_of(Connection& c, LDAPMessage* e, const std::string& username) const {
+        UserEntry u;
+        u.dn = c.dn_of(e);
+        auto names = c.values(e, o_.username_attribute);
+        u.username = names.empty() ? username : names.front();
+        auto display = c.values(e, o_.display_name_attribute);
+        if (display.empty()) display = c.values(e, "cn");
+        if (!display.empty()) u.display_name = display.front();
+        auto mail = c.values(e, o_.email_attribute);
+        if (!mail.empty()) u.email = mail.front();
+        u.groups = c.values(e, o_.user_groups_attribute);
+        return u;
+    }
+
+    // A member DN's entry (nullopt: gone); its username only from the username attribute.
+    std::optional<UserEntry> member_entry(Connection& c, const std::string& dn) const {
+        auto [res, more] =
+            c.search(dn, LDAP_SCOPE_BASE, "(objectClass=*)", user_attributes(), 1, "member lookup", true);
+        if (c.count(res.get()) != 1) return std::nullopt;
+        return entry_of(c, c.first(res.get()), "");
+    }
+
+    std::optional<Identity> check(const std::string& username, const std::string& password,
+                                  ConnectWatch& watch) const {
+        Connection c(o_, watch);
+        service_bind(c);
         auto user = find_user(c, username);
         if (!user) return std::nullopt;
         auto role = role_of(c, *user);
@@ -267,25 +350,15 @@ class LdapRealm final : public Realm {
         for (auto pos = filter.find("{username}"); pos != std::string::npos;
              pos = filter.find("{username}", pos + escaped.size()))
             filter.replace(pos, 10, escaped);
-        std::vector<std::string> attrs{o_.username_attribute, o_.display_name_attribute, "cn"};
-        if (!o_.user_groups_attribute.empty()) attrs.push_back(o_.user_groups_attribute);
-        auto [res, more] = c.search(o_.base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, 2, "user search");
+        auto [res, more] =
+            c.search(o_.base_dn, LDAP_SCOPE_SUBTREE, filter, user_attributes(), 2, "user search");
         const int n = c.count(res.get());
         if (more || n > 1) {
             log::warn("auth.ldap_ambiguous", {{"realm", o_.name}, {"user", username}});
             return std::nullopt;
         }
         if (n != 1) return std::nullopt;
-        LDAPMessage* e = c.first(res.get());
-        UserEntry u;
-        u.dn = c.dn_of(e);
-        auto names = c.values(e, o_.username_attribute);
-        u.username = names.empty() ? username : names.front();
-        auto display = c.values(e, o_.display_name_attribute);
-        if (display.empty()) display = c.values(e, "cn");
-        if (!display.empty()) u.display_name = display.front();
-        u.groups = c.values(e, o_.user_groups_attribute);
-        return u;
+        return entry_of(c, c.first(res.get()), username);
     }
 
     std::optional<std::string> role_of(Connection& c, const UserEntry& u) const {
@@ -401,6 +474,7 @@ void validate(const LdapRealmOptions& o) {
     check_filter(o);
     check_attribute(o.name, "username_attribute", o.username_attribute);
     check_attribute(o.name, "display_name_attribute", o.display_name_attribute);
+    check_attribute(o.name, "email_attribute", o.email_attribute);
     check_attribute(o.name, "group_member_attribute", o.group_member_attribute);
     if (!o.user_groups_attribute.empty())
         check_attribute(o.name, "user_groups_attribute", o.user_groups_attribute);
@@ -429,6 +503,7 @@ LdapRealmOptions parse_entry(const YAML::Node& entry, const core::Config& config
                                              "user_filter",
                                              "username_attribute",
                                              "display_name_attribute",
+                                             "email_attribute",
                                              "role",
                                              "teacher_group",
                                              "student_group",
@@ -455,6 +530,7 @@ LdapRealmOptions parse_entry(const YAML::Node& entry, const core::Config& config
                                   {"user_filter", &o.user_filter},
                                   {"username_attribute", &o.username_attribute},
                                   {"display_name_attribute", &o.display_name_attribute},
+                                  {"email_attribute", &o.email_attribute},
                                   {"role", &o.role},
                                   {"teacher_group", &o.teacher_group},
                                   {"student_group", &o.student_group},

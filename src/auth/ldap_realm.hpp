@@ -9,6 +9,9 @@
 //      listing `group_member_attribute`, or the user's own `user_groups_attribute` such as memberOf), else
 //      refused; a realm without groups grants its `role` to everyone the filter finds;
 //   5. bind as that entry with the password given.
+// It is also a GroupDirectory: group_members(dn) reads the group entry at `dn` (its
+// `group_member_attribute`: member DNs, or memberUid usernames found through `user_filter`) and each
+// member's username, display name and `email_attribute`, with the same service bind, TLS and timeouts.
 // Unknown user, wrong password, ambiguous match and "in no group" all give nullopt (the same 401). A
 // directory that cannot be reached or times out throws core::Error(unavailable); one that refuses the
 // service account or the configured search throws core::Error(upstream); both name the realm. Every
@@ -36,7 +39,8 @@ struct LdapRealmOptions {
     std::string user_filter = "(uid={username})";
     std::string username_attribute = "uid";  // the username netpraxis keeps (the directory's spelling)
     std::string display_name_attribute = "displayName";
-    std::string role;  // "teacher" | "student" when no group is set
+    std::string email_attribute = "mail";  // read when a group fills a course roster
+    std::string role;                      // "teacher" | "student" when no group is set
     std::string teacher_group, student_group;
     std::string group_member_attribute = "member";  // member | uniqueMember (DNs) | memberUid (usernames)
     std::string user_groups_attribute;              // e.g. memberOf: read the groups from the user's entry

@@ -44,6 +44,21 @@ class Realm {
                                                                          std::string password) = 0;
 };
 
+// One person listed in a directory group (GroupDirectory::group_members).
+struct DirectoryMember {
+    std::string username;  // the realm's username attribute (what the login gives back)
+    std::string display_name, email;
+};
+
+// A realm that can list a group's members (ldap): course rosters are filled from it. Same connection,
+// service bind, TLS and timeouts as the realm's logins; the blocking work runs on the worker pool. Throws
+// core::Error: not_found naming the group, invalid (not a DN), unavailable/upstream naming the realm.
+class GroupDirectory {
+ public:
+    virtual ~GroupDirectory() = default;
+    virtual boost::asio::awaitable<std::vector<DirectoryMember>> group_members(std::string group_dn) = 0;
+};
+
 // What a realm factory may use.
 struct RealmDeps {
     store::Store& store;

@@ -111,7 +111,8 @@ std::string config_ldif(const std::string& d) {
 std::string person(const std::string& rdn, const std::string& uid, const std::string& display) {
     return "dn: " + rdn + ",ou=people,dc=np,dc=test\nobjectClass: inetOrgPerson\nuid: " + uid +
            "\ncn: " + display + "\nsn: " + display + "\ndisplayName: " + display +
-           "\nuserPassword: " + (uid == kWeirdUid ? std::string("weird") : uid) + "-pw\n\n";
+           "\nuserPassword: " + (uid == kWeirdUid ? std::string("weird") : uid) + "-pw\n" +
+           (uid == kWeirdUid ? std::string() : "mail: " + uid + "@np.test\n") + "\n";
 }
 
 std::string data_ldif() {

@@ -58,7 +58,7 @@ lint-all: deps-test build/$(PRESET_TEST)/build.ninja
 	@JOBS=$(JOBS) scripts/lint.sh build/$(PRESET_TEST)
 
 # Every benchmark, then one summary table (scripts/bench.sh); `make bench-NAME` runs one (api, api-ir, settle,
-# store, eval, pve, lab, class).
+# store, eval, pve, lab, class, class-grade, web).
 bench: deps-test build
 	@scripts/bench.sh build/$(PRESET_RUN)
 bench-%: deps-test build

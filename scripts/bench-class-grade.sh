@@ -19,7 +19,9 @@ source "$here/lib/bench-api-common.sh"
 dir=$(mktemp -d /tmp/np-bench-class-XXXXXX)
 port=$(free_port)
 api=http://127.0.0.1:$port/api/v1
-printf 'lab:\n  state_dir: %s/labs\n' "$dir" >"$dir/config.yaml"
+# lab.max_labs and lab.max_nodes raised for the class (the shipped 32 labs / 320 nodes would refuse the rest).
+printf 'lab:\n  state_dir: %s/labs\n  max_labs: %d\n  max_nodes: %d\n' "$dir" "$((n + 8))" "$((4 * n + 32))" \
+    >"$dir/config.yaml"
 "$bin" --log-level warn --config "$dir/config.yaml" serve --listen "127.0.0.1:$port" --store "sqlite:$dir/np.db" \
     >"$dir/log" 2>&1 &
 server=$!
@@ -34,6 +36,7 @@ cleanup() {  # every lab destroyed through the API (the server removes its names
     rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM  # so that a stopped run still destroys its labs
 
 call() {  # METHOD PATH [BODY]
     curl -fsS -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \

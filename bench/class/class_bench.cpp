@@ -133,8 +133,9 @@ double grade(Api& api, std::vector<Student*> who) {
 }
 
 void run_class(int n) {
+    // The class's labs fit under the host caps (the shipped 32 labs / 320 nodes would refuse the rest).
     ServerProcess server({}, "lab:\n  state_dir: {dir}/labs\n  max_labs: " + std::to_string(n + 8) +
-                                 "\nlog:\n  level: warn\n");
+                                 "\n  max_nodes: " + std::to_string(4 * n + 32) + "\nlog:\n  level: warn\n");
     Api api(server.port());
     auto teacher = api.login("admin", server.admin_password());
     std::vector<Student> students(n);

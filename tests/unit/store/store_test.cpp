@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -271,6 +273,13 @@ TEST(SqliteStoreFile, OpenStoreParsesUrls) {
 }
 
 TEST(SqliteStoreMemory, EachMemoryStoreIsPrivateAndLeavesNoFile) {
+    // A temp folder of this test's own (CTest runs each test in its own process): other tests running at the
+    // same time make and remove memory stores in the shared one, which made this count race.
+    auto own_tmp = fs::temp_directory_path() / ("np-memstore-test-" + std::to_string(getpid()));
+    fs::create_directories(own_tmp);
+    const char* old_tmpdir = std::getenv("TMPDIR");
+    std::string saved = old_tmpdir ? old_tmpdir : "";
+    setenv("TMPDIR", own_tmp.c_str(), 1);
     auto count_temp_stores = [] {
         int n = 0;
         for (auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
@@ -287,6 +296,11 @@ TEST(SqliteStoreMemory, EachMemoryStoreIsPrivateAndLeavesNoFile) {
         EXPECT_GT(count_temp_stores(), before);
     }
     EXPECT_EQ(count_temp_stores(), before);
+    if (old_tmpdir)
+        setenv("TMPDIR", saved.c_str(), 1);
+    else
+        unsetenv("TMPDIR");
+    fs::remove_all(own_tmp);
 }
 
 #endif  // NP_STORE_TEST_POSTGRESQL

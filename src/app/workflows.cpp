@@ -83,7 +83,8 @@ struct Workflows::Impl {
     }
 
     asio::any_io_executor executor;
-    std::string instance_id;  // the instance whose jobs these are (register_with): local labs are graded on it
+    std::string
+        instance_id;  // the instance whose jobs these are (register_with): local labs are graded on it
     store::Store& store;
     core::WorkerPool& pool;
     EventBus& bus;

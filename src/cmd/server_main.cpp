@@ -11,12 +11,12 @@
 #include <iostream>
 
 #include "api/api.hpp"
-#include "app/courses.hpp"
 #include "app/consoles.hpp"
+#include "app/courses.hpp"
 #include "app/event_relay.hpp"
 #include "app/events.hpp"
-#include "app/instances.hpp"
 #include "app/gradebook.hpp"
+#include "app/instances.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"

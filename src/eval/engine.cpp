@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "eval/intent.hpp"
 #include "eval/matcher.hpp"
 
 namespace np::eval {
@@ -119,6 +120,7 @@ MatchOutcome try_match(Run& run, const Check& c, const CheckRuntime& rt, const P
     std::string out = joined_output(run, c, rt, error);
     if (!error.empty()) return {};
     try {
+        if (c.intent) return evaluate_intent(*c.intent, out, run.values, platform);
         return evaluate_matcher(c.expect, out, run.values, platform);
     } catch (const core::Error& e) {
         error = e.what();
@@ -299,13 +301,23 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         values_error = e.what();
     }
 
+    // The platform of a spec device: the inventory's, else the spec's.
+    auto platform_of = [&](const std::string& device) {
+        auto t = targets.find(device);
+        const DeviceSpec* d = spec.device(device);
+        return platforms_.find(t != targets.end() && !t->second.platform.empty()
+                                   ? t->second.platform
+                                   : (d ? d->platform : std::string()));
+    };
     for (std::size_t i = 0; i < spec.checks.size() && values_error.empty(); ++i) {
         const Check& c = spec.checks[i];
         CheckRuntime& rt = run.checks[i];
         try {
+            if (c.intent && platform_of(c.on))  // (an unknown platform is reported when the device is opened)
+                rt.commands = intent_commands(*c.intent, *platform_of(c.on), run.values);
             for (const auto& cmd : c.run) rt.commands.push_back(render(cmd, run.values));
         } catch (const core::Error& e) {
-            rt.prepare_error = c.path + ".run: " + e.what();
+            rt.prepare_error = c.intent ? std::string(e.what()) : c.path + ".run: " + e.what();
             rt.commands.clear();
         }
     }
@@ -318,9 +330,10 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
         if (level[i] >= 0) return level[i];
         if (depth > static_cast<int>(spec.checks.size())) return 0;  // a cycle: the linter reports it
         int l = 0;
-        for (const auto& req : spec.checks[i].requires_ids)
-            for (std::size_t j = 0; j < spec.checks.size(); ++j)
-                if (spec.checks[j].id == req && j != i) l = std::max(l, level_of(j, depth + 1) + 1);
+        for (const auto* ids : {&spec.checks[i].requires_ids, &spec.checks[i].after_ids})
+            for (const auto& req : *ids)
+                for (std::size_t j = 0; j < spec.checks.size(); ++j)
+                    if (spec.checks[j].id == req && j != i) l = std::max(l, level_of(j, depth + 1) + 1);
         return level[i] = l;
     };
     int max_level = 0;
@@ -376,10 +389,7 @@ asio::awaitable<Evaluation> Engine::evaluate(const Spec& spec, const std::string
             r.status = CheckStatus::skipped;
             r.feedback = "skipped: " + blocked;
         } else {
-            const DeviceSpec* d = spec.device(c.on);
-            const DeviceTarget* t = targets.count(c.on) ? &targets.at(c.on) : nullptr;
-            const Platform* p =
-                platforms_.find(t && !t->platform.empty() ? t->platform : (d ? d->platform : std::string()));
+            const Platform* p = platform_of(c.on);
             std::string error;
             MatchOutcome o;
             if (!p)

@@ -10,6 +10,7 @@
 
 #include "core/bundle.hpp"
 #include "core/error.hpp"
+#include "eval/intent.hpp"
 #include "eval/matcher.hpp"
 
 namespace np::eval {
@@ -24,6 +25,45 @@ void collect_names(const Matcher& m, std::set<std::string>& names) {
 bool has_ping(const Matcher& m) {
     if (m.kind == Matcher::Kind::ping) return true;
     return std::any_of(m.children.begin(), m.children.end(), has_ping);
+}
+
+bool pings(const Check& c) {
+    return c.intent ? c.intent->kind == "reachability" : has_ping(c.expect);
+}
+
+// An intent check: its values render, and the device's platform can observe the intent (which platforms
+// can is named when it cannot).
+void lint_intent(const Spec& spec, const Check& c, const PlatformRegistry& platforms, const Values& values,
+                 std::set<std::string>& used, std::vector<Diagnostic>& out) {
+    const Intent& intent = *c.intent;
+    auto error = [&](std::string path, std::string msg) {
+        out.push_back({Diagnostic::Severity::error, std::move(path), intent.line, std::move(msg)});
+    };
+    bool rendered = true;
+    for (const auto& [name, value] : intent.fields) {
+        try {
+            render(value, values, &used);
+        } catch (const core::Error& e) {
+            error(intent.path + "." + name, e.what());
+            rendered = false;
+        }
+    }
+    const DeviceSpec* d = spec.device(c.on);
+    const Platform* p = d ? platforms.find(d->platform) : nullptr;
+    if (!p) return;  // reported with the device
+    if (!p->intents.count(intent.kind)) {
+        std::string on;
+        for (const auto& n : platforms.names())
+            if (platforms.find(n)->intents.count(intent.kind)) on += (on.empty() ? "" : ", ") + n;
+        error(intent.path, "platform " + p->name + " (device " + c.on + ") cannot observe " + intent.kind +
+                               " (supported on: " + (on.empty() ? "none" : on) + ")");
+        return;
+    }
+    if (rendered) try {
+            intent_commands(intent, *p, values);
+        } catch (const core::Error& e) {
+            error(intent.path, e.what());
+        }
 }
 
 // Commands that change a device rather than observe it: grading runs a check's commands again in every
@@ -52,12 +92,12 @@ void lint_settle(const Spec& spec, std::vector<Diagnostic>& out) {
         warn("grading.settle.every", 0, "is not shorter than the settle window: grading runs one round");
     for (const auto& c : spec.checks) {
         bool once = c.once || !settle.enabled;  // graded in one round
-        if (once && !c.retry && has_ping(c.expect))
+        if (once && !c.retry && pings(c))
             warn(c.path + (c.once ? ".retry" : ""), c.line,
                  "pings once (" + std::string(c.once ? "retry: off" : "settle: off") +
                      ") and no retry: it can fail while the network still converges; leave settle on or add "
                      "retry: {for: 30s, every: 2s}");
-        if (once && !c.retry && !has_ping(c.expect))
+        if (once && !c.retry && !pings(c))
             for (const auto& r : c.requires_ids)
                 if (const Check* k = spec.check(r); k && k->retry) {
                     warn(c.path + ".requires", c.line,
@@ -151,6 +191,10 @@ LintReport lint_spec(std::string_view yaml, const PlatformRegistry& platforms,
             } catch (const core::Error& e) {
                 error(c.path + (t == &c.title ? ".title" : ".feedback"), c.line, e.what());
             }
+        }
+        if (c.intent) {
+            lint_intent(spec, c, platforms, values, used, report.diagnostics);
+            continue;
         }
         collect_names(c.expect, used);
         compile_matcher(c.expect, values, report.diagnostics);

@@ -20,6 +20,9 @@ namespace {
 constexpr std::string_view kBuiltinYaml =
 #include "platforms_embedded.inc"
     ;
+constexpr std::string_view kBuiltinIntentsYaml =
+#include "intents_embedded.inc"
+    ;
 
 Regex compile(const std::string& pattern, const std::string& what,
               Regex::Lines lines = Regex::Lines::single) {
@@ -27,6 +30,88 @@ Regex compile(const std::string& pattern, const std::string& what,
         return Regex::compile(pattern, lines);
     } catch (const core::Error& e) {
         throw core::invalid(what + ": " + e.what());
+    }
+}
+
+std::string text_of(const YAML::Node& n, const std::string& where) {
+    if (!n.IsScalar()) throw core::invalid(where + ": must be a text value");
+    return n.Scalar();
+}
+
+std::map<std::string, std::string, std::less<>> text_map(const YAML::Node& n, const std::string& where) {
+    if (!n.IsMap()) throw core::invalid(where + ": must be a map of field: value");
+    std::map<std::string, std::string, std::less<>> out;
+    for (const auto& kv : n) out[kv.first.Scalar()] = text_of(kv.second, where + "." + kv.first.Scalar());
+    return out;
+}
+
+// `intents: {NAME: {command, record | start + fields, split, map, set, defaults, style}}`: each named intent
+// replaces the platform's parser of that intent as a whole.
+void apply_intents(Platform& p, const YAML::Node& n, const std::string& where) {
+    if (!n.IsMap()) throw core::invalid(where + ".intents: must be a map of intent: parser");
+    for (const auto& kv : n) {
+        std::string name = kv.first.Scalar();
+        std::string at = where + ".intents." + name;
+        const YAML::Node& d = kv.second;
+        if (!d.IsMap()) throw core::invalid(at + ": must be a map (command, record or start, ...)");
+        IntentParser ip;
+        for (const auto& f : d) {
+            std::string key = f.first.Scalar();
+            std::string fat = at + "." + key;
+            if (key == "command") {
+                ip.commands.clear();
+                if (f.second.IsScalar())
+                    ip.commands.push_back(f.second.Scalar());
+                else if (f.second.IsSequence())
+                    for (const auto& c : f.second) ip.commands.push_back(text_of(c, fat));
+                else
+                    throw core::invalid(fat + ": must be a command or a list of commands");
+            } else if (key == "record") {
+                ip.record = text_of(f.second, fat);
+            } else if (key == "start") {
+                ip.start = text_of(f.second, fat);
+            } else if (key == "fields") {
+                if (!f.second.IsSequence()) throw core::invalid(fat + ": must be a list of regexes");
+                for (const auto& x : f.second) ip.fields.push_back(text_of(x, fat));
+            } else if (key == "split") {
+                ip.split = text_map(f.second, fat);
+            } else if (key == "map") {
+                if (!f.second.IsMap()) throw core::invalid(fat + ": must be a map of field: {from: to}");
+                for (const auto& m : f.second) {
+                    auto values = text_map(m.second, fat + "." + m.first.Scalar());
+                    ip.map[m.first.Scalar()] = {values.begin(), values.end()};
+                }
+            } else if (key == "set") {
+                ip.set = text_map(f.second, fat);
+            } else if (key == "defaults") {
+                ip.defaults = text_map(f.second, fat);
+            } else if (key == "context") {
+                if (!f.second.IsSequence()) throw core::invalid(fat + ": must be a list of regexes");
+                for (const auto& x : f.second) ip.context.push_back(text_of(x, fat));
+            } else if (key == "join") {
+                if (!f.second.IsMap()) throw core::invalid(fat + ": must be a map of field: [fields]");
+                for (const auto& j : f.second) {
+                    auto& parts = ip.join[j.first.Scalar()];
+                    if (!j.second.IsSequence())
+                        throw core::invalid(fat + "." + j.first.Scalar() + ": must be a list");
+                    for (const auto& x : j.second) parts.push_back(text_of(x, fat));
+                }
+            } else if (key == "filldown") {
+                if (!f.second.IsSequence()) throw core::invalid(fat + ": must be a list of fields");
+                for (const auto& x : f.second) ip.filldown.push_back(text_of(x, fat));
+            } else if (key == "merge") {
+                ip.merge = text_of(f.second, fat);
+            } else if (key == "style") {
+                ip.style = text_of(f.second, fat);
+            } else {
+                throw core::invalid(fat +
+                                    ": unknown key (command, record, start, fields, split, map, set, "
+                                    "context, join, filldown, merge, defaults, style)");
+            }
+        }
+        if (ip.commands.empty()) throw core::invalid(at + ": needs command");
+        ip.compile(at);
+        p.intents[name] = std::move(ip);
     }
 }
 
@@ -71,6 +156,7 @@ void apply(Platform& p, const YAML::Node& n, const std::string& where) {
     if (n["pager_off"]) p.pager_off = string_list(n["pager_off"]);
     if (n["errors"]) p.errors = string_list(n["errors"]);
     if (n["exec"]) p.exec = string_list(n["exec"]);
+    if (n["intents"]) apply_intents(p, n["intents"], where);
     if (const auto& d = n["dialogs"]) {
         p.dialogs.clear();
         for (const auto& x : d) {
@@ -106,6 +192,10 @@ void apply(Platform& p, const YAML::Node& n, const std::string& where) {
 
 std::string_view builtin_platforms_yaml() {
     return kBuiltinYaml;
+}
+
+std::string_view builtin_intents_yaml() {
+    return kBuiltinIntentsYaml;
 }
 
 std::string Platform::error_in(std::string_view output) const {
@@ -155,6 +245,7 @@ const PlatformRegistry& PlatformRegistry::builtin() {
     static const PlatformRegistry registry = [] {
         PlatformRegistry r;
         r.load_yaml(kBuiltinYaml, "built-in platforms.yaml");
+        r.load_yaml(kBuiltinIntentsYaml, "built-in intents.yaml");
         return r;
     }();
     return registry;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eval/records.hpp"
 #include "eval/regex.hpp"
 
 namespace np::eval {
@@ -58,6 +59,8 @@ struct Platform {
     std::chrono::milliseconds wake_after{500};
     PingParser ping;
     std::string description;
+    // Intent name (interface, route, ospf_neighbor, ...) -> how this platform observes it (intents.yaml).
+    std::map<std::string, IntentParser, std::less<>> intents;
 
     Regex prompt_re, config_prompt_re, user_prompt_re, pager_re;  // compiled at load time
 
@@ -86,7 +89,8 @@ class PlatformRegistry {
     std::map<std::string, Platform, std::less<>> platforms_;
 };
 
-// The embedded platforms.yaml text.
+// The embedded platforms.yaml text, and intents.yaml (the `intents:` of each platform, loaded after it).
 std::string_view builtin_platforms_yaml();
+std::string_view builtin_intents_yaml();
 
 }  // namespace np::eval

@@ -1,6 +1,7 @@
 #include "eval/regex.hpp"
 
 #include <boost/regex.hpp>
+#include <cctype>
 
 #include "core/error.hpp"
 
@@ -9,6 +10,7 @@ namespace np::eval {
 struct Regex::Impl {
     std::string pattern;
     boost::regex re;
+    std::vector<std::pair<std::string, std::size_t>> named;
 };
 
 namespace {
@@ -30,6 +32,27 @@ std::string first_sentence(std::string what) {
 }
 
 const std::string kEmpty;
+const std::vector<std::pair<std::string, std::size_t>> kNoNames;
+
+// The names of `(?<name>` / `(?P<name>` groups (not lookbehinds `(?<=`, `(?<!`), resolved to their index
+// by Boost (a candidate inside a character class or escaped is simply not found).
+std::vector<std::pair<std::string, std::size_t>> named_groups_of(const std::string& pattern,
+                                                                 const boost::regex& re) {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    auto subs = re.get_named_subs();
+    for (std::size_t i = 0; subs && (i = pattern.find("(?", i)) != std::string::npos; i += 2) {
+        std::size_t start = i + 2 + (pattern.compare(i + 2, 1, "P") == 0);
+        if (pattern.compare(start, 1, "<") != 0) continue;
+        std::size_t end = ++start;
+        while (end < pattern.size() &&
+               (std::isalnum(static_cast<unsigned char>(pattern[end])) || pattern[end] == '_'))
+            ++end;
+        if (end == start || end >= pattern.size() || pattern[end] != '>') continue;
+        int index = subs->get_id(pattern.data() + start, pattern.data() + end);
+        if (index > 0) out.emplace_back(pattern.substr(start, end - start), static_cast<std::size_t>(index));
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -43,6 +66,7 @@ Regex Regex::compile(std::string_view pattern, Lines lines) {
     } catch (const boost::regex_error& e) {
         throw core::invalid("bad regex '" + impl->pattern + "': " + reason(e));
     }
+    impl->named = named_groups_of(impl->pattern, impl->re);
     Regex r;
     r.impl_ = std::move(impl);
     return r;
@@ -54,6 +78,10 @@ const std::string& Regex::pattern() const {
 
 std::size_t Regex::groups() const {
     return impl_ ? impl_->re.mark_count() : 0;
+}
+
+const std::vector<std::pair<std::string, std::size_t>>& Regex::named_groups() const {
+    return impl_ ? impl_->named : kNoNames;
 }
 
 bool Regex::search(std::string_view text) const {

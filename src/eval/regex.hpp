@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace np::eval {
@@ -32,6 +33,8 @@ class Regex {
     bool empty() const { return !impl_; }
     const std::string& pattern() const;
     std::size_t groups() const;  // number of capture groups
+    // Named capture groups (`(?<name>...)`, `(?P<name>...)`): name and group index, in pattern order.
+    const std::vector<std::pair<std::string, std::size_t>>& named_groups() const;
 
     // Throws core::Error(invalid) when matching is too complex (catastrophic backtracking): Boost.Regex gives
     // up instead of exhausting the stack.

@@ -9,6 +9,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/yaml.hpp"
+#include "eval/spec_intent.hpp"
 
 namespace np::eval {
 namespace {
@@ -345,6 +346,25 @@ class Parser {
         return false;
     }
 
+    // An intent key (interface, route, ...) instead of run/expect: true when the check states one.
+    bool intent(const YAML::Node& node, const std::string& path, Check& c) {
+        std::vector<std::string> kinds;
+        for (const auto& k : intent_kinds())
+            if (node[k]) kinds.push_back(k);
+        if (kinds.empty()) return false;
+        if (kinds.size() > 1)
+            error(path + "." + kinds[1], node[kinds[1]],
+                  "a check states one intent (also has " + kinds[0] + ")");
+        for (const char* k : {"run", "expect"})
+            if (node[k])
+                error(path + "." + k, node[k],
+                      "an intent check (" + kinds[0] + ") has no " + k +
+                          ": the platform says how to observe it");
+        c.intent.emplace();
+        parse_intent_node(node[kinds[0]], kinds[0], path + "." + kinds[0], *c.intent, diags);
+        return true;
+    }
+
     // The matchers of an all/any/at_least at nesting `depth`: theirs is depth + 1.
     bool list(const YAML::Node& v, const std::string& path, Matcher& m, int depth) {
         if (!v.IsSequence() || v.size() == 0) {
@@ -367,7 +387,8 @@ class Parser {
         if (!node.IsMap()) return error(path, node, "must be a map (id, on, run, expect, points, ...)");
         unknown_keys(node, path,
                      {"id", "title", "on", "run", "expect", "points", "partial", "hidden", "requires",
-                      "retry", "timeout", "feedback"});
+                      "retry", "timeout", "feedback", "interface", "route", "ospf_neighbor", "bgp_session",
+                      "vlan", "reachability", "config"});
         if (!node["id"])
             error(path + ".id", node, "is required");
         else
@@ -378,8 +399,11 @@ class Parser {
         else
             scalar(node["on"], path + ".on", c.on);
         const YAML::Node& run = node["run"];
-        if (!run) {
-            error(path + ".run", node, "is required: a command or a list of commands");
+        if (intent(node, path, c)) {
+            // an intent check: its commands and expectation come from the intent
+        } else if (!run) {
+            error(path + ".run", node,
+                  "is required: a command or a list of commands (or state an intent: interface, route, ...)");
         } else if (run.IsScalar()) {
             c.run.push_back(run.Scalar());
         } else if (run.IsSequence() && run.size() > 0) {
@@ -393,9 +417,10 @@ class Parser {
         for (auto& cmd : c.run)
             if (cmd.find_first_not_of(" \t") == std::string::npos)
                 error(path + ".run", run, "a command is empty");
-        if (!node["expect"])
-            error(path + ".expect", node, "is required: a matcher");
-        else
+        if (!c.intent && !node["expect"])
+            error(path + ".expect", node,
+                  "is required: a matcher (or state an intent: interface, route, ...)");
+        else if (!c.intent)
             matcher(node["expect"], path + ".expect", c.expect);
         if (node["points"]) number(node["points"], path + ".points", c.points);
         if (c.points < 0) error(path + ".points", node["points"], "must not be negative");
@@ -618,6 +643,7 @@ ParseResult parse_spec(std::string_view yaml, const SpecLimits& limits) {
         p.error_at("", e.mark.line + 1, std::string("unexpected structure: ") + e.what());
     }
     for (auto& c : spec.checks) precompile(c.expect);
+    order_data_plane(spec);
     result.diagnostics = std::move(p.diags);
     return result;
 }

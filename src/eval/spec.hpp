@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eval/intent.hpp"
 #include "eval/regex.hpp"
 #include "eval/variables.hpp"
 
@@ -56,6 +57,10 @@ struct Check {
     std::string id, title, on;
     std::vector<std::string> run;  // commands (templates), run in order; their outputs are joined
     Matcher expect;
+    // An intent check (`ospf_neighbor: {...}` instead of run/expect): its commands come from the device's
+    // platform (intents.yaml) when it is graded.
+    std::optional<Intent> intent;
+    std::vector<std::string> after_ids;  // run after these (ordering only): reachability after control plane
     double points = 1;
     bool partial = false;
     bool hidden = false;

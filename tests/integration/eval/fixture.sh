@@ -5,7 +5,7 @@
 #   fixture.sh vpcs-up DIR CONSOLE_PORT LOCAL_UDP REMOTE_UDP MAC_OFFSET   (pids in DIR/pids)
 #   fixture.sh vpcs-down DIR
 #   fixture.sh vpcs-cmd CONSOLE_PORT COMMAND
-#   fixture.sh ospf-up PREFIX      (env: R1_LAN R2_LAN H1_ADDR H1_GW H2_ADDR H2_GW R1_CONF R2_CONF)
+#   fixture.sh ospf-up PREFIX      (env: R1_LAN R2_LAN H1_ADDR H1_GW H2_ADDR H2_GW R1_CONF R2_CONF [FRR_BGP=yes])
 #   fixture.sh ospf-down PREFIX
 set -eu
 cmd=$1; shift
@@ -45,7 +45,8 @@ link() {  # prefix ns1 if1 ns2 if2
 frr_start() {  # prefix router conf
     name=$1$2
     mkdir -p "/etc/frr/$name"
-    sed 's/^ospfd=no/ospfd=yes/' /etc/frr/daemons >"/etc/frr/$name/daemons"
+    # FRR_BGP=yes also starts bgpd (the intent tests' BGP sessions)
+    sed -e 's/^ospfd=no/ospfd=yes/' ${FRR_BGP:+-e 's/^bgpd=no/bgpd=yes/'} /etc/frr/daemons >"/etc/frr/$name/daemons"
     printf 'service integrated-vtysh-config\nhostname %s\n' "$2" >"/etc/frr/$name/vtysh.conf"
     printf '%s\n' "$3" >"/etc/frr/$name/frr.conf"
     chown -R frr:frr "/etc/frr/$name"

@@ -44,7 +44,7 @@ TEST_F(OspfGrading, CorrectConfigurationScoresFull) {
     EXPECT_TRUE(e.settle.failing.empty());
     // Each distinct command ran once per round (all checks are graded again in every round).
     std::size_t runs_of_ip_route = 0;
-    for (const auto& t : e.transcript) runs_of_ip_route += t.device == "h1" && t.command == "ip route";
+    for (const auto& t : e.transcript) runs_of_ip_route += t.device == "h1" && t.command == "ip route show";
     EXPECT_EQ(runs_of_ip_route, static_cast<std::size_t>(e.settle.rounds)) << dump(e);
 }
 

@@ -79,7 +79,7 @@ void setup(CLI::App& root, GlobalOptions&) {
         ->required()
         ->check(CLI::ExistingDirectory);
     lint->add_option("--platforms", opts->platforms_dir,
-                     "Directory of platform YAML files overriding the built-ins")
+                     "Directory of platform YAML files overriding the built-ins (intent parsers included)")
         ->check(CLI::ExistingDirectory);
     lint->add_flag("--json", opts->json, "Print the diagnostics as a JSON array");
     lint->add_flag("--strict", opts->strict, "Exit 3 when there are warnings");

@@ -43,8 +43,8 @@ void grade_on(const std::string& platform, ConsoleScript s, const std::string& c
     ParseResult r = parse_spec("id: t\ndevices: {d1: {platform: " + platform + "}}\nchecks:\n" + checks);
     ASSERT_TRUE(r.ok()) << r.diagnostics[0].text();
     r.spec.grading.settle.enabled = false;  // the consoles answer the same every time
-    std::map<std::string, DeviceTarget> t{
-        {"d1", DeviceTarget{"d1", platform, "telnet", "127.0.0.1", console.port(), "", "", "", "", "", "", ""}}};
+    std::map<std::string, DeviceTarget> t{{"d1", DeviceTarget{"d1", platform, "telnet", "127.0.0.1",
+                                                              console.port(), "", "", "", "", "", "", ""}}};
     EngineOptions o;
     o.open_timeout = std::chrono::seconds(10);
     o.command_timeout = std::chrono::seconds(10);
@@ -73,26 +73,28 @@ TEST(IntentConsoles, CiscoIos) {
     s.outputs["show vlan brief"] = fixture("cisco_ios_show_vlan_brief.txt");
     s.outputs["ping 192.168.0.1 repeat 5"] = fixture("cisco_ios_ping.txt");
     s.outputs["show running-config"] = fixture("cisco_ios_show_running_config.txt");
-    grade_on("cisco_ios", s,
-             "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 10.0.0.2, state: full, area: 0}}\n"
-             "  - {id: nbr2, on: d1, ospf_neighbor: {router_id: 192.168.5.2, interface: Gi9/9}}\n"
-             "  - {id: rt, on: d1, route: {prefix: 6.6.0.0/16, protocol: bgp, next_hop: 195.0.0.1}}\n"
-             "  - {id: bgp, on: d1, bgp_session: {peer: 10.0.0.10, state: established}}\n"
-             "  - {id: if, on: d1, interface: {name: GigabitEthernet0/1, oper: up, description: to iosvl2-2}}\n"
-             "  - {id: vlan, on: d1, vlan: {id: 60, name: VLan60, ports: Fa0/24}}\n"
-             "  - {id: ping, on: d1, reachability: 192.168.0.1}\n"
-             "  - {id: cfg, on: d1, config: {section: interface GigabitEthernet2/0/4.223436, line: ip access-group "
-             "iACL in}}\n"
-             "  - {id: raw, on: d1, run: show ip route, expect: {match: '^O\\*E2 0\\.0\\.0\\.0/0'}}\n",
-             {{CheckStatus::passed, "OSPF neighbour 10.0.0.2: Neighbor 10.0.0.2, interface address 10.0.0.2"},
-              {CheckStatus::failed, "OSPF neighbour 192.168.5.2: interface GigabitEthernet1/0/0, expected Gi9/9"},
-              {CheckStatus::passed, "route 6.6.0.0/16"},
-              {CheckStatus::failed, "BGP session 10.0.0.10: state Idle (Admin), expected established"},
-              {CheckStatus::passed, "interface GigabitEthernet0/1"},
-              {CheckStatus::passed, "VLAN 60"},
-              {CheckStatus::passed, "ping to 192.168.0.1: 5/5 replies (100%)"},
-              {CheckStatus::passed, "interface GigabitEthernet2/0/4.223436 > ip access-group iACL in"},
-              {CheckStatus::passed, "O*E2 0.0.0.0/0"}});
+    grade_on(
+        "cisco_ios", s,
+        "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 10.0.0.2, state: full, area: 0}}\n"
+        "  - {id: nbr2, on: d1, ospf_neighbor: {router_id: 192.168.5.2, interface: Gi9/9}}\n"
+        "  - {id: rt, on: d1, route: {prefix: 6.6.0.0/16, protocol: bgp, next_hop: 195.0.0.1}}\n"
+        "  - {id: bgp, on: d1, bgp_session: {peer: 10.0.0.10, state: established}}\n"
+        "  - {id: if, on: d1, interface: {name: GigabitEthernet0/1, oper: up, description: to iosvl2-2}}\n"
+        "  - {id: vlan, on: d1, vlan: {id: 60, name: VLan60, ports: Fa0/24}}\n"
+        "  - {id: ping, on: d1, reachability: 192.168.0.1}\n"
+        "  - {id: cfg, on: d1, config: {section: interface GigabitEthernet2/0/4.223436, line: ip "
+        "access-group "
+        "iACL in}}\n"
+        "  - {id: raw, on: d1, run: show ip route, expect: {match: '^O\\*E2 0\\.0\\.0\\.0/0'}}\n",
+        {{CheckStatus::passed, "OSPF neighbour 10.0.0.2: Neighbor 10.0.0.2, interface address 10.0.0.2"},
+         {CheckStatus::failed, "OSPF neighbour 192.168.5.2: interface GigabitEthernet1/0/0, expected Gi9/9"},
+         {CheckStatus::passed, "route 6.6.0.0/16"},
+         {CheckStatus::failed, "BGP session 10.0.0.10: state Idle (Admin), expected established"},
+         {CheckStatus::passed, "interface GigabitEthernet0/1"},
+         {CheckStatus::passed, "VLAN 60"},
+         {CheckStatus::passed, "ping to 192.168.0.1: 5/5 replies (100%)"},
+         {CheckStatus::passed, "interface GigabitEthernet2/0/4.223436 > ip access-group iACL in"},
+         {CheckStatus::passed, "O*E2 0.0.0.0/0"}});
 }
 
 TEST(IntentConsoles, AristaEos) {
@@ -133,39 +135,45 @@ TEST(IntentConsoles, JuniperJunos) {
     s.outputs["show ospf neighbor detail"] = fixture("juniper_junos_show_ospf_neighbor.txt");
     s.outputs["show bgp summary"] = fixture("juniper_junos_show_bgp_summary.txt");
     s.outputs["show vlans"] = fixture("juniper_junos_show_vlans.txt");
-    grade_on("juniper_junos", s,
-             "  - {id: if, on: d1, interface: {name: ge-0/0/0, address: 10.10.199.180/29, description: Test}}\n"
-             "  - {id: rt, on: d1, route: {prefix: 0.0.0.0/0, protocol: ospf, next_hop: 10.169.14.121}}\n"
-             "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 3.3.3.3, state: full, interface: ge-0/0/3.0}}\n"
-             "  - {id: bgp, on: d1, bgp_session: {peer: 198.51.100.200, state: established, prefixes_received: 70}}\n"
-             "  - {id: vlan, on: d1, vlan: {id: 1005, ports: [ge-0/0/7.0, xe-0/0/9.0]}}\n",
-             {{CheckStatus::passed, "interface ge-0/0/0"},
-              {CheckStatus::passed, "route 0.0.0.0/0"},
-              {CheckStatus::passed, "OSPF neighbour 3.3.3.3"},
-              {CheckStatus::passed, "BGP session 198.51.100.200"},
-              {CheckStatus::passed, "VLAN 1005"}});
+    grade_on(
+        "juniper_junos", s,
+        "  - {id: if, on: d1, interface: {name: ge-0/0/0, address: 10.10.199.180/29, description: Test}}\n"
+        "  - {id: rt, on: d1, route: {prefix: 0.0.0.0/0, protocol: ospf, next_hop: 10.169.14.121}}\n"
+        "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 3.3.3.3, state: full, interface: ge-0/0/3.0}}\n"
+        "  - {id: bgp, on: d1, bgp_session: {peer: 198.51.100.200, state: established, prefixes_received: "
+        "70}}\n"
+        "  - {id: vlan, on: d1, vlan: {id: 1005, ports: [ge-0/0/7.0, xe-0/0/9.0]}}\n",
+        {{CheckStatus::passed, "interface ge-0/0/0"},
+         {CheckStatus::passed, "route 0.0.0.0/0"},
+         {CheckStatus::passed, "OSPF neighbour 3.3.3.3"},
+         {CheckStatus::passed, "BGP session 198.51.100.200"},
+         {CheckStatus::passed, "VLAN 1005"}});
 }
 
 TEST(IntentConsoles, MikrotikRouterOs) {
     ConsoleScript s;
     s.prompt = "[admin@MikroTik] > ";
-    s.outputs["/interface print terse without-paging"] = fixture("mikrotik_routeros_interface_print_terse.txt");
+    s.outputs["/interface print terse without-paging"] =
+        fixture("mikrotik_routeros_interface_print_terse.txt");
     s.outputs["/ip address print terse without-paging"] =
-        " 0   address=10.159.1.159/30 network=10.159.1.158 interface=ether2_UniFi2 actual-interface=ether2_UniFi2\n";
+        " 0   address=10.159.1.159/30 network=10.159.1.158 interface=ether2_UniFi2 "
+        "actual-interface=ether2_UniFi2\n";
     s.outputs["/ip route print terse without-paging"] = fixture("mikrotik_routeros_ip_route_print_terse.txt");
     s.outputs["/routing ospf neighbor print without-paging"] =
         fixture("mikrotik_routeros_routing_ospf_neighbor_print.txt");
     s.outputs["/export"] = fixture("mikrotik_routeros_export.txt");
-    grade_on("mikrotik_routeros", s,
-             "  - {id: if, on: d1, interface: {name: ether2_UniFi2, address: 10.159.1.159/30, oper: up}}\n"
-             "  - {id: rt, on: d1, route: {prefix: 0.0.0.0/0, protocol: static, fib: true, next_hop: "
-             "185.138.116.223}}\n"
-             "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 89.188.172.2, state: full, interface: vlan68}}\n"
-             "  - {id: cfg, on: d1, config: {section: /ip address, line: add address=10.80.90.5/27 interface=ether9}}\n",
-             {{CheckStatus::passed, "interface ether2_UniFi2"},
-              {CheckStatus::passed, "route 0.0.0.0/0"},
-              {CheckStatus::passed, "OSPF neighbour 89.188.172.2"},
-              {CheckStatus::failed, "no 'add address=10.80.90.5/27 interface=ether9' in section '/ip address'"}});
+    grade_on(
+        "mikrotik_routeros", s,
+        "  - {id: if, on: d1, interface: {name: ether2_UniFi2, address: 10.159.1.159/30, oper: up}}\n"
+        "  - {id: rt, on: d1, route: {prefix: 0.0.0.0/0, protocol: static, fib: true, next_hop: "
+        "185.138.116.223}}\n"
+        "  - {id: nbr, on: d1, ospf_neighbor: {router_id: 89.188.172.2, state: full, interface: vlan68}}\n"
+        "  - {id: cfg, on: d1, config: {section: /ip address, line: add address=10.80.90.5/27 "
+        "interface=ether9}}\n",
+        {{CheckStatus::passed, "interface ether2_UniFi2"},
+         {CheckStatus::passed, "route 0.0.0.0/0"},
+         {CheckStatus::passed, "OSPF neighbour 89.188.172.2"},
+         {CheckStatus::failed, "no 'add address=10.80.90.5/27 interface=ether9' in section '/ip address'"}});
 }
 
 TEST(IntentConsoles, Vyos) {
@@ -175,11 +183,12 @@ TEST(IntentConsoles, Vyos) {
     s.outputs["set terminal length 0"] = "";
     s.outputs["set terminal width 512"] = "";
     s.outputs["show interfaces"] = fixture("vyos_show_interfaces.txt");
-    grade_on("vyos", s,
-             "  - {id: if, on: d1, interface: {name: lo, address: 172.18.255.110/32, admin: up}}\n"
-             "  - {id: vtun, on: d1, interface: {name: vtun1, description: OpenVPN-TUNNEL2}}\n",
-             {{CheckStatus::passed, "interface lo"},
-              {CheckStatus::failed, "interface vtun1: description OpenVPN-TUNNEL1, expected OpenVPN-TUNNEL2"}});
+    grade_on(
+        "vyos", s,
+        "  - {id: if, on: d1, interface: {name: lo, address: 172.18.255.110/32, admin: up}}\n"
+        "  - {id: vtun, on: d1, interface: {name: vtun1, description: OpenVPN-TUNNEL2}}\n",
+        {{CheckStatus::passed, "interface lo"},
+         {CheckStatus::failed, "interface vtun1: description OpenVPN-TUNNEL1, expected OpenVPN-TUNNEL2"}});
 }
 
 }  // namespace

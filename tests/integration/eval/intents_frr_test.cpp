@@ -15,14 +15,17 @@ using namespace labs;
 
 std::string router_conf(const std::string& id, int as, int peer_as, const std::string& peer,
                         const std::string& lan, int area, bool bgp) {
-    std::string c = "interface eth1\n ip ospf network point-to-point\n ip ospf hello-interval 1\n"
-                    " ip ospf dead-interval 4\n" +
-                    std::string(id == "1.1.1.1" ? " description to r2\n" : "") +
-                    "exit\n!\nrouter ospf\n ospf router-id " + id + "\n network 10.255.12.0/30 area " +
-                    std::to_string(area) + "\n network " + lan + " area " + std::to_string(area) +
-                    "\nexit\n!\nrouter bgp " + std::to_string(as) + "\n bgp router-id " + id +
-                    "\n no bgp ebgp-requires-policy\n";
-    if (bgp) c += " neighbor " + peer + " remote-as " + std::to_string(peer_as) + "\n neighbor " + peer + " timers connect 2\n";
+    std::string c =
+        "interface eth1\n ip ospf network point-to-point\n ip ospf hello-interval 1\n"
+        " ip ospf dead-interval 4\n" +
+        std::string(id == "1.1.1.1" ? " description to r2\n" : "") +
+        "exit\n!\nrouter ospf\n ospf router-id " + id + "\n network 10.255.12.0/30 area " +
+        std::to_string(area) + "\n network " + lan + " area " + std::to_string(area) +
+        "\nexit\n!\nrouter bgp " + std::to_string(as) + "\n bgp router-id " + id +
+        "\n no bgp ebgp-requires-policy\n";
+    if (bgp)
+        c += " neighbor " + peer + " remote-as " + std::to_string(peer_as) + "\n neighbor " + peer +
+             " timers connect 2\n";
     return c + " address-family ipv4 unicast\n  network " + lan + "\n exit-address-family\nexit\n";
 }
 
@@ -33,8 +36,9 @@ class BgpLab {
         std::string env =
             "FRR_BGP=yes R1_LAN=10.1.1.1/24 R2_LAN=10.2.2.1/24 H1_ADDR=10.1.1.10/24 H1_GW=10.1.1.1 "
             "H2_ADDR=10.2.2.10/24 H2_GW=10.2.2.1 R1_CONF=" +
-            quote(router_conf("1.1.1.1", 65001, 65002, "10.255.12.2", "10.1.1.0/24", 1, true)) +
-            " R2_CONF=" + quote(router_conf("2.2.2.2", 65002, 65001, "10.255.12.1", "10.2.2.0/24", broken ? 2 : 1, !broken));
+            quote(router_conf("1.1.1.1", 65001, 65002, "10.255.12.2", "10.1.1.0/24", 1, true)) + " R2_CONF=" +
+            quote(
+                router_conf("2.2.2.2", 65002, 65001, "10.255.12.1", "10.2.2.0/24", broken ? 2 : 1, !broken));
         down();
         up_rc_ = sh(env + " " + kFixture + " ospf-up " + prefix_);
     }
@@ -88,17 +92,20 @@ class IntentsOnFrr : public ::testing::Test {
 TEST_F(IntentsOnFrr, CorrectLabScoresFullAndPingWaitsForRouting) {
     BgpLab lab(false);
     ASSERT_TRUE(lab.up());
-    Evaluation e = evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec, "alice", lab.targets());
+    Evaluation e =
+        evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec, "alice", lab.targets());
     EXPECT_EQ(e.score, 10) << dump(e);
-    for (const auto& c : e.checks) EXPECT_EQ(c.status, CheckStatus::passed) << c.id << ": " << c.evidence << dump(e);
+    for (const auto& c : e.checks)
+        EXPECT_EQ(c.status, CheckStatus::passed) << c.id << ": " << c.evidence << dump(e);
     EXPECT_TRUE(e.settle.settled) << dump(e);
     auto evidence = [&](const std::string& id) {
         for (const auto& c : e.checks)
             if (c.id == id) return c.evidence;
         return std::string();
     };
-    EXPECT_NE(evidence("ospf").find("OSPF neighbour 2.2.2.2: Neighbor 2.2.2.2, interface address 10.255.12.2"),
-              std::string::npos);
+    EXPECT_NE(
+        evidence("ospf").find("OSPF neighbour 2.2.2.2: Neighbor 2.2.2.2, interface address 10.255.12.2"),
+        std::string::npos);
     EXPECT_NE(evidence("bgp").find("BGP session 10.255.12.2: BGP neighbor is 10.255.12.2, remote AS 65002"),
               std::string::npos);
     EXPECT_NE(evidence("route").find("B>* 10.2.2.0/24"), std::string::npos) << evidence("route");
@@ -120,7 +127,8 @@ TEST_F(IntentsOnFrr, BrokenLabFailsWithTheRecordsAsEvidence) {
     spec.grading.settle.window = std::chrono::seconds(6);  // nothing here converges
     BgpLab lab(true);
     ASSERT_TRUE(lab.up());
-    Evaluation e = evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec, "alice", lab.targets());
+    Evaluation e =
+        evaluate_blocking(PlatformRegistry::builtin(), EngineOptions{}, spec, "alice", lab.targets());
     auto s = statuses(e);
     std::map<std::string, std::string> ev;
     for (const auto& c : e.checks) ev[c.id] = c.evidence;
@@ -137,7 +145,8 @@ TEST_F(IntentsOnFrr, BrokenLabFailsWithTheRecordsAsEvidence) {
     EXPECT_EQ(s["h1-eth1"], CheckStatus::passed) << dump(e);
     EXPECT_EQ(s["h1-gw"], CheckStatus::passed) << dump(e);
     EXPECT_EQ(s["ping"], CheckStatus::failed) << dump(e);
-    EXPECT_EQ(ev["ping"].rfind("ping to 10.2.2.10: 0/3 replies (0%), expected at least 60%", 0), 0u) << ev["ping"];
+    EXPECT_EQ(ev["ping"].rfind("ping to 10.2.2.10: 0/3 replies (0%), expected at least 60%", 0), 0u)
+        << ev["ping"];
     EXPECT_EQ(s["raw"], CheckStatus::failed) << dump(e);
     EXPECT_EQ(e.score, 5) << dump(e);
     EXPECT_NE(report_text(e).find("no OSPF neighbour 2.2.2.2"), std::string::npos);

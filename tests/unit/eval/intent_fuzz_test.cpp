@@ -20,19 +20,29 @@
 namespace np::eval {
 namespace {
 
-std::vector<std::string> seeds() {
-    std::vector<std::string> out;
+// A corpus file: a byte picking the platform (index in the registry's sorted names), one picking the intent
+// (index in intent_kinds()), then a real output of that platform for that intent.
+struct Seed {
+    std::size_t platform = 0, kind = 0;
+    std::string output;
+    bool operator<(const Seed& o) const { return output < o.output; }
+};
+
+std::vector<Seed> seeds() {
+    std::vector<Seed> out;
     std::filesystem::path dir = std::string(NETPRAXIS_SOURCE_DIR) + "/tests/fuzz/corpus/eval_intents";
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
         std::ifstream in(e.path(), std::ios::binary);
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (bytes.size() > 2) out.push_back(bytes.substr(2));
+        if (bytes.size() > 2)
+            out.push_back({static_cast<unsigned char>(bytes[0]), static_cast<unsigned char>(bytes[1]),
+                           bytes.substr(2)});
     }
     std::sort(out.begin(), out.end());  // the same order everywhere: a seed reproduces a run
     return out;
 }
 
-std::string mutate(std::string s, const std::vector<std::string>& pool, std::mt19937& rng) {
+std::string mutate(std::string s, const std::vector<Seed>& pool, std::mt19937& rng) {
     auto pick = [&](std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(rng() % n); };
     static const std::string alphabet = "0123456789 ./:-,*>[]()=\"\t\r\nabcdefghijklmnopqrstuvwxyzFULDR";
     int steps = 1 + static_cast<int>(rng() % 4);
@@ -51,22 +61,21 @@ std::string mutate(std::string s, const std::vector<std::string>& pool, std::mt1
                 auto begin = s.rfind('\n', at == 0 ? 0 : at - 1);
                 begin = begin == std::string::npos ? 0 : begin + 1;
                 auto end = s.find('\n', begin);
-                std::string line = s.substr(begin, end == std::string::npos ? std::string::npos : end - begin + 1);
+                std::string line =
+                    s.substr(begin, end == std::string::npos ? std::string::npos : end - begin + 1);
                 for (std::size_t r = pick(60); r > 0; --r) s.insert(begin, line);
                 break;
             }
             case 3: {  // a line from another output
-                const std::string& other = pool[pick(pool.size())];
+                const std::string& other = pool[pick(pool.size())].output;
                 std::size_t from = pick(other.size());
                 auto end = other.find('\n', from);
-                s.insert(at, other.substr(from, end == std::string::npos ? std::string::npos : end - from + 1));
+                s.insert(at,
+                         other.substr(from, end == std::string::npos ? std::string::npos : end - from + 1));
                 break;
             }
-            case 4:
-                s.erase(at, pick(200));
-                break;
-            default:
-                s.resize(pick(s.size() + 1));
+            case 4: s.erase(at, pick(200)); break;
+            default: s.resize(pick(s.size() + 1));
         }
     }
     return s.size() > 65536 ? s.substr(0, 65536) : s;
@@ -88,7 +97,7 @@ Intent intent_for(const std::string& kind, std::mt19937& rng) {
 }
 
 TEST(IntentFuzz, MutatedRealOutputsNeverCrashTheParsers) {
-    const std::vector<std::string> pool = seeds();
+    const std::vector<Seed> pool = seeds();
     ASSERT_FALSE(pool.empty());
     long iterations = 1500;
     if (const char* n = std::getenv("NP_INTENT_FUZZ_ITERATIONS")) iterations = std::max(1L, std::atol(n));
@@ -99,9 +108,12 @@ TEST(IntentFuzz, MutatedRealOutputsNeverCrashTheParsers) {
     const auto names = reg.names();
     long graded = 0, passed = 0, records = 0, errors = 0, unsupported = 0;
     for (long n = 0; n < iterations; ++n) {
-        std::string output = mutate(pool[rng() % pool.size()], pool, rng);
-        const Platform& p = *reg.find(names[rng() % names.size()]);
-        const std::string& kind = intent_kinds()[rng() % intent_kinds().size()];
+        // Mostly the seed's own platform and intent (its parser sees near-real output), else any.
+        const Seed& seed_input = pool[rng() % pool.size()];
+        std::string output = mutate(seed_input.output, pool, rng);
+        bool own = rng() % 4 != 0;
+        const Platform& p = *reg.find(names[(own ? seed_input.platform : rng()) % names.size()]);
+        const std::string& kind = intent_kinds()[(own ? seed_input.kind : rng()) % intent_kinds().size()];
         auto parser = p.intents.find(kind);
         if (parser == p.intents.end()) {
             ++unsupported;
@@ -115,8 +127,9 @@ TEST(IntentFuzz, MutatedRealOutputsNeverCrashTheParsers) {
             ++errors;  // a regex too complex for this input: reported, the grader goes on
         }
     }
-    std::printf("intent-fuzz seed=%u inputs=%ld graded=%ld passed=%ld records=%ld errors=%ld unsupported=%ld\n", seed,
-                iterations, graded, passed, records, errors, unsupported);
+    std::printf(
+        "intent-fuzz seed=%u inputs=%ld graded=%ld passed=%ld records=%ld errors=%ld unsupported=%ld\n", seed,
+        iterations, graded, passed, records, errors, unsupported);
     EXPECT_EQ(graded + errors + unsupported, iterations);
     EXPECT_GT(records, 0);
 }

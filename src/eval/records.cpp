@@ -92,37 +92,8 @@ void IntentParser::compile(const std::string& where) {
         throw core::invalid(where + ".style: '" + style + "' is not indent, set or path");
 }
 
-std::vector<Record> IntentParser::parse(std::string_view output) const {
-    std::vector<Record> out;
-    Record ctx;  // the last context line's fields
-    for (auto line : lines_of(output)) {
-        Record r;
-        if (!record_re.empty()) {
-            if (take(record_re, line, r)) {
-                r.text = trimmed(line);
-                out.push_back(std::move(r));
-            }
-            continue;
-        }
-        if (start_re.empty()) continue;
-        bool starts = take(start_re, line, r);
-        if (starts) {
-            r.text = trimmed(line);
-            for (const auto& [f, v] : ctx.fields)
-                if (!r.has(f)) r.fields[f] = v;
-            out.push_back(std::move(r));
-        } else {
-            Record c;
-            bool is_context = false;
-            for (const auto& re : context_res) is_context = take(re, line, c) || is_context;
-            if (is_context) {
-                ctx = std::move(c);
-                continue;
-            }
-        }
-        if (out.empty()) continue;
-        for (const auto& re : field_res) take(re, line, out.back());
-    }
+// Filldown, merge, join, split, map and set, in that order, on the records read.
+std::vector<Record> IntentParser::finished(std::vector<Record> out) const {
     for (std::size_t k = 1; k < out.size(); ++k)
         for (const auto& f : filldown)
             if (!out[k].has(f) && out[k - 1].has(f)) out[k].fields[f] = out[k - 1].fields[f];
@@ -175,6 +146,40 @@ std::vector<Record> IntentParser::parse(std::string_view output) const {
         for (const auto& [field, value] : set) r.fields[field] = {value};
     }
     return out;
+}
+
+std::vector<Record> IntentParser::parse(std::string_view output) const {
+    std::vector<Record> out;
+    Record ctx;  // the last context line's fields
+    for (auto line : lines_of(output)) {
+        Record r;
+        if (!record_re.empty()) {
+            if (take(record_re, line, r)) {
+                r.text = trimmed(line);
+                out.push_back(std::move(r));
+            }
+            continue;
+        }
+        if (start_re.empty()) continue;
+        bool starts = take(start_re, line, r);
+        if (starts) {
+            r.text = trimmed(line);
+            for (const auto& [f, v] : ctx.fields)
+                if (!r.has(f)) r.fields[f] = v;
+            out.push_back(std::move(r));
+        } else {
+            Record c;
+            bool is_context = false;
+            for (const auto& re : context_res) is_context = take(re, line, c) || is_context;
+            if (is_context) {
+                ctx = std::move(c);
+                continue;
+            }
+        }
+        if (out.empty()) continue;
+        for (const auto& re : field_res) take(re, line, out.back());
+    }
+    return finished(std::move(out));
 }
 
 }  // namespace np::eval

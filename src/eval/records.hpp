@@ -60,6 +60,9 @@ struct IntentParser {
     void compile(const std::string& where);
     // Never throws for odd output (a regex too complex to match is reported as core::Error(invalid)).
     std::vector<Record> parse(std::string_view output) const;
+
+ private:
+    std::vector<Record> finished(std::vector<Record> records) const;
 };
 
 }  // namespace np::eval

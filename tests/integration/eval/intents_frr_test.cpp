@@ -44,14 +44,7 @@ class BgpLab {
     }
     ~BgpLab() { down(); }
     bool up() const { return up_rc_ == 0; }
-    std::map<std::string, DeviceTarget> targets() const {
-        std::map<std::string, DeviceTarget> t;
-        for (std::string n : {"r1", "r2"})
-            t[n] = DeviceTarget{n, "frr", "exec", "", 0, "", "", "", "", "", prefix_ + n, prefix_ + n};
-        for (std::string n : {"h1", "h2"})
-            t[n] = DeviceTarget{n, "linux", "exec", "", 0, "", "", "", "", "", prefix_ + n, ""};
-        return t;
-    }
+    std::map<std::string, DeviceTarget> targets() const { return lab_targets(prefix_); }
 
  private:
     void down() { sh(kFixture + " ospf-down " + prefix_ + " 2>/dev/null"); }

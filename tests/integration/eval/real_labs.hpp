@@ -63,6 +63,16 @@ inline std::string dump(const Evaluation& e) {
 
 // ---------------------------------------------------------------- FRR + Linux
 
+// The devices of a fixture.sh `ospf-up` lab: FRR routers r1, r2 and Linux hosts h1, h2 in its namespaces.
+inline std::map<std::string, DeviceTarget> lab_targets(const std::string& prefix) {
+    std::map<std::string, DeviceTarget> t;
+    for (std::string n : {"r1", "r2"})
+        t[n] = DeviceTarget{n, "frr", "exec", "", 0, "", "", "", "", "", prefix + n, prefix + n};
+    for (std::string n : {"h1", "h2"})
+        t[n] = DeviceTarget{n, "linux", "exec", "", 0, "", "", "", "", "", prefix + n, ""};
+    return t;
+}
+
 enum class OspfMode { correct, partial, broken };
 
 // `tag` tells apart labs up at the same time in one process (one character: interface names are short).
@@ -97,14 +107,7 @@ class OspfLab {
     ~OspfLab() { down(); }
     bool up() const { return up_rc_ == 0; }
 
-    std::map<std::string, DeviceTarget> targets() const {
-        std::map<std::string, DeviceTarget> t;
-        for (std::string n : {"r1", "r2"})
-            t[n] = DeviceTarget{n, "frr", "exec", "", 0, "", "", "", "", "", prefix_ + n, prefix_ + n};
-        for (std::string n : {"h1", "h2"})
-            t[n] = DeviceTarget{n, "linux", "exec", "", 0, "", "", "", "", "", prefix_ + n, ""};
-        return t;
-    }
+    std::map<std::string, DeviceTarget> targets() const { return lab_targets(prefix_); }
 
  private:
     void down() { sh(kFixture + " ospf-down " + prefix_); }

@@ -58,11 +58,12 @@ void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, co
     // Forwarding is switched on in the same shell (/proc/sys/net is the namespace's own): one `ip netns exec`
     // per router instead of three (each costs a mount namespace and a /sys remount; issue 14's profile).
     // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
-    run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c",
-                 "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1; "
-                 "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null; "
-                 "hostname \"$1\" && exec \"$2\" start \"$3\"",
-                 "frr-start", spec.name, options_.frrinit, node.pathspace},
+    const std::string start_script =
+        "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1; "
+        "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null; "
+        "hostname \"$1\" && exec \"$2\" start \"$3\"";
+    run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c", start_script, "frr-start",
+                 spec.name, options_.frrinit, node.pathspace},
                 60s);
     for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
 }

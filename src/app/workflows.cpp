@@ -75,7 +75,7 @@ struct Workflows::Impl {
 
     static eval::EngineOptions engine_options(const core::Config& config, core::WorkerPool& pool) {
         eval::EngineOptions o;
-        o.max_concurrent_evaluations = static_cast<std::size_t>(config.get_int("eval.concurrency", 64));
+        o.max_concurrent_evaluations = static_cast<std::size_t>(config.get_int("eval.concurrency", 160));
         o.open_timeout = config.get_duration("eval.open_timeout", std::chrono::seconds(20));
         o.command_timeout = config.get_duration("eval.command_timeout", std::chrono::seconds(30));
         o.pool = &pool;

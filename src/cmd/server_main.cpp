@@ -125,7 +125,7 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
 // Lab work is CPU- and root-bound: jobs.concurrency slots of its own, so it never holds evaluations up.
 std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config) {
     std::map<std::string, app::JobKindOptions> kinds{
-        {"evaluation.run", {32, true, 0}},
+        {"evaluation.run", {160, true, 0}},  // a class of 150 graded in one wave (issue 14)
         {"environment.reconcile", {-1, false, 10}},
     };
     auto node = config.node("jobs.kinds");

@@ -72,7 +72,16 @@ std::unique_ptr<Session> make_cli_session(std::unique_ptr<ByteStream> stream, co
 std::unique_ptr<Session> make_exec_session(boost::asio::any_io_executor ex, const DeviceTarget& target,
                                            const Platform& platform);
 
-// The session a target's transport asks for. `pool` is needed for ssh (libssh is blocking).
+// An FRR router through its daemons' vty sockets, one connection per daemon for the session's life, for the
+// read-only `show` commands one daemon answers alone; everything else through `make_exec_session` (vtysh -c).
+std::unique_ptr<Session> make_frr_vty_session(boost::asio::any_io_executor ex, const DeviceTarget& target,
+                                              const Platform& platform);
+// The FRR daemon that answers `command` alone in vtysh ("zebra", "ospfd", "bgpd"), or "" (then vtysh runs
+// it).
+std::string frr_vty_daemon(const std::string& command);
+
+// The session a target's transport asks for (exec on a platform whose exec is vtysh: make_frr_vty_session).
+// `pool` is needed for ssh (libssh is blocking).
 std::unique_ptr<Session> make_session(boost::asio::any_io_executor ex, const DeviceTarget& target,
                                       const Platform& platform, core::WorkerPool* pool);
 

@@ -134,7 +134,11 @@ std::unique_ptr<Session> make_session(asio::any_io_executor ex, const DeviceTarg
                                       const Platform& platform, core::WorkerPool* pool) {
     if (target.transport == "telnet")
         return make_cli_session(make_telnet_stream(ex, target), target, platform);
-    if (target.transport == "exec") return make_exec_session(ex, target, platform);
+    if (target.transport == "exec") {
+        if (!platform.exec.empty() && platform.exec.front() == "vtysh")
+            return make_frr_vty_session(ex, target, platform);  // issue 14: no vtysh process per show command
+        return make_exec_session(ex, target, platform);
+    }
     if (target.transport == "ssh") {
         if (!pool) throw core::internal("ssh sessions need a worker pool");
         return make_cli_session(make_ssh_stream(ex, target, *pool), target, platform);

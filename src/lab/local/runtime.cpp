@@ -1,201 +1,27 @@
 #include "lab/local/runtime.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pwd.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "lab/local/console_guard.hpp"
+#include "lab/local/host.hpp"
 #include "lab/local/process.hpp"
 #include "lab/local/vpcs_client.hpp"
 
 namespace np::lab {
 namespace fs = std::filesystem;
-namespace json = boost::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Holds an flock on <state_dir>/.lock: allocation of ports and caps checks see a consistent host.
-class HostLock {
- public:
-    explicit HostLock(const fs::path& state_dir) {
-        fs::create_directories(state_dir);
-        fd_ = open((state_dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd_ < 0) throw core::internal("cannot open lock file in " + state_dir.string());
-        // Bounded like every other wait: a holder stuck for a minute is a fault to report, not to wait out.
-        auto deadline = std::chrono::steady_clock::now() + 60s;
-        while (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-            if (errno != EWOULDBLOCK && errno != EINTR) break;
-            if (std::chrono::steady_clock::now() > deadline) {
-                close(fd_);
-                throw core::unavailable("the local lab lock " + (state_dir / ".lock").string() +
-                                        " is held by another process for over 60 s; try again");
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    ~HostLock() { close(fd_); }
-    HostLock(const HostLock&) = delete;
-    HostLock& operator=(const HostLock&) = delete;
-
- private:
-    int fd_ = -1;
-};
-
-// VPCS 0.5b2 cannot bind its telnet console to an address: it listens on every address of the host, so
-// anyone who can reach the host could type into a student's PC. An nftables set of console ports, with one
-// rule dropping them on every interface but lo, keeps them to this host (netpraxis's grader and console
-// proxy connect through 127.0.0.1). The table is made idempotently: the chain is flushed and its one rule
-// written again in the same transaction. Without nft the consoles stay open, and a warning says so.
-constexpr const char* kConsoleTable = "inet netpraxis";
-
-void guard_console(std::uint16_t port) {
-    std::string script = std::string("add table ") + kConsoleTable + "\n" + "add set " + kConsoleTable +
-                         " vpcs_consoles { type inet_service; }\n" + "add chain " + kConsoleTable +
-                         " input { type filter hook input priority 0; policy accept; }\n" + "flush chain " +
-                         kConsoleTable + " input\n" + "add rule " + kConsoleTable +
-                         " input iifname != \"lo\" tcp dport @vpcs_consoles drop\n" + "add element " +
-                         kConsoleTable + " vpcs_consoles { " + std::to_string(port) + " }\n";
-    auto r = run_command({"nft", "-f", "-"}, 10s, script);
-    if (r.status != 0)
-        log::warn(
-            "lab.console_unguarded",
-            {{"port", port}, {"why", "nft failed: " + r.output}, {"risk", "reachable from other hosts"}});
-}
-
-void unguard_console(std::uint16_t port) {
-    // Absent already (a lab stopped twice, or nft missing): nothing to do, the error is ignored.
-    run_command(
-        {"nft", "delete", "element", "inet", "netpraxis", "vpcs_consoles", "{", std::to_string(port), "}"},
-        10s);
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_file(const fs::path& p, const std::string& text,
-                fs::perms perms = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read) {
-    auto tmp = p;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out) throw core::internal("cannot write " + tmp.string());
-    }
-    fs::permissions(tmp, perms);
-    fs::rename(tmp, p);
-}
-
-bool netns_exists(const std::string& name) {
-    return fs::exists(fs::path("/var/run/netns") / name);
-}
-
-std::vector<std::string> netns_with_prefix(const std::string& prefix) {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/var/run/netns", ec)) {
-        auto n = e.path().filename().string();
-        if (n.rfind(prefix, 0) == 0) out.push_back(n);
-    }
-    return out;
-}
-
-// PIDs whose network namespace is one of `names` (what `ip netns pids` does, for all of them in one pass).
-std::vector<pid_t> pids_in_namespaces(const std::set<std::string>& names) {
-    std::set<std::pair<dev_t, ino_t>> wanted;
-    for (const auto& ns : names) {
-        struct stat st {};
-        if (::stat(("/var/run/netns/" + ns).c_str(), &st) == 0) wanted.insert({st.st_dev, st.st_ino});
-    }
-    std::vector<pid_t> out;
-    if (wanted.empty()) return out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator("/proc", ec)) {
-        auto name = e.path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-        struct stat st {};
-        if (::stat((e.path() / "ns" / "net").c_str(), &st) != 0) continue;
-        if (wanted.count({st.st_dev, st.st_ino})) out.push_back(static_cast<pid_t>(std::stol(name)));
-    }
-    return out;
-}
-
-bool port_free(std::uint16_t port, int type, bool any_address) {
-    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    int one = 1;
-    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(any_address ? INADDR_ANY : INADDR_LOOPBACK);
-    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
-
-bool tcp_accepts(std::uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
-
-void run_batch(const std::vector<std::string>& argv, const std::string& input) {
-    auto r = run_command(argv, 30s, input);
-    if (r.status != 0)
-        throw core::internal("`ip` batch failed (exit " + std::to_string(r.status) + "): " + r.output);
-}
-
-NodeKind kind_from(std::string_view s) {
-    return s == "frr" ? NodeKind::frr : s == "vpcs" ? NodeKind::vpcs : NodeKind::linux;
-}
-
-std::string helper_path(const RuntimeOptions& o) {
-    if (!o.helper_binary.empty()) return o.helper_binary;
-    std::error_code ec;
-    auto self = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) throw core::internal("cannot find the netpraxis binary for the TAP bridge helper");
-    return self.string();
-}
-
-}  // namespace
-
-std::string node_netns(const std::string& env, const std::string& node) {
-    return env + "_" + node;
-}
-
-const NodeRecord* LabRecord::find(const std::string& node) const {
-    for (const auto& n : nodes)
-        if (n.name == node) return &n;
-    return nullptr;
-}
+using namespace host;
 
 RuntimeOptions RuntimeOptions::from_config(const core::Config& config) {
     RuntimeOptions o;
@@ -218,99 +44,6 @@ RuntimeOptions RuntimeOptions::from_config(const core::Config& config) {
     if (o.max_labs < 1 || o.max_nodes < 1)
         throw core::invalid("config lab: max_labs and max_nodes must be >= 1");
     return o;
-}
-
-std::string record_to_json(const LabRecord& r) {
-    json::object o;
-    o["env"] = r.env;
-    o["topology_name"] = r.topology_name;
-    o["status"] = r.status;
-    o["owner_pid"] = r.owner_pid;
-    o["created_at"] = r.created_at;
-    o["topology"] = r.topology_yaml;
-    json::array nodes;
-    for (const auto& n : r.nodes) {
-        json::object j;
-        j["name"] = n.name;
-        j["kind"] = std::string(kind_name(n.kind));
-        if (!n.netns.empty()) j["netns"] = n.netns;
-        if (!n.pathspace.empty()) j["frr_pathspace"] = n.pathspace;
-        if (n.kind == NodeKind::vpcs) {
-            j["console_port"] = n.console_port;
-            j["udp_port"] = n.udp_port;
-            j["peer_port"] = n.peer_port;
-            j["mac_offset"] = n.mac_offset;
-            json::array pids;
-            for (auto p : n.pids) pids.push_back(p);
-            j["pids"] = pids;
-        }
-        nodes.push_back(j);
-    }
-    o["nodes"] = nodes;
-    json::array bridges;
-    for (const auto& b : r.bridges) {
-        bridges.push_back(json::object{{"netns", b.netns},
-                                       {"ifname", b.ifname},
-                                       {"udp_port", b.udp_port},
-                                       {"vpcs_port", b.vpcs_port},
-                                       {"pid", b.pid}});
-    }
-    o["bridges"] = bridges;
-    return json::serialize(o) + "\n";
-}
-
-LabRecord record_from_json(const std::string& text, const std::string& source) {
-    try {
-        auto v = json::parse(text);
-        const auto& o = v.as_object();
-        LabRecord r;
-        auto str = [](const json::object& obj, const char* key) {
-            auto it = obj.find(key);
-            return it != obj.end() && it->value().is_string() ? std::string(it->value().as_string())
-                                                              : std::string();
-        };
-        auto num = [](const json::object& obj, const char* key) -> std::int64_t {
-            auto it = obj.find(key);
-            return it != obj.end() && it->value().is_int64() ? it->value().as_int64() : 0;
-        };
-        r.env = str(o, "env");
-        r.topology_name = str(o, "topology_name");
-        r.status = str(o, "status");
-        r.owner_pid = static_cast<pid_t>(num(o, "owner_pid"));
-        r.created_at = num(o, "created_at");
-        r.topology_yaml = str(o, "topology");
-        for (const auto& nv : o.at("nodes").as_array()) {
-            const auto& j = nv.as_object();
-            NodeRecord n;
-            n.name = str(j, "name");
-            n.kind = kind_from(str(j, "kind"));
-            n.netns = str(j, "netns");
-            n.pathspace = str(j, "frr_pathspace");
-            n.console_port = static_cast<std::uint16_t>(num(j, "console_port"));
-            n.udp_port = static_cast<std::uint16_t>(num(j, "udp_port"));
-            n.peer_port = static_cast<std::uint16_t>(num(j, "peer_port"));
-            n.mac_offset = static_cast<int>(num(j, "mac_offset"));
-            if (auto it = j.find("pids"); it != j.end())
-                for (const auto& p : it->value().as_array())
-                    n.pids.push_back(static_cast<pid_t>(p.as_int64()));
-            r.nodes.push_back(std::move(n));
-        }
-        if (auto it = o.find("bridges"); it != o.end()) {
-            for (const auto& bv : it->value().as_array()) {
-                const auto& j = bv.as_object();
-                BridgeRecord b;
-                b.netns = str(j, "netns");
-                b.ifname = str(j, "ifname");
-                b.udp_port = static_cast<std::uint16_t>(num(j, "udp_port"));
-                b.vpcs_port = static_cast<std::uint16_t>(num(j, "vpcs_port"));
-                b.pid = static_cast<pid_t>(num(j, "pid"));
-                r.bridges.push_back(b);
-            }
-        }
-        return r;
-    } catch (const std::exception& e) {
-        throw core::internal("lab state " + source + " is unreadable: " + e.what());
-    }
 }
 
 LocalRuntime::LocalRuntime(RuntimeOptions options) : options_(std::move(options)) {}
@@ -451,159 +184,27 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     auto report = [&](const std::string& step, int done, int total) {
         if (progress) progress(step, done, total);
     };
-    const std::string yaml = to_yaml(topology);
     LabRecord record;
-    {
-        HostLock lock(options_.state_dir);
-        if (auto existing = read(env)) {
-            if (existing->topology_yaml != yaml)
-                throw core::conflict("environment '" + env + "' already holds topology '" +
-                                     existing->topology_name + "' with other content; `netpraxis lab down " +
-                                     env + "` first");
-            if ((existing->status == "creating" || existing->status == "stopping") &&
-                existing->owner_pid != getpid() && pid_alive(existing->owner_pid))
-                throw core::conflict("environment '" + env + "' is being changed by process " +
-                                     std::to_string(existing->owner_pid) + "; try again when it is done");
-            if (existing->status == "running" && observe(env).state == EnvState::running) {
-                log::info("lab.up_unchanged", {{"env", env}});
-                return *existing;
-            }
-            // Leftovers of an interrupted or broken lab: start from a clean slate.
-            teardown(*existing, env);
-        } else if (!netns_with_prefix(env + "_").empty()) {
-            teardown(LabRecord{env, topology.name, "stopping", getpid(), 0, {}, {}, {}}, env);
-        }
-        check_caps(env, topology);
-        record.env = env;
-        record.topology_name = topology.name;
-        record.status = "creating";
-        record.owner_pid = getpid();
-        record.created_at = core::unix_now();
-        record.topology_yaml = yaml;
-        for (const auto& n : topology.nodes) {
-            NodeRecord nr;
-            nr.name = n.name;
-            nr.kind = n.kind;
-            if (n.kind != NodeKind::vpcs) nr.netns = node_netns(env, n.name);
-            if (n.kind == NodeKind::frr) nr.pathspace = node_netns(env, n.name);
-            record.nodes.push_back(std::move(nr));
-        }
-        allocate_ports(record, topology);
-        // Recorded before anything is made: a crash from here on leaves a record `down` can follow.
-        write_record(record);
-    }
+    if (auto unchanged = plan(topology, env, record)) return *unchanged;
     auto started = std::chrono::steady_clock::now();
     const int total = static_cast<int>(topology.nodes.size() + topology.links.size() + topology.nodes.size());
     int done = 0;
+    auto phase = [&](const char* name) {
+        log::debug("lab.up_phase", {{"env", env},
+                                    {"phase", name},
+                                    {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - started)
+                                               .count()}});
+    };
     try {
-        // iproute2 in batch mode: one process per step instead of one per command (ip is ~20-40 ms a call).
-        std::string namespaces;
-        for (const auto& n : record.nodes)
-            if (!n.netns.empty()) namespaces += "netns add " + n.netns + "\n";
-        if (!namespaces.empty()) run_batch({"ip", "-batch", "-"}, namespaces);
-        for (const auto& n : record.nodes)
-            if (!n.netns.empty()) report("namespace " + n.netns, ++done, total);
-        std::string links;
-        std::map<std::string, std::string> set_up;  // namespace -> batch bringing its interfaces up
-        for (const auto& n : record.nodes)
-            if (!n.netns.empty()) set_up[n.netns] = "link set lo up\n";
-        for (const auto& link : topology.links) {
-            const Node* a = topology.find(link.a.node);
-            const Node* b = topology.find(link.b.node);
-            if (a->kind == NodeKind::vpcs || b->kind == NodeKind::vpcs) continue;
-            auto ns_a = node_netns(env, a->name);
-            auto ns_b = node_netns(env, b->name);
-            // Both ends are made inside their namespaces: no name ever exists on the host side, so two labs
-            // with the same interface names never collide (and IFNAMSIZ is the topology's own limit of 15).
-            links += "link add " + link.a.iface + " netns " + ns_a + " type veth peer name " + link.b.iface +
-                     " netns " + ns_b + "\n";
-            set_up[ns_a] += "link set " + link.a.iface + " up\n";
-            set_up[ns_b] += "link set " + link.b.iface + " up\n";
-        }
-        if (!links.empty()) run_batch({"ip", "-batch", "-"}, links);
-        for (const auto& [ns, batch] : set_up) run_batch({"ip", "-n", ns, "-batch", "-"}, batch);
-        for (const auto& link : topology.links)
-            report("link " + link.a.node + ":" + link.a.iface + " - " + link.b.node + ":" + link.b.iface,
-                   ++done, total);
-        auto phase = [&](const char* name) {
-            log::debug("lab.up_phase", {{"env", env},
-                                        {"phase", name},
-                                        {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   std::chrono::steady_clock::now() - started)
-                                                   .count()}});
-        };
+        make_links(record, topology, [&](const std::string& step) { report(step, ++done, total); });
         phase("namespaces_and_links");
-        for (auto& bridge : record.bridges) {
-            start_bridge(record, bridge);
-            write_record(record);
-        }
-        for (auto& n : record.nodes) {
-            if (n.kind != NodeKind::vpcs) continue;
-            start_vpcs(record, n, *topology.find(n.name));
-            write_record(record);
-        }
-        // The slow parts run side by side: each FRR instance (watchfrr takes ~1-2 s, mostly waiting) and each
-        // VPCS startup (VPCS 0.5b2 runs startup.vpc only when the first console client connects, and that
-        // first session is unreliable for further commands: we are that client; each `ip` takes ~2 s).
-        std::vector<std::thread> workers;
-        std::mutex error_mutex;
-        std::string first_error;
-        auto guarded = [&](const std::string& what, auto fn) {
-            return [&, what, fn] {
-                try {
-                    fn();
-                } catch (const std::exception& e) {
-                    std::lock_guard guard(error_mutex);
-                    if (first_error.empty()) first_error = what + ": " + e.what();
-                }
-            };
-        };
-        for (const auto& n : record.nodes) {
-            const Node* spec = topology.find(n.name);
-            const NodeRecord* node = &n;
-            if (n.kind == NodeKind::frr)
-                workers.emplace_back(
-                    guarded("frr node " + n.name, [&, spec, node] { start_frr(record, *node, *spec); }));
-            if (n.kind == NodeKind::vpcs)
-                workers.emplace_back(guarded("vpcs node " + n.name, [node] {
-                    vpcs_wait_startup(node->console_port, node->name, 30s);
-                }));
-        }
-        for (const auto& n : record.nodes) {
-            if (n.kind != NodeKind::linux) continue;
-            const Node* spec = topology.find(n.name);
-            if (spec->config.empty() && spec->exec.empty()) continue;
-            // One shell per node: the config script, then the exec lines, stopping at the first failure.
-            std::string script = "set -e\n" + spec->config + "\n";
-            for (const auto& cmd : spec->exec) script += cmd + "\n";
-            workers.emplace_back(guarded("linux node " + n.name, [netns = n.netns, script] {
-                run_checked({"ip", "netns", "exec", netns, "sh", "-c", script}, 60s);
-            }));
-        }
-        phase("bridges_and_vpcs_processes");
-        for (auto& t : workers) t.join();
-        phase("frr_and_vpcs_startup");
-        if (!first_error.empty()) throw core::internal(first_error);
+        start_nodes(record, topology, phase);
         for (const auto& n : record.nodes)
             report("node " + n.name + " (" + std::string(kind_name(n.kind)) + ")", ++done, total);
     } catch (const std::exception& e) {
         log::error("lab.up_failed", {{"env", env}, {"error", e.what()}});
-        try {
-            teardown(record, env);
-            if (fs::exists(lab_dir(env) / "saved")) {
-                // Keep the students' saved configs: the environment stays, stopped, for another try.
-                LabRecord stopped = record;
-                stopped.status = "stopped";
-                stopped.owner_pid = 0;
-                stopped.bridges.clear();
-                for (auto& n : stopped.nodes) n.pids.clear();
-                write_record(stopped);
-            } else {
-                fs::remove_all(lab_dir(env));
-            }
-        } catch (const std::exception& cleanup) {
-            log::error("lab.cleanup_failed", {{"env", env}, {"error", cleanup.what()}});
-        }
+        rollback(record, env);
         if (const auto* err = dynamic_cast<const core::Error*>(&e)) throw *err;
         throw core::internal(std::string("lab ") + env + ": " + e.what());
     }
@@ -616,119 +217,165 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     return record;
 }
 
+std::optional<LabRecord> LocalRuntime::plan(const Topology& topology, const std::string& env,
+                                            LabRecord& record) {
+    const std::string yaml = to_yaml(topology);
+    HostLock lock(options_.state_dir);
+    if (auto existing = read(env)) {
+        if (existing->topology_yaml != yaml)
+            throw core::conflict("environment '" + env + "' already holds topology '" +
+                                 existing->topology_name + "' with other content; `netpraxis lab down " +
+                                 env + "` first");
+        if ((existing->status == "creating" || existing->status == "stopping") &&
+            existing->owner_pid != getpid() && pid_alive(existing->owner_pid))
+            throw core::conflict("environment '" + env + "' is being changed by process " +
+                                 std::to_string(existing->owner_pid) + "; try again when it is done");
+        if (existing->status == "running" && observe(env).state == EnvState::running) {
+            log::info("lab.up_unchanged", {{"env", env}});
+            return existing;
+        }
+        // Leftovers of an interrupted or broken lab: start from a clean slate.
+        teardown(*existing, env);
+    } else if (!netns_with_prefix(env + "_").empty()) {
+        teardown(LabRecord{env, topology.name, "stopping", getpid(), 0, {}, {}, {}}, env);
+    }
+    check_caps(env, topology);
+    record.env = env;
+    record.topology_name = topology.name;
+    record.status = "creating";
+    record.owner_pid = getpid();
+    record.created_at = core::unix_now();
+    record.topology_yaml = yaml;
+    for (const auto& n : topology.nodes) {
+        NodeRecord nr;
+        nr.name = n.name;
+        nr.kind = n.kind;
+        if (n.kind != NodeKind::vpcs) nr.netns = node_netns(env, n.name);
+        if (n.kind == NodeKind::frr) nr.pathspace = node_netns(env, n.name);
+        record.nodes.push_back(std::move(nr));
+    }
+    allocate_ports(record, topology);
+    // Recorded before anything is made: a crash from here on leaves a record `down` can follow.
+    write_record(record);
+    return std::nullopt;
+}
+
+void LocalRuntime::make_links(const LabRecord& record, const Topology& topology,
+                              const std::function<void(const std::string&)>& step) {
+    // iproute2 in batch mode: one process per step instead of one per command (ip is ~20-40 ms a call).
+    std::string namespaces;
+    for (const auto& n : record.nodes)
+        if (!n.netns.empty()) namespaces += "netns add " + n.netns + "\n";
+    if (!namespaces.empty()) run_batch({"ip", "-batch", "-"}, namespaces);
+    for (const auto& n : record.nodes)
+        if (!n.netns.empty()) step("namespace " + n.netns);
+    std::string links;
+    std::map<std::string, std::string> set_up;  // namespace -> batch bringing its interfaces up
+    for (const auto& n : record.nodes)
+        if (!n.netns.empty()) set_up[n.netns] = "link set lo up\n";
+    for (const auto& link : topology.links) {
+        const Node* a = topology.find(link.a.node);
+        const Node* b = topology.find(link.b.node);
+        if (a->kind == NodeKind::vpcs || b->kind == NodeKind::vpcs) continue;
+        auto ns_a = node_netns(record.env, a->name);
+        auto ns_b = node_netns(record.env, b->name);
+        // Both ends are made inside their namespaces: no name ever exists on the host side, so two labs
+        // with the same interface names never collide (and IFNAMSIZ is the topology's own limit of 15).
+        links += "link add " + link.a.iface + " netns " + ns_a + " type veth peer name " + link.b.iface +
+                 " netns " + ns_b + "\n";
+        set_up[ns_a] += "link set " + link.a.iface + " up\n";
+        set_up[ns_b] += "link set " + link.b.iface + " up\n";
+    }
+    if (!links.empty()) run_batch({"ip", "-batch", "-"}, links);
+    for (const auto& [ns, batch] : set_up) run_batch({"ip", "-n", ns, "-batch", "-"}, batch);
+    for (const auto& link : topology.links)
+        step("link " + link.a.node + ":" + link.a.iface + " - " + link.b.node + ":" + link.b.iface);
+}
+
 namespace {
 
-// `chown -R frr:frr DIR` without a process per router (the FRR daemons and vtysh run as frr and must read and
-// write their folder).
-void chown_to_frr(const fs::path& dir) {
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(4096);
-    if (getpwnam_r("frr", &pw, buf.data(), buf.size(), &found) != 0 || !found)
-        throw core::internal("no user frr on this host (is frr installed?)");
-    auto own = [&](const fs::path& p) {
-        if (lchown(p.c_str(), pw.pw_uid, pw.pw_gid) != 0)
-            throw core::internal("chown " + p.string() + ": " + std::strerror(errno));
-    };
-    own(dir);
-    for (const auto& entry : fs::recursive_directory_iterator(dir)) own(entry.path());
+// Runs every job on its own thread and waits for all; throws core::internal with the first failure, named.
+void run_side_by_side(const std::vector<std::pair<std::string, std::function<void()>>>& jobs) {
+    std::vector<std::thread> workers;
+    std::mutex error_mutex;
+    std::string first_error;
+    for (const auto& [what, fn] : jobs)
+        workers.emplace_back([&, what = what, fn = fn] {
+            try {
+                fn();
+            } catch (const std::exception& e) {
+                std::lock_guard guard(error_mutex);
+                if (first_error.empty()) first_error = what + ": " + e.what();
+            }
+        });
+    for (auto& t : workers) t.join();
+    if (!first_error.empty()) throw core::internal(first_error);
 }
 
 }  // namespace
 
-void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec) {
-    auto etc = options_.frr_etc / node.pathspace;
-    fs::create_directories(etc);
-    std::string daemons = read_file(options_.frr_etc / "daemons");
-    if (daemons.empty())
-        throw core::internal("cannot read " + (options_.frr_etc / "daemons").string() +
-                             " (is frr installed?)");
-    for (const auto& d : spec.daemons) {
-        auto pos = daemons.find("\n" + d + "=no");
-        if (pos != std::string::npos) daemons.replace(pos, d.size() + 4, "\n" + d + "=yes");
+void LocalRuntime::start_nodes(LabRecord& record, const Topology& topology,
+                               const std::function<void(const char*)>& phase) {
+    for (auto& bridge : record.bridges) {
+        start_bridge(record, bridge);
+        write_record(record);
     }
-    write_file(etc / "daemons", daemons);
-    // A configuration the student saved (`write memory`) before a stop wins over the topology's.
-    std::string conf = read_file(lab_dir(record.env) / "saved" / (spec.name + ".frr.conf"));
-    if (conf.empty())
-        conf = spec.config.empty() ? "frr defaults traditional\nhostname " + spec.name +
-                                         "\nservice integrated-vtysh-config\n!\n"
-                                   : spec.config;
-    write_file(etc / "frr.conf", conf);
-    // vtysh takes its prompt from its own config (reference/devices/README.md: `hostname` in frr.conf is not
-    // applied to vtysh).
-    write_file(etc / "vtysh.conf", "service integrated-vtysh-config\nhostname " + spec.name + "\n");
-    chown_to_frr(etc);
-    // frrinit.sh does not enter a namespace itself (reference/devices/README.md). Its own UTS namespace gives
-    // the daemons the node's hostname, so `show running-config` says `hostname r1`, not the host's name.
-    // Forwarding is switched on in the same shell (/proc/sys/net is the namespace's own): one `ip netns exec`
-    // per router instead of three (each costs a mount namespace and a /sys remount; issue 14's profile).
-    // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
-    run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c",
-                 "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1; "
-                 "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null; "
-                 "hostname \"$1\" && exec \"$2\" start \"$3\"",
-                 "frr-start", spec.name, options_.frrinit, node.pathspace},
-                60s);
-    for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
-}
-
-void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& spec) {
-    auto dir = lab_dir(record.env) / "nodes" / node.name;
-    fs::create_directories(dir);
-    // VPCS reads startup.vpc from its working directory; the prompt follows the node name like in GNS3.
-    // A configuration saved on the console (`save`) before a stop wins over the topology's.
-    std::string saved = read_file(lab_dir(record.env) / "saved" / (node.name + ".vpc"));
-    write_file(dir / "startup.vpc",
-               "set pcname " + node.name + "\n" + (saved.empty() ? spec.config : saved) + "\n");
-    guard_console(node.console_port);  // before VPCS opens it: no window where it is reachable
-    auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
-                          std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
-                          std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
-                         10s, {}, dir);
-    (void)
-        r;  // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console.
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!tcp_accepts(node.console_port)) {
-        if (std::chrono::steady_clock::now() > deadline)
-            throw core::internal("vpcs node " + node.name + " did not open its console on port " +
-                                 std::to_string(node.console_port) + ": " + r.output);
-        std::this_thread::sleep_for(20ms);
+    for (auto& n : record.nodes) {
+        if (n.kind != NodeKind::vpcs) continue;
+        start_vpcs(record, n, *topology.find(n.name));
+        write_record(record);
     }
-    node.pids = pids_with_cwd_under(dir);
-}
-
-void LocalRuntime::start_bridge(LabRecord& record, BridgeRecord& bridge) {
-    int ready[2];
-    if (pipe2(ready, O_CLOEXEC) != 0) throw core::internal("pipe failed");
-    auto dir = lab_dir(record.env);
+    // The slow parts run side by side: each FRR instance (watchfrr takes ~1-2 s, mostly waiting) and each
+    // VPCS startup (VPCS 0.5b2 runs startup.vpc only when the first console client connects, and that
+    // first session is unreliable for further commands: we are that client; each `ip` takes ~2 s).
+    std::vector<std::pair<std::string, std::function<void()>>> jobs;
+    for (const auto& n : record.nodes) {
+        const Node* spec = topology.find(n.name);
+        const NodeRecord* node = &n;
+        if (n.kind == NodeKind::frr)
+            jobs.emplace_back("frr node " + n.name, [&, spec, node] { start_frr(record, *node, *spec); });
+        if (n.kind == NodeKind::vpcs)
+            jobs.emplace_back("vpcs node " + n.name,
+                              [node] { vpcs_wait_startup(node->console_port, node->name, 30s); });
+    }
+    for (const auto& n : record.nodes) {
+        if (n.kind != NodeKind::linux) continue;
+        const Node* spec = topology.find(n.name);
+        if (spec->config.empty() && spec->exec.empty()) continue;
+        // One shell per node: the config script, then the exec lines, stopping at the first failure.
+        std::string script = "set -e\n" + spec->config + "\n";
+        for (const auto& cmd : spec->exec) script += cmd + "\n";
+        jobs.emplace_back("linux node " + n.name, [netns = n.netns, script] {
+            run_checked({"ip", "netns", "exec", netns, "sh", "-c", script}, 60s);
+        });
+    }
+    phase("bridges_and_vpcs_processes");
     try {
-        bridge.pid =
-            spawn_detached({helper_path(options_), "lab", "_bridge", "--netns", bridge.netns, "--ifname",
-                            bridge.ifname, "--listen", std::to_string(bridge.udp_port), "--peer",
-                            std::to_string(bridge.vpcs_port), "--ready-fd", std::to_string(ready[1])},
-                           dir, dir / ("bridge-" + bridge.netns + "-" + bridge.ifname + ".log"), ready[1]);
+        run_side_by_side(jobs);
     } catch (...) {
-        close(ready[0]);
-        close(ready[1]);
+        phase("frr_and_vpcs_startup");
         throw;
     }
-    close(ready[1]);
-    std::string answer;
-    pollfd p{ready[0], POLLIN, 0};
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    char buf[256];
-    while (answer.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-        if (poll(&p, 1, 100) > 0) {
-            auto n = ::read(ready[0], buf, sizeof buf);
-            if (n <= 0) break;
-            answer.append(buf, static_cast<std::size_t>(n));
+    phase("frr_and_vpcs_startup");
+}
+
+void LocalRuntime::rollback(const LabRecord& record, const std::string& env) {
+    try {
+        teardown(record, env);
+        if (fs::exists(lab_dir(env) / "saved")) {
+            // Keep the students' saved configs: the environment stays, stopped, for another try.
+            LabRecord stopped = record;
+            stopped.status = "stopped";
+            stopped.owner_pid = 0;
+            stopped.bridges.clear();
+            for (auto& n : stopped.nodes) n.pids.clear();
+            write_record(stopped);
+        } else {
+            fs::remove_all(lab_dir(env));
         }
+    } catch (const std::exception& cleanup) {
+        log::error("lab.cleanup_failed", {{"env", env}, {"error", cleanup.what()}});
     }
-    close(ready[0]);
-    if (answer.rfind("ok", 0) != 0)
-        throw core::internal("TAP bridge for " + bridge.netns + ":" + bridge.ifname +
-                             " failed: " + (answer.empty() ? std::string("no answer") : answer));
 }
 
 void LocalRuntime::teardown(const LabRecord& record, const std::string& env) {

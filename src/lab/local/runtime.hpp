@@ -112,6 +112,15 @@ class LocalRuntime {
     std::filesystem::path lab_dir(const std::string& env) const { return options_.state_dir / env; }
 
  private:
+    // `up` in steps: plan (under the host lock: the record, its ports, written before anything is made;
+    // returns the lab when it already runs unchanged) -> links (namespaces, veth pairs) -> nodes (bridges,
+    // VPCS, then FRR, VPCS startups and Linux configs side by side) -> on failure, rollback.
+    std::optional<LabRecord> plan(const Topology& topology, const std::string& env, LabRecord& record);
+    void make_links(const LabRecord& record, const Topology& topology,
+                    const std::function<void(const std::string&)>& step);
+    void start_nodes(LabRecord& record, const Topology& topology,
+                     const std::function<void(const char*)>& phase);
+    void rollback(const LabRecord& record, const std::string& env);
     void teardown(const LabRecord& record, const std::string& env);
     void write_record(const LabRecord& record) const;
     void check_caps(const std::string& env, const Topology& topology) const;

@@ -269,6 +269,7 @@ int serve(const core::Config& config, const ServeOptions& options,
     if (copts.idle_timeout.count() <= 0) throw core::invalid("consoles.idle_timeout must be positive");
     app::Consoles consoles(*providers, copts);
     consoles.route_through_owners(*store, pool, iopts.id);  // issue 13: labs on other instances
+    workflows.pause_consoles_with(consoles);  // grading takes a VPCS console's one connection, then gives it back
 
     bool shutting_down = false;
     api::ApiOptions aopts;

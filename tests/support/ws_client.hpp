@@ -70,13 +70,16 @@ struct WsClient {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (!finished && std::chrono::steady_clock::now() < deadline)
             if (io.run_one_until(deadline) == 0 && io.stopped()) break;
-        if (finished) return result;
-        boost::system::error_code ignored;
-        ws.next_layer().cancel(ignored);
-        io.restart();
-        while (!finished && io.run_one() != 0) {
+        if (!finished) {
+            boost::system::error_code ignored;
+            ws.next_layer().cancel(ignored);
+            io.restart();
+            while (!finished && io.run_one() != 0) {
+            }
+            result = boost::asio::error::timed_out;
         }
-        return boost::asio::error::timed_out;
+        io.restart();  // ready for the caller's own asynchronous operations (io.run_for...)
+        return result;
     }
 };
 

@@ -241,7 +241,9 @@ class ViewerStream final : public lab::ConsoleStream {
 ConsoleHub::ConsoleHub(asio::any_io_executor executor, Opener open)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(open))) {}
 
-void ConsoleHub::on_ended(std::function<void()> callback) { impl_->on_empty = std::move(callback); }
+void ConsoleHub::on_ended(std::function<void()> callback) {
+    impl_->on_empty = std::move(callback);
+}
 
 ConsoleHub::~ConsoleHub() {
     impl_->on_empty = nullptr;  // the owner is letting go of it already
@@ -278,8 +280,10 @@ asio::awaitable<void> ConsoleHub::start() {
 std::unique_ptr<lab::ConsoleStream> ConsoleHub::attach(bool interactive) {
     auto v = std::make_shared<Viewer>(impl_->executor, interactive);
     v->pending = impl_->recent;
-    if (impl_->ended) v->closed = true;
-    else impl_->viewers.push_back(v);
+    if (impl_->ended)
+        v->closed = true;
+    else
+        impl_->viewers.push_back(v);
     return std::make_unique<ViewerStream>(impl_, std::move(v));
 }
 
@@ -301,7 +305,11 @@ void ConsoleHub::resume(const std::string& notice) {
     asio::co_spawn(self->executor, Impl::reconnect(self, notice), asio::detached);
 }
 
-bool ConsoleHub::ended() const { return impl_->ended; }
-std::size_t ConsoleHub::viewers() const { return impl_->viewers.size(); }
+bool ConsoleHub::ended() const {
+    return impl_->ended;
+}
+std::size_t ConsoleHub::viewers() const {
+    return impl_->viewers.size();
+}
 
 }  // namespace np::app

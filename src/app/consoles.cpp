@@ -36,7 +36,9 @@ Consoles::~Consoles() {
     hubs.clear();
 }
 
-std::size_t Consoles::device_connections() const { return hubs_->by_key.size(); }
+std::size_t Consoles::device_connections() const {
+    return hubs_->by_key.size();
+}
 
 std::shared_ptr<void> Consoles::pause_for_grading(const std::string& environment_id,
                                                   const std::vector<std::string>& nodes) {
@@ -62,7 +64,7 @@ std::shared_ptr<void> Consoles::pause_for_grading(const std::string& environment
 }
 
 boost::asio::awaitable<std::shared_ptr<ConsoleHub>> Consoles::hub_of(const store::Environment& environment,
-                                                                    const std::string& node) {
+                                                                     const std::string& node) {
     auto key = environment.id + "/" + node;
     auto it = hubs_->by_key.find(key);
     if (it != hubs_->by_key.end() && !it->second->ended()) co_return it->second;

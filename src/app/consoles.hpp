@@ -86,7 +86,7 @@ class Consoles {
     std::shared_ptr<std::map<std::string, int>> open_;  // user id -> open consoles (shared with the slots)
     // The hub of a node of a lab here, made (not yet connected) when there is none.
     boost::asio::awaitable<std::shared_ptr<ConsoleHub>> hub_of(const store::Environment& environment,
-                                                              const std::string& node);
+                                                               const std::string& node);
     struct Hubs;
     std::shared_ptr<Hubs> hubs_;  // "environment/node" -> its hub, and the pauses (shared with the guards)
 };

@@ -302,7 +302,9 @@ asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
     co_return co_await impl_->grade(evaluation_id, nullptr, failure);
 }
 
-void Workflows::pause_consoles_with(Consoles& consoles) { impl_->consoles = &consoles; }
+void Workflows::pause_consoles_with(Consoles& consoles) {
+    impl_->consoles = &consoles;
+}
 
 void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();

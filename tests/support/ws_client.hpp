@@ -1,6 +1,6 @@
 // Test helper: a blocking WebSocket client (Beast) on 127.0.0.1 whose every operation (connect, upgrade,
-// send, receive) gives up after `timeout_seconds`, so a test that waits for the server to act fails instead of
-// hanging. Asio ignores SO_RCVTIMEO, so each operation is an asynchronous one run on `io` for at most the
+// send, receive) gives up after `timeout_seconds`, so a test that waits for the server to act fails instead
+// of hanging. Asio ignores SO_RCVTIMEO, so each operation is an asynchronous one run on `io` for at most the
 // timeout; one that has not finished by then is cancelled and fails with error::timed_out (the session is
 // then unusable, as after any WebSocket error).
 #pragma once

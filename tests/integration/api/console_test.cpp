@@ -199,12 +199,13 @@ TEST(Console, StudentAndWatcherShareTheDeviceAndGradingPausesThem) {
     ServerProcess server({}, "lab:\n  state_dir: {dir}/labs\n");
     Client t(server.port());
     auto teacher = t.login("admin", server.admin_password());
-    auto student_id = std::string(
-        t.call("POST", "/api/v1/users", teacher,
-               json::serialize(json::object{{"username", "hub-a"}, {"role", "student"}, {"password", "pw-pw-pw-1"}}),
-               201)
-            .at("id")
-            .as_string());
+    auto student_id =
+        std::string(t.call("POST", "/api/v1/users", teacher,
+                           json::serialize(json::object{
+                               {"username", "hub-a"}, {"role", "student"}, {"password", "pw-pw-pw-1"}}),
+                           201)
+                        .at("id")
+                        .as_string());
     auto ex =
         t.call("POST", "/api/v1/exercises", teacher,
                json::serialize(json::object{
@@ -241,15 +242,15 @@ TEST(Console, StudentAndWatcherShareTheDeviceAndGradingPausesThem) {
     read_until(mine, "255.255.255.0", seen);
     read_until(watch, "255.255.255.0", watched);
     EXPECT_NE(seen.find("ip 10.0.0.1/24"), std::string::npos) << seen;
-    EXPECT_NE(watched.find("ip 10.0.0.1/24"), std::string::npos) << "the watcher sees the student's typing: "
-                                                                  << watched;
+    EXPECT_NE(watched.find("ip 10.0.0.1/24"), std::string::npos)
+        << "the watcher sees the student's typing: " << watched;
     EXPECT_NE(watched.find("255.255.255.0"), std::string::npos) << watched;
 
     // Grading with both consoles open: the exact score, from the device itself.
     auto ev = t.call("POST", "/api/v1/assignments/" + a_id + "/evaluations", a, "", 202);
     EXPECT_EQ(t.wait_job(std::string(ev.at("job").at("id").as_string()), a), "succeeded");
-    auto graded = t.call("GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()),
-                         a, "", 200);
+    auto graded = t.call(
+        "GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()), a, "", 200);
     EXPECT_EQ(graded.at("status").as_string(), "done") << json::serialize(graded);
     EXPECT_EQ(graded.at("score").to_number<double>(), 1.0) << json::serialize(graded);
     // Both viewers were told, and got the device back (with its prompt).

@@ -81,11 +81,12 @@ struct Fixture {
     std::shared_ptr<app::ConsoleHub> hub;
 
     Fixture() {
-        hub = std::make_shared<app::ConsoleHub>(io.get_executor(), [this]() -> asio::awaitable<std::unique_ptr<lab::ConsoleStream>> {
-            auto c = std::make_shared<Connection>(io.get_executor());
-            connections.push_back(c);
-            co_return std::make_unique<FakeStream>(c);
-        });
+        hub = std::make_shared<app::ConsoleHub>(
+            io.get_executor(), [this]() -> asio::awaitable<std::unique_ptr<lab::ConsoleStream>> {
+                auto c = std::make_shared<Connection>(io.get_executor());
+                connections.push_back(c);
+                co_return std::make_unique<FakeStream>(c);
+            });
         hub->on_ended([this] { hub_ended = true; });
     }
     // Runs the loop until `done` holds (bounded: false after 10 s).
@@ -159,7 +160,8 @@ TEST(ConsoleHub, APauseLetsGoOfTheDeviceAndItsEndConnectsAgain) {
     ASSERT_TRUE(f.until([&] { return s->text == "[paused]"; })) << s->text;
     bool wrote = false;
     asio::co_spawn(f.io, student->write("x"), [&](std::exception_ptr) { wrote = true; });
-    ASSERT_TRUE(f.until([&] { return wrote && s->text.find("input refused") != std::string::npos; })) << s->text;
+    ASSERT_TRUE(f.until([&] { return wrote && s->text.find("input refused") != std::string::npos; }))
+        << s->text;
     EXPECT_EQ(f.connections[0]->written, "\r");  // nothing typed reached the device
 
     f.hub->resume("[back]");

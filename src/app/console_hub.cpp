@@ -76,7 +76,9 @@ struct Link {
 }  // namespace
 
 struct ConsoleHub::Impl : std::enable_shared_from_this<Impl> {
-    Impl(asio::any_io_executor ex, Opener o) : executor(ex), open(std::move(o)), ready(ex) {}
+    Impl(asio::any_io_executor ex, Opener o) : executor(ex), open(std::move(o)), ready(ex) {
+        ready.expires_at(asio::steady_timer::time_point::max());
+    }
 
     asio::any_io_executor executor;
     Opener open;
@@ -252,7 +254,10 @@ ConsoleHub::~ConsoleHub() {
 
 asio::awaitable<void> ConsoleHub::start() {
     auto self = impl_;
-    while (self->connecting) co_await wait(self->ready);
+    while (self->connecting) {  // ready's expiry stays at max: cancel() wakes every waiter at once
+        boost::system::error_code ec;
+        co_await self->ready.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (self->ended) throw core::unavailable("the console closed while it was being opened");
     if (self->link || self->pauses > 0) co_return;  // connected, or connected when the pause ends
     self->connecting = true;

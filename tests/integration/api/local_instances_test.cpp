@@ -325,8 +325,16 @@ TEST(LocalInstances, ConsoleOfALabOnAnotherInstanceGoesThroughItsOwner) {
         std::string all;
         read_until(ws, "pc1> ", all);
         ASSERT_NE(all.find("pc1> "), std::string::npos) << all;
+        // A teacher watches through host-b at the same time: one more viewer of the owner's device
+        // connection, starting with the screen so far.
+        WsClient watch(b, path + "?mode=watch", teacher);
+        ASSERT_TRUE(watch.open()) << watch.status() << " " << watch.response.body();
+        std::string watched;
+        read_until(watch, "pc1> ", watched);
         ASSERT_TRUE(ws.send("ip 10.0.0.1/24\r", true));
         read_until(ws, "10.0.0.1", all);
+        read_until(watch, "10.0.0.1", watched);
+        EXPECT_NE(watched.find("ip 10.0.0.1/24"), std::string::npos) << watched;
         all.clear();
         ASSERT_TRUE(ws.send(R"({"type":"resize","cols":120,"rows":40})"));
         ASSERT_TRUE(ws.send("show ip\r", true));

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 
 using namespace np;
 namespace asio = boost::asio;
@@ -77,12 +78,20 @@ struct Fixture {
     asio::io_context io;
     std::vector<std::shared_ptr<Connection>> connections;
     bool fail_next_open = false;
+    bool hold_opens = false;  // opens wait for `gate` to be cancelled
+    asio::steady_timer gate{io};
     bool hub_ended = false;
     std::shared_ptr<app::ConsoleHub> hub;
 
     Fixture() {
         hub = std::make_shared<app::ConsoleHub>(
             io.get_executor(), [this]() -> asio::awaitable<std::unique_ptr<lab::ConsoleStream>> {
+                if (hold_opens) {
+                    gate.expires_at(asio::steady_timer::time_point::max());
+                    boost::system::error_code ec;
+                    co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                }
+                if (fail_next_open) throw std::runtime_error("no such node");
                 auto c = std::make_shared<Connection>(io.get_executor());
                 connections.push_back(c);
                 co_return std::make_unique<FakeStream>(c);
@@ -182,4 +191,30 @@ TEST(ConsoleHub, APauseLetsGoOfTheDeviceAndItsEndConnectsAgain) {
     again.closed = true;
     again.signal.cancel();
     EXPECT_TRUE(f.until([&] { return s->ended && f.hub_ended; }));
+}
+
+TEST(ConsoleHub, ConsolesOpenedTogetherWaitForTheOneConnectionAndAFailedOpenEndsTheHub) {
+    Fixture f;
+    f.hold_opens = true;
+    int started = 0;
+    for (int i = 0; i < 3; ++i)
+        asio::co_spawn(f.io, f.hub->start(), [&](std::exception_ptr e) { started += e ? 100 : 1; });
+    for (int i = 0; i < 20; ++i) f.io.poll();
+    EXPECT_EQ(started, 0);
+    f.gate.cancel();
+    ASSERT_TRUE(f.until([&] { return started == 3; })) << started;
+    EXPECT_EQ(f.connections.size(), 1u);
+
+    Fixture g;
+    g.fail_next_open = true;
+    std::exception_ptr error;
+    bool done = false;
+    asio::co_spawn(g.io, g.hub->start(), [&](std::exception_ptr e) {
+        error = e;
+        done = true;
+    });
+    ASSERT_TRUE(g.until([&] { return done; }));
+    EXPECT_TRUE(error);
+    EXPECT_TRUE(g.hub->ended());
+    EXPECT_TRUE(g.hub_ended);
 }

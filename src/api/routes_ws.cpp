@@ -65,8 +65,9 @@ class ConsoleBridge {
 
     asio::awaitable<void> from_browser() {
         try {
-            // A console shows its prompt once it gets a line (VPCS, IOS): wake it for the one who types.
-            if (!watch_) co_await session_.stream->write("\r");
+            // No wake-up RETURN here: the node's shared device connection (app::ConsoleHub) sends one per
+            // connection it makes, on the instance owning the lab (a relay must not send a second one: VPCS
+            // drops a line arriving while it answers the first).
             while (auto message = co_await ws_.read()) {
                 last_ = Clock::now();
                 if (message->binary) {

@@ -2,8 +2,10 @@
 // GET /api/v1/environments/{id}/nodes/{node}/console). Checks what the use-case owns: the lab runs, the
 // caller has a free console slot (consoles.max_per_user), the node exists (the provider says); who may open
 // whose environment is the API's policy. A local lab living on another instance (issue 13) is reached
-// through that instance's console route (app/remote_console.hpp), with the caller's token. Closing a console
-// closes the stream only: the device keeps running. Runs on the event loop.
+// through that instance's console route (app/remote_console.hpp), with the caller's token. The consoles of
+// one node of a lab here share one device connection (app/console_hub.hpp: VPCS serves one telnet client),
+// which grading pauses (pause_for_grading). Closing a console closes the stream only: the device keeps
+// running. Runs on the event loop.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -11,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lab/provider.hpp"
 
@@ -26,6 +29,8 @@ class ProviderRegistry;
 }
 
 namespace np::app {
+
+class ConsoleHub;
 
 struct ConsoleOptions {
     int max_per_user = 4;                                 // consoles.max_per_user (0: no limit)
@@ -61,6 +66,15 @@ class Consoles {
                                          const std::string& user_id, const Forward& forward = {});
     // Consoles open now for a user.
     int open_count(const std::string& user_id) const;
+
+    // The grader takes the device connections of `nodes` of an environment's lab here (VPCS serves one
+    // telnet client) until the returned guard is released: their consoles let go of the device now (the
+    // viewers see a notice; input is refused with a message) and connect again after (a notice, the
+    // prompt). Consoles opened meanwhile wait for the end the same way. Release it on the event loop.
+    std::shared_ptr<void> pause_for_grading(const std::string& environment_id,
+                                            const std::vector<std::string>& nodes);
+    // Devices with consoles open here now (one shared connection each).
+    std::size_t device_connections() const;
     const ConsoleOptions& options() const { return options_; }
 
  private:
@@ -70,6 +84,11 @@ class Consoles {
     core::WorkerPool* pool_ = nullptr;
     std::string instance_id_;
     std::shared_ptr<std::map<std::string, int>> open_;  // user id -> open consoles (shared with the slots)
+    // The hub of a node of a lab here, made (not yet connected) when there is none.
+    boost::asio::awaitable<std::shared_ptr<ConsoleHub>> hub_of(const store::Environment& environment,
+                                                               const std::string& node);
+    struct Hubs;
+    std::shared_ptr<Hubs> hubs_;  // "environment/node" -> its hub, and the pauses (shared with the guards)
 };
 
 }  // namespace np::app

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "app/consoles.hpp"
 #include "app/events.hpp"
 #include "app/jobs.hpp"
 #include "core/config.hpp"
@@ -91,6 +92,7 @@ struct Workflows::Impl {
     eval::PlatformRegistry platforms;
     lab::ProviderRegistry& providers;
     eval::Engine engine;
+    Consoles* consoles = nullptr;  // pause_consoles_with
 
     lab::Provider& provider(const std::string& name) { return providers.get(name); }
 
@@ -242,8 +244,15 @@ struct Workflows::Impl {
                     targets.emplace(dev.name, std::move(t));
                 }
             }
+            // Open consoles of telnet devices let go of them while the grader works (one client each).
+            std::vector<std::string> telnet_nodes;
+            for (const auto& [name, t] : targets)
+                if (t.transport == "telnet") telnet_nodes.push_back(name);
+            auto consoles_paused =
+                consoles ? consoles->pause_for_grading(l.env->id, telnet_nodes) : std::shared_ptr<void>();
             if (ctx) co_await ctx->progress(1, 2, "grading");
             auto result = co_await engine.evaluate(parsed.spec, ev.student_id, targets);
+            consoles_paused.reset();
             auto report = json::parse(eval::report_json(result, false, true)).as_object();
             ev.results = json::serialize(report["checks"]);
             ev.transcript = json::serialize(report["transcript"]);  // kept for teachers, also on error
@@ -291,6 +300,10 @@ Workflows::~Workflows() = default;
 asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
     Impl::Failure failure;
     co_return co_await impl_->grade(evaluation_id, nullptr, failure);
+}
+
+void Workflows::pause_consoles_with(Consoles& consoles) {
+    impl_->consoles = &consoles;
 }
 
 void Workflows::register_with(JobRunner& jobs) {

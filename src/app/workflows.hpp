@@ -30,6 +30,7 @@ class ProviderRegistry;
 
 namespace np::app {
 
+class Consoles;
 class EventBus;
 class JobRunner;
 
@@ -42,6 +43,9 @@ class Workflows {
     ~Workflows();
 
     void register_with(JobRunner& jobs);
+    // Grading takes the device connections of the browser consoles open on the lab's telnet devices (VPCS
+    // serves one client) and gives them back after (Consoles::pause_for_grading). `consoles` outlives this.
+    void pause_consoles_with(Consoles& consoles);
     // Cleans what a crash left behind, provider by provider (called once at start).
     boost::asio::awaitable<void> reconcile_at_start();
     // What instance `instance_id` owns, looked at again (at start, and when it finds its environments

@@ -269,6 +269,8 @@ int serve(const core::Config& config, const ServeOptions& options,
     if (copts.idle_timeout.count() <= 0) throw core::invalid("consoles.idle_timeout must be positive");
     app::Consoles consoles(*providers, copts);
     consoles.route_through_owners(*store, pool, iopts.id);  // issue 13: labs on other instances
+    // Grading takes the one connection of a VPCS console from its viewers, then gives it back.
+    workflows.pause_consoles_with(consoles);
 
     bool shutting_down = false;
     api::ApiOptions aopts;

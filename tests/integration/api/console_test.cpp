@@ -189,3 +189,96 @@ TEST(Console, StudentTypesIntoVpcsOthersAreRefusedWatchIsReadOnly) {
     EXPECT_EQ(t.wait_job(std::string(destroy.at("job").at("id").as_string()), teacher), "succeeded");
     if (HasFailure()) ADD_FAILURE() << server.output();
 }
+
+// One device connection per node, shared (VPCS serves one telnet client): the student's console and a
+// teacher's watch are open at once and both see what the device prints; grading while they are open pauses
+// them (a notice), gets the exact score from the device, and the consoles work again after, on the same
+// device (the address typed before grading is still there: nothing was restarted).
+TEST(Console, StudentAndWatcherShareTheDeviceAndGradingPausesThem) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
+    ServerProcess server({}, "lab:\n  state_dir: {dir}/labs\n");
+    Client t(server.port());
+    auto teacher = t.login("admin", server.admin_password());
+    auto student_id =
+        std::string(t.call("POST", "/api/v1/users", teacher,
+                           json::serialize(json::object{
+                               {"username", "hub-a"}, {"role", "student"}, {"password", "pw-pw-pw-1"}}),
+                           201)
+                        .at("id")
+                        .as_string());
+    auto ex =
+        t.call("POST", "/api/v1/exercises", teacher,
+               json::serialize(json::object{
+                   {"slug", "console"}, {"title", "Console"}, {"spec", kSpec}, {"topology", kTopology}}),
+               201);
+    auto ex_id = std::string(ex.at("id").as_string());
+    t.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+    auto as = t.call(
+        "POST", "/api/v1/assignments", teacher,
+        json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", json::array{student_id}}}), 201);
+    auto a_id = std::string(as.at("items").as_array().at(0).at("id").as_string());
+    auto a = t.login("hub-a", "pw-pw-pw-1");
+    auto env_id = std::string(
+        t.call("GET", "/api/v1/assignments/" + a_id, a, "", 200).at("environment").at("id").as_string());
+    auto start =
+        t.call("POST", "/api/v1/environments/" + env_id + "/actions", a, R"({"action":"start"})", 202);
+    ASSERT_EQ(t.wait_job(std::string(start.at("job").at("id").as_string()), a), "succeeded");
+    const std::string path = "/api/v1/environments/" + env_id + "/nodes/pc1/console";
+
+    WsClient mine(server.port(), path, a);
+    ASSERT_TRUE(mine.open()) << mine.status() << " " << mine.response.body();
+    std::string seen, watched;
+    read_until(mine, "pc1> ", seen);
+    ASSERT_NE(seen.find("pc1> "), std::string::npos) << seen;
+    // The watch opens while the student's console is open (it used to wait for it to close) and starts
+    // with the screen so far.
+    WsClient watch(server.port(), path + "?mode=watch", teacher);
+    ASSERT_TRUE(watch.open()) << watch.status() << " " << watch.response.body();
+    read_until(watch, "pc1> ", watched);
+    ASSERT_NE(watched.find("pc1> "), std::string::npos) << watched;
+    watched.clear();
+    seen.clear();
+    ASSERT_TRUE(mine.send("ip 10.0.0.1/24\r", true));
+    read_until(mine, "255.255.255.0", seen);
+    read_until(watch, "255.255.255.0", watched);
+    EXPECT_NE(seen.find("ip 10.0.0.1/24"), std::string::npos) << seen;
+    EXPECT_NE(watched.find("ip 10.0.0.1/24"), std::string::npos)
+        << "the watcher sees the student's typing: " << watched;
+    EXPECT_NE(watched.find("255.255.255.0"), std::string::npos) << watched;
+
+    // Grading with both consoles open: the exact score, from the device itself.
+    auto ev = t.call("POST", "/api/v1/assignments/" + a_id + "/evaluations", a, "", 202);
+    EXPECT_EQ(t.wait_job(std::string(ev.at("job").at("id").as_string()), a), "succeeded");
+    auto graded = t.call(
+        "GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()), a, "", 200);
+    EXPECT_EQ(graded.at("status").as_string(), "done") << json::serialize(graded);
+    EXPECT_EQ(graded.at("score").to_number<double>(), 1.0) << json::serialize(graded);
+    // Both viewers were told, and got the device back (with its prompt).
+    seen.clear();
+    watched.clear();
+    read_until(mine, "grading done", seen);
+    read_until(mine, "pc1> ", seen);
+    read_until(watch, "grading done", watched);
+    EXPECT_NE(seen.find("grading in progress"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("grading done"), std::string::npos) << seen;
+    EXPECT_NE(watched.find("grading done"), std::string::npos) << watched;
+
+    // The console works after grading, on the same device: the address typed before is still set.
+    auto after = seen.substr(seen.find("grading done"));
+    if (after.find("pc1> ") == std::string::npos) read_until(mine, "pc1> ", after);
+    seen.clear();
+    watched.clear();
+    ASSERT_TRUE(mine.send("show ip\r", true));
+    read_until(mine, "IP/MASK", seen);
+    read_until(mine, "pc1> ", seen);
+    read_until(watch, "IP/MASK", watched);
+    EXPECT_NE(seen.find("IP/MASK     : 10.0.0.1/24"), std::string::npos) << seen;
+    EXPECT_NE(watched.find("IP/MASK"), std::string::npos) << watched;
+    auto env = t.call("GET", "/api/v1/environments/" + env_id, teacher, "", 200);
+    EXPECT_EQ(env.at("observed_state").as_string(), "running");
+
+    auto destroy = t.call("POST", "/api/v1/environments/" + env_id + "/actions", teacher,
+                          R"({"action":"destroy"})", 202);
+    EXPECT_EQ(t.wait_job(std::string(destroy.at("job").at("id").as_string()), teacher), "succeeded");
+    if (HasFailure()) ADD_FAILURE() << server.output();
+}

@@ -249,7 +249,7 @@ checks:
     points: 1
 )";
 
-// Reads binary messages until their text contains `want` (bounded by the client's socket timeout).
+// Reads binary messages until their text contains `want` (each read bounded by the client's timeout).
 void read_until(WsClient& ws, const std::string& want, std::string& all) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (all.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
@@ -262,11 +262,10 @@ void read_until(WsClient& ws, const std::string& want, std::string& all) {
 
 }  // namespace
 
-// DISABLED: hung once in a fresh-clone CI run (a blocking WebSocket read waiting for VPCS's echo through the
-// relay; WsClient reads have no timeout, so the test waits for CTest's 600 s). It passed in two earlier full
-// runs. Before enabling it again: bound WsClient reads, and type only once the relayed prompt has settled
-// (VPCS drops a line sent while it is still answering the relay's wake-up RETURN).
-TEST(LocalInstances, DISABLED_ConsoleOfALabOnAnotherInstanceGoesThroughItsOwner) {
+// Once disabled (it hung a fresh-clone CI run on an unbounded WebSocket read): WsClient reads are bounded
+// now, and only the owner's console hub wakes the device (the relay sent a second RETURN, and VPCS drops a
+// line typed while it answers one), so the student types once the relayed prompt is there.
+TEST(LocalInstances, ConsoleOfALabOnAnotherInstanceGoesThroughItsOwner) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces)";
     Cluster c;
     auto admin_password = c.start("host-a").admin_password();
@@ -326,8 +325,16 @@ TEST(LocalInstances, DISABLED_ConsoleOfALabOnAnotherInstanceGoesThroughItsOwner)
         std::string all;
         read_until(ws, "pc1> ", all);
         ASSERT_NE(all.find("pc1> "), std::string::npos) << all;
+        // A teacher watches through host-b at the same time: one more viewer of the owner's device
+        // connection, starting with the screen so far.
+        WsClient watch(b, path + "?mode=watch", teacher);
+        ASSERT_TRUE(watch.open()) << watch.status() << " " << watch.response.body();
+        std::string watched;
+        read_until(watch, "pc1> ", watched);
         ASSERT_TRUE(ws.send("ip 10.0.0.1/24\r", true));
         read_until(ws, "10.0.0.1", all);
+        read_until(watch, "10.0.0.1", watched);
+        EXPECT_NE(watched.find("ip 10.0.0.1/24"), std::string::npos) << watched;
         all.clear();
         ASSERT_TRUE(ws.send(R"({"type":"resize","cols":120,"rows":40})"));
         ASSERT_TRUE(ws.send("show ip\r", true));

@@ -127,7 +127,13 @@ TEST(WebSocket, IdleTimeoutDropsASilentPeer) {
     char buf[256];
     boost::system::error_code ec;
     while (!ec) {
-        auto n = c.ws.next_layer().read_some(asio::buffer(buf), ec);
+        std::size_t n = 0;  // bounded by the client's timeout (Asio ignores SO_RCVTIMEO)
+        ec = c.bounded([&](auto done) {
+            c.ws.next_layer().async_read_some(asio::buffer(buf), [&n, done](auto e, std::size_t got) {
+                n = got;
+                done(e);
+            });
+        });
         raw.append(buf, n);
     }
     auto waited = std::chrono::steady_clock::now() - started;

@@ -203,10 +203,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
   const grade = async () => {
     setGradeError(null);
     setShown(null); // before the request: the result may come back before the request's answer
-    if (tab) {
-      reopen.current = tab;
-      setTab(null);
-    }
+    // The open console stays open: the server pauses it while the grader uses the device (a notice in it).
     try {
       const r = await post<{ evaluation: Evaluation; job: { id: string } }>(`/api/v1/assignments/${id}/evaluations`);
       watchJob({ id: r.job.id, label: "Grading", done: 0, total: 0, message: "queued" });

@@ -1,0 +1,57 @@
+// app::ConsoleHub: one device connection of one node shared by all its browser consoles (issue 11). VPCS
+// (and many device consoles) serve one telnet client at a time: every viewer of a node — the student's
+// consoles, a teacher's watch, the relay of another instance (issue 13) — reads what the one connection
+// prints (a new viewer first gets the recent output), interactive viewers write to it, watchers only read.
+// The grader needs the device's only connection: pause() lets go of it (viewers see a notice; their input
+// is refused with a message) and resume() connects again, wakes the device and tells the viewers. The hub
+// wakes the device (one RETURN) on each connection it makes, so nobody else has to. Runs on the event loop
+// (one thread): no locks.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab/provider.hpp"
+
+namespace np::app {
+
+class ConsoleHub {
+ public:
+    // Opens a new connection to the device (the provider's console).
+    using Opener = std::function<boost::asio::awaitable<std::unique_ptr<lab::ConsoleStream>>()>;
+    ConsoleHub(boost::asio::any_io_executor executor, Opener open);
+    ~ConsoleHub();
+    ConsoleHub(const ConsoleHub&) = delete;
+    ConsoleHub& operator=(const ConsoleHub&) = delete;
+
+    // The first connection (not made while paused: resume() makes it). Throws what opening throws; the
+    // hub has then ended. Concurrent callers wait for the first one's outcome.
+    boost::asio::awaitable<void> start();
+    // A new viewer: reads the recent output then what the device prints; writes (interactive only) go to
+    // the device; close() leaves the hub (the last viewer out closes the device connection).
+    std::unique_ptr<lab::ConsoleStream> attach(bool interactive);
+
+    // Lets go of the device connection (nested: the connection comes back after as many resume()s) and
+    // prints `notice` to every viewer.
+    void pause(const std::string& notice);
+    // Connects again after the last pause ends, wakes the device and prints `notice`.
+    void resume(const std::string& notice);
+
+    // Runs once, when the hub ends (the last viewer gone, or the device closed the connection).
+    void on_ended(std::function<void()> callback);
+    bool ended() const;
+    std::size_t viewers() const;
+    // Bytes of recent output a new viewer gets first.
+    static constexpr std::size_t kRecent = 16 * 1024;
+
+    struct Impl;  // shared with the viewers' streams and the hub's coroutines (console_hub.cpp)
+
+ private:
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace np::app

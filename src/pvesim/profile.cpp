@@ -50,6 +50,13 @@ Profile load_profile(std::string_view name) {
         p.name = "fast";
         return p;
     }
+    if (name == "zero") {  // no latency, every task done at once: measures the client's own overhead
+        auto p = base_cluster();
+        p.name = "zero";
+        p.clone_linked_ms = p.clone_full_ms = p.destroy_ms = p.start_ms = p.boot_ms = 0;
+        p.shutdown_ms = p.stop_ms = p.template_ms = p.volume_delete_ms = 0;
+        return p;
+    }
     if (name == "realistic") {
         auto p = base_cluster();
         p.name = "realistic";
@@ -89,7 +96,7 @@ Profile load_profile(std::string_view name) {
     std::ifstream in{std::string(name)};
     if (!in)
         throw core::invalid("unknown simulator profile '" + std::string(name) +
-                            "' (fast, realistic, faulty or a JSON file)");
+                            "' (fast, zero, realistic, faulty or a JSON file)");
     std::stringstream ss;
     ss << in.rdbuf();
     json::error_code ec;

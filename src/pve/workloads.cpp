@@ -454,8 +454,8 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
                     // The listing's status serves the first attempt (one call less per VM); a retry, or a
                     // guest started since ("VM is running - destroy failed"), asks for the current one.
                     bool running = t.running;
-                    if (attempt > 0) running = (co_await client.guest_status(t.kind, t.node, t.vmid)).status ==
-                                               "running";
+                    if (attempt > 0)
+                        running = (co_await client.guest_status(t.kind, t.node, t.vmid)).status == "running";
                     if (running) {
                         auto up = co_await client.stop(t.kind, t.node, t.vmid);
                         co_await run.waiter.wait_ok(up, run.limits.task_timeout);

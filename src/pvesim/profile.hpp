@@ -1,6 +1,7 @@
 // Simulator profiles: cluster shape (nodes, storages, initial guests, users, tokens), latencies and
-// durations, lock capacity and fault rates. Built in: fast (tests), realistic (benchmarks), faulty
-// (resilience tests); or a JSON file with the same keys (see profile_to_json for the full shape).
+// durations, lock capacity and fault rates. Built in: fast (tests), zero (no latency, every task done at
+// once: the client's own overhead), realistic (benchmarks), faulty (resilience tests); or a JSON file with
+// the same keys (see profile_to_json for the scalar ones; "users", "tokens", "acl", "nodes", "guests" lists).
 #pragma once
 
 #include <cstdint>

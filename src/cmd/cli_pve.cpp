@@ -246,7 +246,7 @@ void setup(CLI::App& root, GlobalOptions& global) {
         cmd->add_option("--address", *address, "address to listen on")->capture_default_str();
         cmd->add_flag("--tls", *tls,
                       "serve HTTPS with a self-signed certificate (its fingerprint is printed)");
-        cmd->add_option("--profile", *profile, "fast, realistic, faulty or a JSON profile file")
+        cmd->add_option("--profile", *profile, "fast, zero, realistic, faulty or a JSON profile file")
             ->capture_default_str();
         cmd->add_option("--seed", *seed, "random seed for latencies and faults")->capture_default_str();
         cmd->callback([port, address, tls, profile, seed] {

@@ -17,7 +17,8 @@ namespace asio = boost::asio;
 
 std::chrono::milliseconds PollSchedule::next(bool progress) {
     if (progress) {
-        current_ = options_.min;
+        auto fifth = std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, typical_ms_) / 5));
+        current_ = std::clamp(fifth, options_.min, std::max(options_.min, options_.max));
     } else {
         auto grown = std::chrono::milliseconds(
             static_cast<std::int64_t>(static_cast<double>(current_.count()) * options_.growth));
@@ -26,10 +27,15 @@ std::chrono::milliseconds PollSchedule::next(bool progress) {
     return current_;
 }
 
-bool TaskBook::add(const std::string& upid, TimePoint deadline) {
+void PollSchedule::observe(std::chrono::milliseconds duration) {
+    auto ms = static_cast<double>(duration.count());
+    typical_ms_ = typical_ms_ < 0 ? ms : 0.8 * typical_ms_ + 0.2 * ms;
+}
+
+bool TaskBook::add(const std::string& upid, TimePoint deadline, TimePoint now) {
     auto u = parse_upid(upid);
     if (!u) return false;
-    pending_[upid] = Entry{*u, deadline, 0};
+    pending_[upid] = Entry{*u, deadline, now, 0};
     return true;
 }
 
@@ -61,7 +67,7 @@ std::vector<TaskBook::Finished> TaskBook::apply(const std::vector<TaskListItem>&
         s.user = item.user;
         s.status = "stopped";
         s.exitstatus = item.status;
-        done.push_back({item.upid, std::move(s)});
+        done.push_back({item.upid, std::move(s), it->second.added});
         pending_.erase(it);
     }
     for (auto& [k, e] : pending_)
@@ -109,6 +115,7 @@ struct TaskWaiter::Impl : std::enable_shared_from_this<TaskWaiter::Impl> {
         std::multimap<std::string, std::shared_ptr<Waiting>> waiters;
         bool polling = false;
         asio::steady_timer* sleeper = nullptr;
+        std::optional<PollSchedule> schedule;  // kept across pollers: it remembers the typical duration
     };
     std::map<std::string, NodeState> nodes;
     std::uint64_t list_reads = 0, status_reads = 0;
@@ -131,7 +138,8 @@ struct TaskWaiter::Impl : std::enable_shared_from_this<TaskWaiter::Impl> {
     asio::awaitable<void> poll(std::string node) {
         auto self = shared_from_this();
         auto& ns = nodes.at(node);
-        PollSchedule schedule(options);
+        if (!ns.schedule) ns.schedule.emplace(options);
+        auto& schedule = *ns.schedule;
         auto delay = options.min;
         while (!ns.book.empty() && !stopping) {
             asio::steady_timer t(client.executor(), delay);
@@ -147,8 +155,11 @@ struct TaskWaiter::Impl : std::enable_shared_from_this<TaskWaiter::Impl> {
                 q.limit = static_cast<int>(std::max<std::size_t>(500, ns.book.size() * 4));
                 auto listed = co_await client.node_tasks(node, q);
                 ++list_reads;
+                auto read_at = client.clock().now();
                 for (auto& f : ns.book.apply(listed)) {
                     progress = true;
+                    schedule.observe(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(read_at - f.added));
                     finish(ns, f.upid, std::move(f.status), false);
                 }
                 for (const auto& upid : ns.book.missing()) {
@@ -196,7 +207,8 @@ asio::awaitable<TaskStatus> TaskWaiter::wait(std::string upid, std::chrono::mill
     auto u = parse_upid(upid);
     if (!u) throw core::upstream("Proxmox returned '" + upid + "', which is not a task id (UPID)");
     auto& ns = impl->nodes[u->node];
-    if (!ns.book.add(upid, impl->client.clock().now() + timeout))
+    auto now = impl->client.clock().now();
+    if (!ns.book.add(upid, now + timeout, now))
         throw core::upstream("Proxmox returned '" + upid + "', which is not a task id (UPID)");
     auto w = std::make_shared<Waiting>(impl->client.executor());
     ns.waiters.emplace(upid, w);

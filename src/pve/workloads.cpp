@@ -406,13 +406,14 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
         std::string node, name;
         GuestKind kind;
         bool present;
+        bool running = false;  // as the listing said: the first attempt trusts it, retries ask again
     };
     std::vector<Target> targets;
     if (!batch.prefix.empty()) {
         for (const auto& r : rows)
             if (r.vmid && !r.is_template && r.name.rfind(batch.prefix + "-", 0) == 0)
-                targets.push_back(
-                    {r.vmid, r.node, r.name, r.type == "lxc" ? GuestKind::lxc : GuestKind::qemu, true});
+                targets.push_back({r.vmid, r.node, r.name, r.type == "lxc" ? GuestKind::lxc : GuestKind::qemu,
+                                   true, r.status == "running"});
     }
     for (int v : batch.vmids) {
         auto r = find_guest(rows, v);
@@ -420,8 +421,8 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
             throw core::invalid("VM " + std::to_string(v) +
                                 " is a template: netpraxis does not batch-delete templates");
         if (r)
-            targets.push_back(
-                {v, r->node, r->name, r->type == "lxc" ? GuestKind::lxc : GuestKind::qemu, true});
+            targets.push_back({v, r->node, r->name, r->type == "lxc" ? GuestKind::lxc : GuestKind::qemu, true,
+                               r->status == "running"});
         else
             targets.push_back({v, "", "", GuestKind::qemu, false});
     }
@@ -450,8 +451,12 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
                 auto node_permit = co_await client.limiter(t.node, false).acquire();
                 auto storage_permit = co_await client.limiter(storage_key, true).acquire();
                 try {
-                    auto st = co_await client.guest_status(t.kind, t.node, t.vmid);
-                    if (st.status == "running") {
+                    // The listing's status serves the first attempt (one call less per VM); a retry, or a
+                    // guest started since ("VM is running - destroy failed"), asks for the current one.
+                    bool running = t.running;
+                    if (attempt > 0)
+                        running = (co_await client.guest_status(t.kind, t.node, t.vmid)).status == "running";
+                    if (running) {
                         auto up = co_await client.stop(t.kind, t.node, t.vmid);
                         co_await run.waiter.wait_ok(up, run.limits.task_timeout);
                     }
@@ -477,6 +482,12 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
                         gone = true;  // deleted by an earlier attempt whose reply was lost
                         break;
                     }
+                    if (last_error.find("is running - destroy failed") != std::string::npos) {
+                        t.running = true;  // started since the listing: stop it first, at once
+                        node_permit.done(net::Outcome::neutral);
+                        storage_permit.done(net::Outcome::neutral);
+                        continue;
+                    }
                     if (!e.retryable() && e.code() != core::Code::timeout) throw;
                     node_permit.done(net::Outcome::overload);
                     storage_permit.done(net::Outcome::overload);
@@ -487,8 +498,11 @@ asio::awaitable<Summary> delete_batch(Client& client, DeleteBatch batch, Progres
             }
             if (!gone) throw core::upstream("delete failed after retries: " + last_error);
             // Verify: Proxmox can report the destroy task OK and leave disks listed (DESIGN.md).
-            co_await run.remove_leftovers(t.node, t.vmid);
-            if (auto left = co_await run.count_leftovers(t.node, t.vmid); left > 0)
+            // The listing that finds nothing to remove is the check; after a removal, list again.
+            std::size_t removed = co_await run.remove_leftovers(t.node, t.vmid);
+            std::size_t left = 0;
+            if (removed > 0) left = co_await run.count_leftovers(t.node, t.vmid);
+            if (left > 0)
                 throw core::upstream(std::to_string(left) + " volume(s) of VM " + std::to_string(t.vmid) +
                                      " are still listed after removal");
             run.summary.vmids.push_back(t.vmid);

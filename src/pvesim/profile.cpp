@@ -28,6 +28,11 @@ Profile base_cluster() {
     };
     p.users = {{"root@pam", "rootpass"}, {"alice@teachers", "alice-pw"}, {"bob@students", "bob-pw"}};
     p.tokens = {{"root@pam!ci", "6f1e2a9c-2b1d-4c3e-9a8b-7d6c5e4f3a21"}};
+    // The teacher administers guests and storage and sees the nodes' tasks; students start with nothing.
+    p.acl = {{"/vms", "alice@teachers", "PVEVMAdmin", true},
+             {"/storage", "alice@teachers", "PVEDatastoreAdmin", true},
+             {"/nodes", "alice@teachers", "PVEAuditor", true},
+             {"/pool", "alice@teachers", "PVEPoolAdmin", true}};
     return p;
 }
 
@@ -50,6 +55,13 @@ Profile load_profile(std::string_view name) {
         p.name = "fast";
         return p;
     }
+    if (name == "zero") {  // no latency, every task done at once: measures the client's own overhead
+        auto p = base_cluster();
+        p.name = "zero";
+        p.clone_linked_ms = p.clone_full_ms = p.destroy_ms = p.start_ms = p.boot_ms = 0;
+        p.shutdown_ms = p.stop_ms = p.template_ms = p.volume_delete_ms = 0;
+        return p;
+    }
     if (name == "realistic") {
         auto p = base_cluster();
         p.name = "realistic";
@@ -65,6 +77,7 @@ Profile load_profile(std::string_view name) {
         p.stop_ms = 800;
         p.template_ms = 1500;
         p.volume_delete_ms = 500;
+        p.console_wait_ms = 10'000;
         p.storage_slots = 3;
         p.storage_lock_timeout_ms = 10'000;
         p.auth_failure_delay_ms = 3000;
@@ -89,7 +102,7 @@ Profile load_profile(std::string_view name) {
     std::ifstream in{std::string(name)};
     if (!in)
         throw core::invalid("unknown simulator profile '" + std::string(name) +
-                            "' (fast, realistic, faulty or a JSON file)");
+                            "' (fast, zero, realistic, faulty or a JSON file)");
     std::stringstream ss;
     ss << in.rdbuf();
     json::error_code ec;
@@ -114,6 +127,7 @@ Profile load_profile(std::string_view name) {
         read_int(o, "stop_ms", p.stop_ms);
         read_int(o, "template_ms", p.template_ms);
         read_int(o, "volume_delete_ms", p.volume_delete_ms);
+        read_int(o, "console_wait_ms", p.console_wait_ms);
         read_int(o, "storage_slots", p.storage_slots);
         read_int(o, "storage_lock_timeout_ms", p.storage_lock_timeout_ms);
         read_int(o, "auth_failure_delay_ms", p.auth_failure_delay_ms);
@@ -146,6 +160,17 @@ Profile load_profile(std::string_view name) {
             for (const auto& t : it->value().as_array())
                 p.tokens.push_back(
                     {std::string(t.at("id").as_string()), std::string(t.at("secret").as_string())});
+        }
+        if (auto it = o.find("acl"); it != o.end()) {
+            p.acl.clear();
+            for (const auto& a : it->value().as_array()) {
+                const auto& ao = a.as_object();
+                AclSpec s{std::string(ao.at("path").as_string()), std::string(ao.at("userid").as_string()),
+                          std::string(ao.at("roleid").as_string()), true};
+                if (auto pr = ao.find("propagate"); pr != ao.end())
+                    s.propagate = pr->value().to_number<int>() != 0;
+                p.acl.push_back(s);
+            }
         }
         if (auto it = o.find("guests"); it != o.end()) {
             p.guests.clear();
@@ -186,6 +211,7 @@ std::string profile_to_json(const Profile& p) {
     o["stop_ms"] = p.stop_ms;
     o["template_ms"] = p.template_ms;
     o["volume_delete_ms"] = p.volume_delete_ms;
+    o["console_wait_ms"] = p.console_wait_ms;
     o["storage_slots"] = p.storage_slots;
     o["storage_lock_timeout_ms"] = p.storage_lock_timeout_ms;
     o["p_transient_5xx"] = p.p_transient_5xx;

@@ -1,6 +1,7 @@
 // Simulator profiles: cluster shape (nodes, storages, initial guests, users, tokens), latencies and
-// durations, lock capacity and fault rates. Built in: fast (tests), realistic (benchmarks), faulty
-// (resilience tests); or a JSON file with the same keys (see profile_to_json for the full shape).
+// durations, lock capacity and fault rates. Built in: fast (tests), zero (no latency, every task done at
+// once: the client's own overhead), realistic (benchmarks), faulty (resilience tests); or a JSON file with
+// the same keys (see profile_to_json for the scalar ones; "users", "tokens", "acl", "nodes", "guests" lists).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,12 @@ struct UserSpec {
     std::string userid, password;  // "alice@teachers"
 };
 
+// An ACL entry of user.cfg at start (a user; the simulator treats tokens as privsep=0).
+struct AclSpec {
+    std::string path, userid, roleid;  // "/vms", "alice@teachers", "PVEVMAdmin"
+    bool propagate = true;
+};
+
 struct TokenSpec {
     std::string id, secret;  // "root@pam!ci", a UUID
 };
@@ -46,6 +53,8 @@ struct Profile {
         shutdown_ms = 20, stop_ms = 10, template_ms = 10, volume_delete_ms = 10;
     // Each storage admits this many concurrent disk operations; others wait up to the lock timeout and then
     // fail with "can't lock file '/var/lock/pve-manager/pve-storage-<id>' - got timeout".
+    // A console proxy's task (vncproxy, termproxy) waits this long for its client, then ends.
+    int console_wait_ms = 100;
     int storage_slots = 4;
     int storage_lock_timeout_ms = 10'000;
     int auth_failure_delay_ms = 0;  // pveproxy delays failed logins by about 3 s
@@ -58,6 +67,7 @@ struct Profile {
     std::vector<GuestSpec> guests;
     std::vector<UserSpec> users;
     std::vector<TokenSpec> tokens;
+    std::vector<AclSpec> acl;  // root@pam needs none; other users see and do only what these grant
 
     // The least time the cluster's locks and durations allow for a workload of n items ("clone", "delete",
     // "template") spread over the nodes holding the sources (see the comment in profile.cpp).

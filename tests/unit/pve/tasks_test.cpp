@@ -35,6 +35,17 @@ TEST(PollSchedule, GrowsWhileNothingFinishesAndResetsOnProgress) {
     EXPECT_EQ(s.next(false), 500ms);
 }
 
+TEST(PollSchedule, AfterProgressWaitsAFifthOfTheTypicalTaskNeverUnderMin) {
+    PollSchedule s({20ms, 2000ms, 1.5, 3});
+    EXPECT_EQ(s.next(true), 20ms);  // nothing observed yet: min
+    s.observe(1500ms);              // clones of a busy cluster
+    EXPECT_EQ(s.next(true), 300ms);
+    for (int i = 0; i < 40; ++i) s.observe(5ms);  // an idle cluster: the average follows
+    EXPECT_EQ(s.next(true), 20ms);
+    s.observe(60'000ms);
+    EXPECT_EQ(s.next(true), 2000ms);  // capped at max
+}
+
 TEST(PollSchedule, GrowthBelowOneStillMovesForward) {
     PollSchedule s({10ms, 15ms, 1.0, 3});
     EXPECT_EQ(s.next(false), 11ms);

@@ -68,13 +68,15 @@ function lastOf(m?: Map<string, Evaluation>): Evaluation | undefined {
   return best;
 }
 
-// The rows for an exercise ("" all), a filter text (student, exercise or state) and a sort order.
+// The rows for an exercise ("" all), a filter text (student, exercise or state) and a sort order; students
+// only (a teacher's trial assignment is not a row).
 export function boardRows(d: BoardData, exercise: string, filter: string, sort: { key: SortKey; dir: 1 | -1 }): BoardRow[] {
   const out: BoardRow[] = [];
   const f = filter.trim().toLowerCase();
   for (const a of d.assignments) {
     if (exercise && a.exercise_id !== exercise) continue;
     const u = d.users.get(a.student_id);
+    if (u && u.role !== "student") continue; // a teacher's own trial lab
     const m = d.evals.get(a.id);
     const row: BoardRow = {
       a,

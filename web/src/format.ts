@@ -18,3 +18,15 @@ export function auditQuery(f: Record<string, string | number | undefined>): stri
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
     .join("&");
 }
+
+// Which part of an exercise a file holds, by its name (the layout of examples/<exercise>/): the grading
+// spec, the topology or the instructions; null for any other file.
+export function exercisePart(name: string): "spec" | "topology" | "instructions" | null {
+  const base = name.split("/").pop()!.toLowerCase();
+  if (base === "exercise.yaml" || base === "exercise.yml" || base === "spec.yaml" || base === "spec.yml") return "spec";
+  if (base === "topology.yaml" || base === "topology.yml") return "topology";
+  if (base === "instructions.md" || base === "readme.md") return "instructions";
+  return null;
+}
+// The largest file the editor loads (the API refuses bigger bodies anyway).
+export const maxExerciseFile = 256 * 1024;

@@ -64,4 +64,10 @@ describe("boardRows", () => {
     const rows = boardRows(d, "", "", { key: "score", dir: -1 });
     expect(rows[0].student).toBe("alice");
   });
+  it("leaves a teacher's trial assignment out", () => {
+    const d = sample();
+    d.assignments.push(assignment("a9", "t1"));
+    d.users.set("t1", { ...user("t1", "teach"), role: "teacher" });
+    expect(boardRows(d, "", "", { key: "student", dir: 1 }).map((r) => r.student)).toEqual(["alice", "bob", "carol"]);
+  });
 });

@@ -1,6 +1,6 @@
 // Formatting helpers of the pages.
 import { describe, expect, it } from "vitest";
-import { auditQuery, outcomeLabel, percent } from "../../src/format";
+import { auditQuery, exercisePart, outcomeLabel, percent } from "../../src/format";
 import { score } from "../../src/ui";
 
 describe("formatting", () => {
@@ -24,5 +24,12 @@ describe("formatting", () => {
   it("auditQuery leaves empty filters out and encodes values", () => {
     expect(auditQuery({ actor: "", action: "exercise.", after: "", limit: 50 })).toBe("action=exercise.&limit=50");
     expect(auditQuery({ object_id: "a b&c" })).toBe("object_id=a%20b%26c");
+  });
+  it("exercisePart recognizes an exercise folder's files by name", () => {
+    expect(exercisePart("vpcs-addressing/exercise.yaml")).toBe("spec");
+    expect(exercisePart("Topology.yml")).toBe("topology");
+    expect(exercisePart("a/b/instructions.md")).toBe("instructions");
+    expect(exercisePart("inventory.yaml")).toBeNull();
+    expect(exercisePart("r1.conf")).toBeNull();
   });
 });

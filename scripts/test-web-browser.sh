@@ -26,6 +26,10 @@ server:
   static_dir: $root/web/dist
 lab:
   state_dir: $scratch/labs
+auth:
+  realms:  # two realms: the login page shows its picker
+    - {name: local, kind: local, label: "School account"}
+    - {name: guests, kind: local, label: "Guest account"}
 YAML
 "$binary" --config "$scratch/config.yaml" serve --listen 127.0.0.1:0 --store "sqlite:$scratch/np.db" \
     >"$scratch/server.log" 2>&1 &

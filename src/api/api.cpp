@@ -554,10 +554,12 @@ void end_sessions(ApiDeps& d, const std::string& user_id, std::int64_t gen) {
 }
 
 void audit(store::Store& store, const Context& ctx, std::string action, std::string object_type,
-           std::string object_id, std::string detail) {
+           std::string object_id, std::string detail, std::string outcome) {
     store::AuditEntry a;
     a.at = core::unix_now();
     a.actor_id = ctx.caller ? ctx.caller->user_id : "";
+    a.actor_name = ctx.caller ? ctx.caller->username : "";
+    a.outcome = std::move(outcome);
     a.action = std::move(action);
     a.object_type = std::move(object_type);
     a.object_id = std::move(object_id);

@@ -60,9 +60,10 @@ bool request_is_https(const Context& ctx, const ApiOptions& options);
 void end_sessions(ApiDeps& d, const std::string& user_id, std::int64_t gen);
 json::object audit_json(const store::AuditEntry& a);
 
-// Appends an audit entry (call inside the worker-pool closure of the write it describes).
+// Appends an audit entry (call inside the worker-pool closure of the write it describes). The actor is the
+// caller (id and username); `outcome`: ok | denied | failed. Never put a secret in `detail`.
 void audit(store::Store& store, const Context& ctx, std::string action, std::string object_type,
-           std::string object_id, std::string detail = "{}");
+           std::string object_id, std::string detail = "{}", std::string outcome = "ok");
 
 void add_auth_routes(Router& r, ApiDeps& d);
 void add_user_routes(Router& r, ApiDeps& d);

@@ -407,8 +407,21 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                auto now = core::unix_now();
                auto caller = ctx.caller->user_id;
                bool teacher = ctx.is_teacher();
-               auto ev = co_await d.pool.run(
-                   [&] { return app::request_evaluation(d.store, id, caller, teacher, now); });
+               auto ev = co_await d.pool.run([&] {
+                   try {
+                       auto made = app::request_evaluation(d.store, id, caller, teacher, now);
+                       audit(d.store, ctx, "evaluation.request", "assignment", id,
+                             json::serialize(
+                                 json::object{{"evaluation_id", made.id}, {"attempt", made.attempt}}));
+                       return made;
+                   } catch (const core::Error& e) {
+                       // Refused (attempts used up, cooldown, deadline...): recorded with the reason.
+                       if (e.code() != core::Code::not_found)
+                           audit(d.store, ctx, "evaluation.request", "assignment", id,
+                                 json::serialize(json::object{{"reason", e.what()}}), "denied");
+                       throw;
+                   }
+               });
                store::Job job;
                job.id = ev.job_id;
                job.kind = "evaluation.run";

@@ -1,4 +1,7 @@
 // Login, logout and the current user.
+#include <exception>
+#include <optional>
+
 #include "api/handlers.hpp"
 #include "auth/jwt.hpp"
 #include "auth/login.hpp"
@@ -26,6 +29,52 @@ http::Response me_response(const auth::Claims& c) {
     return json_ok(o);
 }
 
+// The store's user for an identity a realm accepted (blocking: on the worker pool). External realms create
+// their users on first login; the role follows the realm. `second`: the user's sessions were ended (the
+// realm moved them to another role).
+std::pair<store::User, bool> provision_user(ApiDeps& d, const auth::Identity& identity) {
+    auto u = d.store.find_user(identity.username, identity.realm);
+    if (!u) {
+        store::User nu;
+        nu.id = core::new_id();
+        nu.username = identity.username;
+        nu.realm = identity.realm;
+        nu.role = identity.role;
+        nu.display_name = identity.display_name;
+        nu.created_at = core::unix_now();
+        d.store.create_user(nu);
+        return {nu, false};
+    }
+    bool ended = false;
+    if (u->role != identity.role && identity.realm != "local") {
+        // The realm moved this user (e.g. from the student group to the teacher group): the sessions of the
+        // old role end everywhere (store::Store::update_user bumps the generation).
+        u->role = identity.role;
+        d.store.transaction([&] {
+            d.store.update_user(*u);
+            u = d.store.get_user(u->id);
+            end_sessions(d, u->id, u->session_gen);
+        });
+        ended = true;
+    }
+    return {*u, ended};
+}
+
+// Records a login attempt: the username tried, the address, the realm (never the password).
+void audit_login(store::Store& store, const Context& ctx, const std::string& username,
+                 const std::string& user_id, const std::string& realm, const char* outcome) {
+    store::AuditEntry a;
+    a.at = core::unix_now();
+    a.actor_id = user_id;
+    a.actor_name = username.substr(0, 128);
+    a.action = "auth.login";
+    a.object_type = "user";
+    a.object_id = user_id;
+    a.detail = json::serialize(json::object{{"realm", realm}, {"remote", ctx.request.remote_address}});
+    a.outcome = outcome;
+    store.append_audit(a);
+}
+
 }  // namespace
 
 void add_auth_routes(Router& r, ApiDeps& d) {
@@ -36,48 +85,43 @@ void add_auth_routes(Router& r, ApiDeps& d) {
         "auth",
         "Log in through the configured realms (teacher realms first). Returns a bearer token and sets "
         "an HttpOnly session cookie; cookie-authenticated writes must send the csrf_token in X-CSRF-Token.",
-        {{"username", "string", true, ""}, {"password", "string", true, ""}},
+        {{"username", "string", true, ""},
+         {"password", "string", true, ""},
+         {"realm", "string", false, "only this realm (GET /api/v1/auth/realms); default: each in order"}},
         {},
         200,
         [&d](Context& ctx) -> Aw {
             auto username = body_string(ctx, "username");
-            auto identity =
-                co_await d.login.login(username, body_string(ctx, "password"), ctx.request.remote_address);
-            // External realms create their users on first login; the role follows the realm.
-            auto found = co_await d.pool.run([&] {
-                auto u = d.store.find_user(identity.username, identity.realm);
-                if (!u) {
-                    store::User nu;
-                    nu.id = core::new_id();
-                    nu.username = identity.username;
-                    nu.realm = identity.realm;
-                    nu.role = identity.role;
-                    nu.display_name = identity.display_name;
-                    nu.created_at = core::unix_now();
-                    d.store.create_user(nu);
-                    return std::make_pair(nu, false);
-                }
-                bool ended = false;
-                if (u->role != identity.role && identity.realm != "local") {
-                    // The realm moved this user (e.g. from the student group to the teacher group): the
-                    // sessions of the old role end everywhere (store::Store::update_user bumps the
-                    // generation).
-                    u->role = identity.role;
-                    d.store.transaction([&] {
-                        d.store.update_user(*u);
-                        u = d.store.get_user(u->id);
-                        end_sessions(d, u->id, u->session_gen);
-                    });
-                    ended = true;
-                }
-                return std::make_pair(*u, ended);
-            });
+            auto realm = body_string(ctx, "realm");
+            std::optional<auth::Identity> accepted;
+            std::exception_ptr refused;
+            try {
+                accepted = co_await d.login.login(username, body_string(ctx, "password"),
+                                                  ctx.request.remote_address, realm);
+            } catch (const core::Error& e) {
+                // Only wrong credentials are recorded: the rate limiter bounds them per address and user, so
+                // a flood of guesses cannot flood the log (a rate-limited attempt is not recorded).
+                if (e.code() != core::Code::unauthenticated) throw;
+                refused = std::current_exception();
+            }
+            if (refused) {
+                // A refused login is recorded (who tried, from where; never the password), then answered.
+                co_await d.pool.run([&] { audit_login(d.store, ctx, username, "", realm, "denied"); });
+                std::rethrow_exception(refused);
+            }
+            auto identity = std::move(*accepted);
+            auto found = co_await d.pool.run([&] { return provision_user(d, identity); });
             if (found.second)
                 d.jwt.revoke(auth::user_revocation_jti(found.first.id, found.first.session_gen),
                              core::unix_now() + d.jwt.ttl().count());
             const auto& user = found.first;
             // Checked after the realm accepted the password, so the answer tells nothing to a guesser.
-            if (user.disabled) throw core::forbidden("this account is disabled: ask a teacher");
+            if (user.disabled) {
+                co_await d.pool.run(
+                    [&] { audit_login(d.store, ctx, user.username, user.id, user.realm, "denied"); });
+                throw core::forbidden("this account is disabled: ask a teacher");
+            }
+            co_await d.pool.run([&] { audit_login(d.store, ctx, user.username, user.id, user.realm, "ok"); });
             auth::Claims claims;
             claims.user_id = user.id;
             claims.username = user.username;
@@ -102,6 +146,23 @@ void add_auth_routes(Router& r, ApiDeps& d) {
     login.csrf_exempt = true;
     r.add(std::move(login));
 
+    r.add({http::Method::get,
+           "/api/v1/auth/realms",
+           Policy::public_,
+           "auth",
+           "The configured login realms in the order they are tried: name, kind and display label (the "
+           "login page's picker). Nothing else of their configuration is shown.",
+           {},
+           {},
+           200,
+           [&d](Context&) -> Aw {
+               json::array items;
+               for (const auto& realm : d.login.realms())
+                   items.push_back(json::object{
+                       {"name", realm->name()}, {"kind", realm->kind()}, {"label", realm->label()}});
+               co_return json_ok(json::object{{"items", std::move(items)}});
+           }});
+
     r.add({http::Method::post,
            "/api/v1/auth/logout",
            Policy::authenticated,
@@ -114,8 +175,10 @@ void add_auth_routes(Router& r, ApiDeps& d) {
                // Stored first, so the revocation survives a restart and reaches the other instances
                // (they poll revoked_tokens); then refused here at once.
                auto caller = ctx.caller;
-               co_await d.pool.run(
-                   [&] { d.store.revoke_token(caller->jti, caller->expires_at, core::unix_now()); });
+               co_await d.pool.run([&] {
+                   d.store.revoke_token(caller->jti, caller->expires_at, core::unix_now());
+                   audit(d.store, ctx, "auth.logout", "user", caller->user_id);
+               });
                d.jwt.revoke(*caller);
                http::Response res;
                res.status = 204;

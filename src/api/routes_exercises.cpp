@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "api/handlers.hpp"
+#include "app/courses.hpp"
 #include "core/bundle.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -303,6 +304,33 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    return *d.store.get_version(ex.id, n);
                });
                co_return json_ok(version_json(v, false));
+           }});
+
+    r.add({http::Method::post,
+           "/api/v1/exercises/{id}/trial",
+           Policy::teacher,
+           "exercises",
+           "Try the grader on a lab of your own before assigning: an assignment of this version (a draft "
+           "too; default the latest) to the calling teacher, with its environment, made once and returned "
+           "again on later calls. Start its lab, configure, grade it as a student would (no attempt limit).",
+           {{"version", "integer", false, "default the latest version"}},
+           {},
+           200,
+           [&d](Context& ctx) -> Aw {
+               auto id = ctx.param("id");
+               int version = static_cast<int>(body_int(ctx, "version", 0, 0, INT32_MAX));
+               auto caller = ctx.caller->user_id;
+               auto a = co_await d.pool.run([&] {
+                   store::Assignment out;
+                   d.store.transaction([&] {
+                       out = app::trial_assignment(d.store, id, version, caller,
+                                                   d.options.environment_provider);
+                       audit(d.store, ctx, "exercise.trial", "exercise", out.exercise_id,
+                             json::serialize(json::object{{"assignment_id", out.id}}));
+                   });
+                   return out;
+               });
+               co_return json_ok(assignment_json(a));
            }});
 }
 

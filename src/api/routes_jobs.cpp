@@ -1,6 +1,7 @@
 // Jobs (long work and its progress) and the audit log.
 #include "api/handlers.hpp"
 #include "app/jobs.hpp"
+#include "core/ids.hpp"
 #include "core/offload.hpp"
 
 namespace np::api {
@@ -14,6 +15,43 @@ boost::asio::awaitable<store::Job> visible_job(ApiDeps& d, const Context& ctx, c
     if (!j) throw core::not_found("no such object");
     ctx.require_owner(j->owner_id);
     co_return std::move(*j);
+}
+
+}  // namespace
+
+namespace {
+
+std::int64_t time_param(const Context& ctx, std::string_view name) {
+    auto text = query_or(ctx, name);
+    std::int64_t t = 0;
+    if (!text.empty() && !core::parse_rfc3339(text, t))
+        throw core::invalid("bad " + std::string(name),
+                            {{std::string(name), "an RFC 3339 time such as 2026-11-30T08:00:00Z"}});
+    return t;
+}
+
+// The audit page's filters from the query, each checked (a bad one is a 400 naming it).
+store::AuditFilter audit_filter(const Context& ctx) {
+    store::AuditFilter f;
+    f.object_id = query_or(ctx, "object_id");
+    f.actor = query_or(ctx, "actor");
+    f.action = query_or(ctx, "action");
+    f.object_type = query_or(ctx, "object_type");
+    f.outcome = query_or(ctx, "outcome");
+    for (auto [name, value] : {std::pair{"object_id", &f.object_id},
+                               {"actor", &f.actor},
+                               {"action", &f.action},
+                               {"object_type", &f.object_type}})
+        if (value->size() > 200) throw core::invalid("filter too long", {{name, "at most 200 characters"}});
+    if (!f.outcome.empty() && f.outcome != "ok" && f.outcome != "denied" && f.outcome != "failed")
+        throw core::invalid("bad outcome", {{"outcome", "ok, denied or failed"}});
+    f.since = time_param(ctx, "since");
+    f.until = time_param(ctx, "until");
+    auto order = query_or(ctx, "order", "newest");
+    if (order != "newest" && order != "oldest")
+        throw core::invalid("bad order", {{"order", "newest or oldest"}});
+    f.newest_first = order == "newest";
+    return f;
 }
 
 }  // namespace
@@ -74,14 +112,24 @@ void add_job_routes(Router& r, ApiDeps& d) {
            "/api/v1/audit",
            Policy::teacher,
            "audit",
-           "The audit log (who did what, when)",
+           "The audit log (who did what to which object, when, and the outcome: logins, exercises, "
+           "assignments, labs, grading, users, courses), newest first; filters combine",
            {},
-           {{"object_id", "string", false, ""}},
+           {{"object_id", "string", false, ""},
+            {"actor", "string", false, "a user id or username"},
+            {"action", "string", false,
+             "exact (exercise.version.publish) or a prefix ending in '.' (exercise.)"},
+            {"object_type", "string", false,
+             "user | exercise | assignment | environment | course | evaluation"},
+            {"outcome", "string", false, "ok | denied | failed"},
+            {"since", "string", false, "RFC 3339 time, inclusive"},
+            {"until", "string", false, "RFC 3339 time, exclusive"},
+            {"order", "string", false, "newest (default) or oldest first"}},
            200,
            [&d](Context& ctx) -> Aw {
-               auto obj = query_or(ctx, "object_id");
+               auto f = audit_filter(ctx);
                auto page = page_of(ctx);
-               auto res = co_await d.pool.run([&] { return d.store.list_audit(obj, page); });
+               auto res = co_await d.pool.run([&] { return d.store.list_audit(f, page); });
                co_return json_ok(page_json(res, audit_json));
            },
            true});

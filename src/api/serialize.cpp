@@ -143,7 +143,9 @@ json::object audit_json(const store::AuditEntry& a) {
     return {{"id", a.id},
             {"at", time_or_null(a.at)},
             {"actor_id", a.actor_id},
+            {"actor", a.actor_name},
             {"action", a.action},
+            {"outcome", a.outcome},
             {"object_type", a.object_type},
             {"object_id", a.object_id},
             {"detail", parse_stored(a.detail)}};

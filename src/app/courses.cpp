@@ -76,6 +76,32 @@ std::vector<store::Assignment> assign_students(store::Store& store, const Assign
     return out;
 }
 
+store::Assignment trial_assignment(store::Store& store, const std::string& exercise_ref, int version,
+                                   const std::string& teacher_id, const std::string& provider) {
+    auto ex = store.get_exercise(exercise_ref);
+    if (!ex) throw core::not_found("no exercise '" + exercise_ref + "'");
+    int n = version ? version : ex->latest_version;
+    auto v = store.get_version(ex->id, n);
+    if (!v) throw core::not_found("exercise '" + ex->slug + "' has no version " + std::to_string(n));
+    auto teacher = store.get_user(teacher_id);
+    if (!teacher) throw core::not_found("no user '" + teacher_id + "'");
+    store::Assignment out;
+    store.transaction([&] {
+        // Found again: one trial per teacher and version (the newest page of their assignments suffices).
+        auto mine = store.list_assignments({ex->id, teacher->id, ""}, {.limit = 500});
+        for (const auto& a : mine.items)
+            if (a.exercise_version_id == v->id && a.course_id.empty()) {
+                out = a;
+                return;
+            }
+        AssignRequest req;  // the spec's rules, which bind no teacher (request_evaluation)
+        req.created_by = teacher->id;
+        req.provider = provider;
+        out = assign_one(store, *ex, *v, *teacher, req);
+    });
+    return out;
+}
+
 namespace {
 
 // RFC 4180 records: fields separated by commas, double-quoted fields may hold commas, quotes ("") and

@@ -45,6 +45,13 @@ struct AssignRequest {
 // that is not a student is a 400 naming `student_ids[i]`.
 std::vector<store::Assignment> assign_students(store::Store& store, const AssignRequest& request);
 
+// A teacher's trial run of an exercise version (a draft too, `version` 0: the latest): an assignment of that
+// version to the teacher themselves, with its environment, made once and found again afterwards. The
+// teacher starts its lab and grades it like a student would (no attempt limit: teachers are not counted);
+// it belongs to no course, and the class board and gradebooks list students only. Throws not_found.
+store::Assignment trial_assignment(store::Store& store, const std::string& exercise_ref, int version,
+                                   const std::string& teacher_id, const std::string& provider);
+
 // One roster line as read from the CSV.
 struct RosterLine {
     int line = 0;  // 1-based line of the CSV file

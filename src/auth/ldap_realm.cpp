@@ -494,6 +494,7 @@ void validate(const LdapRealmOptions& o) {
 LdapRealmOptions parse_entry(const YAML::Node& entry, const core::Config& config) {
     static const std::set<std::string> known{"name",
                                              "kind",
+                                             "label",
                                              "url",
                                              "starttls",
                                              "ca_file",

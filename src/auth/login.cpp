@@ -1,5 +1,7 @@
 #include "auth/login.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -43,8 +45,11 @@ LoginService::LoginService(std::vector<std::unique_ptr<Realm>> realms, const cor
       per_address_(per_address_per_minute, std::chrono::seconds(60), clock) {}
 
 boost::asio::awaitable<Identity> LoginService::login(std::string username, std::string password,
-                                                     std::string address) {
+                                                     std::string address, std::string only_realm) {
     if (username.empty() || password.empty()) throw core::invalid("username and password are required");
+    if (!only_realm.empty() &&
+        std::none_of(realms_.begin(), realms_.end(), [&](const auto& r) { return r->name() == only_realm; }))
+        throw core::invalid("unknown realm", {{"realm", "no realm '" + only_realm + "' is configured"}});
     if (username.size() > 128 || password.size() > 1024)
         throw core::unauthenticated("invalid username or password");
     if (int wait = per_address_.attempt("addr:" + address); wait > 0)
@@ -58,6 +63,7 @@ boost::asio::awaitable<Identity> LoginService::login(std::string username, std::
 
     std::string unreachable;
     for (auto& realm : realms_) {
+        if (!only_realm.empty() && realm->name() != only_realm) continue;
         std::optional<Identity> id;
         try {
             id = co_await realm->authenticate(username, password);

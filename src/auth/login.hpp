@@ -48,7 +48,9 @@ class LoginService {
     // wait in the message) or unavailable (every realm that could have answered was unreachable).
     // Only failed logins count toward the limits, per address and per user: a class behind one NAT
     // address logging in together is never locked out.
-    boost::asio::awaitable<Identity> login(std::string username, std::string password, std::string address);
+    // `realm` non-empty: only that realm is tried (the login page's picker); an unknown name is invalid.
+    boost::asio::awaitable<Identity> login(std::string username, std::string password, std::string address,
+                                           std::string realm = {});
 
     const std::vector<std::unique_ptr<Realm>>& realms() const { return realms_; }
 

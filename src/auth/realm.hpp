@@ -37,11 +37,17 @@ class Realm {
     virtual ~Realm() = default;
     virtual const std::string& name() const = 0;
     virtual std::string_view kind() const = 0;
+    // What the login page shows in its realm picker (`label` of the realm's entry; default its name).
+    const std::string& label() const { return label_.empty() ? name() : label_; }
+    void set_label(std::string label) { label_ = std::move(label); }
     // The identity when this realm accepts the credentials; nullopt when it does not (unknown user or
     // wrong password: the two are deliberately not told apart). Throws core::Error(unavailable/upstream)
     // when the realm's backend cannot be reached or answers badly, so the caller can say so.
     virtual boost::asio::awaitable<std::optional<Identity>> authenticate(std::string username,
                                                                          std::string password) = 0;
+
+ private:
+    std::string label_;
 };
 
 // One person listed in a directory group (GroupDirectory::group_members).

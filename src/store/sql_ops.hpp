@@ -275,6 +275,8 @@ AuditEntry read_audit(const S& s) {
     a.object_type = s.text(4);
     a.object_id = s.text(5);
     a.detail = s.text(6);
+    a.actor_name = s.text(7);
+    a.outcome = s.text(8);
     return a;
 }
 
@@ -1086,18 +1088,33 @@ class Ops {
     void append_audit(const AuditEntry& a) {
         run_transaction(c, [&] {
             c.query(
-                 "INSERT INTO audit_log (at, actor_id, action, object_type, object_id, detail) VALUES (?, ?, "
-                 "?, "
-                 "?, ?, ?)")
+                 "INSERT INTO audit_log (at, actor_id, action, object_type, object_id, detail, actor_name, "
+                 "outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
                 .bind(or_now(a.at), a.actor_id, a.action, a.object_type, a.object_id,
-                      or_default(a.detail, "{}"))
+                      or_default(a.detail, "{}"), a.actor_name, or_default(a.outcome, "ok"))
                 .run();
         });
     }
 
-    PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) {
+    PageResult<AuditEntry> list_audit(const AuditFilter& f, const Page& page) {
         Where w;
-        if (!object_id.empty()) w.add("object_id = ?", object_id);
+        if (!f.object_id.empty()) w.add("object_id = ?", f.object_id);
+        if (!f.actor.empty()) {
+            w.clauses.push_back("(actor_id = ? OR actor_name = ?)");
+            w.args.emplace_back(f.actor);
+            w.args.emplace_back(f.actor);
+        }
+        if (f.action.ends_with('.')) {
+            // A prefix: the range ["x.", "x/") (the character after "." is "/") uses the index, no LIKE.
+            w.add("action >= ?", f.action);
+            w.add("action < ?", f.action.substr(0, f.action.size() - 1) + "/");
+        } else if (!f.action.empty()) {
+            w.add("action = ?", f.action);
+        }
+        if (!f.object_type.empty()) w.add("object_type = ?", f.object_type);
+        if (!f.outcome.empty()) w.add("outcome = ?", f.outcome);
+        if (f.since) w.add("at >= ?", f.since);
+        if (f.until) w.add("at < ?", f.until);
         std::int64_t after = 0;
         if (!page.after.empty()) {
             try {
@@ -1108,9 +1125,24 @@ class Ops {
                 throw core::invalid("audit page cursor '" + page.after + "' is not a number");
             }
         }
-        return page_query<AuditEntry>(
-            c, "SELECT id, at, actor_id, action, object_type, object_id, detail FROM audit_log", "id",
-            std::move(w), after, !page.after.empty(), page, read_audit<Stmt>);
+        static const std::string select =
+            "SELECT id, at, actor_id, action, object_type, object_id, detail, actor_name, outcome FROM "
+            "audit_log";
+        if (!f.newest_first)
+            return page_query<AuditEntry>(c, select, "id", std::move(w), after, !page.after.empty(), page,
+                                          read_audit<Stmt>);
+        const int limit = clamp_limit(page.limit);
+        if (!page.after.empty()) w.add("id < ?", after);
+        w.args.emplace_back(std::int64_t{limit} + 1);
+        auto stmt = c.query(select + w.sql() + " ORDER BY id DESC LIMIT ?");
+        stmt.bind_args(w.args);
+        PageResult<AuditEntry> out;
+        while (stmt.next()) out.items.push_back(read_audit<Stmt>(stmt));
+        if (out.items.size() > static_cast<std::size_t>(limit)) {
+            out.items.pop_back();
+            out.next = std::to_string(out.items.back().id);
+        }
+        return out;
     }
 
  private:

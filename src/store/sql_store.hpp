@@ -103,7 +103,8 @@ class SqlStore : public Store {
                             const std::string& error, std::int64_t now) override;
 
     void append_audit(const AuditEntry& entry) override;
-    PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) override;
+    using Store::list_audit;
+    PageResult<AuditEntry> list_audit(const AuditFilter& filter, const Page& page) override;
     void revoke_token(const std::string& jti, std::int64_t expires_at, std::int64_t now) override;
     std::vector<std::pair<std::string, std::int64_t>> revoked_tokens(std::int64_t since,
                                                                      std::int64_t now) override;

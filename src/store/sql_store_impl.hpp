@@ -273,8 +273,8 @@ void SqlStore<Conn>::append_audit(const AuditEntry& entry) {
 }
 
 template <class Conn>
-PageResult<AuditEntry> SqlStore<Conn>::list_audit(const std::string& object_id, const Page& page) {
-    return sql::Ops<Conn>(connection()).list_audit(object_id, page);
+PageResult<AuditEntry> SqlStore<Conn>::list_audit(const AuditFilter& filter, const Page& page) {
+    return sql::Ops<Conn>(connection()).list_audit(filter, page);
 }
 
 // ---- instances (instances_ops.hpp)

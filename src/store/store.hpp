@@ -242,7 +242,21 @@ struct AuditEntry {
     std::string action;       // e.g. "exercise.publish"
     std::string object_type;  // e.g. "exercise"
     std::string object_id;
-    std::string detail;  // JSON
+    std::string detail;          // JSON
+    std::string actor_name;      // the actor's username then (a failed login has no actor_id)
+    std::string outcome = "ok";  // ok | denied | failed
+};
+
+// Which audit entries to list; empty fields do not filter.
+struct AuditFilter {
+    std::string object_id;
+    std::string actor;   // an actor's user id or username
+    std::string action;  // exact, or a prefix ending in '.' ("exercise." is every exercise action)
+    std::string object_type;
+    std::string outcome;        // ok | denied | failed
+    std::int64_t since = 0;     // unix seconds, inclusive; 0: no bound
+    std::int64_t until = 0;     // unix seconds, exclusive; 0: no bound
+    bool newest_first = false;  // then `Page::after` is the id below which the page starts
 };
 
 class Store {
@@ -383,7 +397,10 @@ class Store {
 
     // Audit log (append-only).
     virtual void append_audit(const AuditEntry& entry) = 0;
-    virtual PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) = 0;
+    virtual PageResult<AuditEntry> list_audit(const AuditFilter& filter, const Page& page) = 0;
+    PageResult<AuditEntry> list_audit(const std::string& object_id, const Page& page) {
+        return list_audit(AuditFilter{.object_id = object_id}, page);
+    }
 
     // Revoked session tokens (by JWT id), until they expire. revoke_token also forgets revocations of
     // tokens that have expired by `now`; revoked_tokens lists those revoked at or after `since` that have

@@ -62,23 +62,35 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  let data: any = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
   if (!res.ok) {
-    const err = new ApiError(
-      res.status,
-      data?.title ?? res.statusText,
-      data?.detail ?? text.slice(0, 200),
-      Array.isArray(data?.errors) ? data.errors : [],
-    );
+    const err = toApiError(res.status, res.statusText, text);
     if (res.status === 401 && !path.endsWith("/auth/login")) onUnauthenticated();
     throw err;
   }
-  return data as T;
+  return parseJson(text) as T;
+}
+
+function parseJson(text: string): any {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+// A refused request as an ApiError: the problem+json document's title, detail and field errors (`errors`:
+// [{path, message}]); a body that is not one gives the status text and the start of the body.
+export function toApiError(status: number, statusText: string, text: string): ApiError {
+  const data = parseJson(text);
+  const fields = Array.isArray(data?.errors)
+    ? data.errors.filter((f: any) => f && typeof f.path === "string").map((f: any) => ({ path: f.path, message: String(f.message ?? "") }))
+    : [];
+  return new ApiError(
+    status,
+    typeof data?.title === "string" ? data.title : statusText,
+    typeof data?.detail === "string" ? data.detail : data ? "" : text.slice(0, 200),
+    fields,
+  );
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);
@@ -187,4 +199,54 @@ export interface LintError {
   path: string;
   message: string;
   line: number | null;
+}
+export interface Realm {
+  name: string;
+  kind: string;
+  label: string;
+}
+export interface Course {
+  id: string;
+  slug: string;
+  title: string;
+  groups: string[];
+  members: number;
+  created_at: string | null;
+}
+export interface Member extends User {
+  group: string;
+  email: string;
+}
+export interface CheckStats {
+  id: string;
+  title: string;
+  hidden: boolean;
+  passed: number;
+  failed: number;
+  pass_rate: number;
+}
+export interface GradeCell {
+  assignment_id: string;
+  graded: boolean;
+  score: number | null;
+  max_score: number;
+  late: boolean;
+  attempts_used: number;
+}
+export interface Gradebook {
+  course_id: string;
+  slug: string;
+  columns: { exercise_id: string; slug: string; title: string; max_score: number; checks: CheckStats[] }[];
+  rows: { student_id: string; username: string; display_name: string; group: string; cells: (GradeCell | null)[] }[];
+}
+export interface AuditEntry {
+  id: number;
+  at: string | null;
+  actor_id: string;
+  actor: string;
+  action: string;
+  object_type: string;
+  object_id: string;
+  outcome: string;
+  detail: unknown;
 }

@@ -11,6 +11,9 @@ import { Assignments } from "./pages/assignments";
 import { ClassBoard } from "./pages/board";
 import { Jobs } from "./pages/jobs";
 import { Users } from "./pages/users";
+import { Courses, CoursePage, GradebookPage } from "./pages/courses";
+import { StudentPage } from "./pages/drilldown";
+import { Audit } from "./pages/audit";
 import "./style.css";
 
 function loginPath(): string {
@@ -55,6 +58,8 @@ function App() {
         ["/assignments", "Assignments"],
         ["/jobs", "Jobs"],
         ["/users", "Users"],
+        ["/courses", "Courses"],
+        ["/audit", "Audit log"],
       ]
     : [["/assignments", "My assignments"]];
   return (
@@ -103,6 +108,11 @@ function Route({ path, me }: { path: string; me: Me }) {
     if ((m = match("/exercises/:id", path))) return <ExerciseEditor id={m.id} />;
     if (path === "/jobs") return <Jobs />;
     if (path === "/users") return <Users />;
+    if (path === "/courses") return <Courses />;
+    if ((m = match("/courses/:id/gradebook", path))) return <GradebookPage id={m.id} />;
+    if ((m = match("/courses/:id", path))) return <CoursePage id={m.id} />;
+    if ((m = match("/students/:id", path))) return <StudentPage id={m.id} />;
+    if (path === "/audit") return <Audit />;
   }
   if (path === "/") return null;
   return (

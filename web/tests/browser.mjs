@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { assignThroughCourse, pageSteps } from "./pages.mjs";
 
 const require = createRequire(import.meta.url);
 const base = process.env.NP_URL;
@@ -64,11 +65,11 @@ async function setup() {
     ids[name] = (await call("POST", "/api/v1/users", admin, { username: name, role: "student", password: "student-pw-1" })).id;
   const ex = await call("POST", "/api/v1/exercises", admin, { slug: "web-vpcs", title: "Address PC1", spec, topology, instructions });
   await call("POST", `/api/v1/exercises/${ex.id}/versions/1/publish`, admin);
-  const made = await call("POST", "/api/v1/assignments", admin, { exercise_id: ex.id, student_ids: [ids.alice, ids.bob] });
-  const byStudent = Object.fromEntries(made.items.map((a) => [a.student_id, a.id]));
+  // Assigned through a course (its gradebook is one of the pages: web/tests/pages.mjs).
+  const byStudent = await assignThroughCourse(admin, ex.id, call);
   const bobEnv = (await call("GET", `/api/v1/assignments/${byStudent[ids.bob]}`, admin)).environment.id;
   const aliceEnv = (await call("GET", `/api/v1/assignments/${byStudent[ids.alice]}`, admin)).environment.id;
-  return { admin, alice: byStudent[ids.alice], bob: byStudent[ids.bob], aliceEnv, bobEnv };
+  return { admin, alice: byStudent[ids.alice], bob: byStudent[ids.bob], aliceEnv, bobEnv, aliceId: ids.alice };
 }
 
 async function axe(page, name) {
@@ -231,6 +232,9 @@ async function main() {
       await axe(teacher, name);
       await shot(teacher, `teacher-${name}`);
     }
+
+    // Issue 11's other pages: drill-down, courses, gradebook, audit log, the realm picker.
+    await pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId: s.aliceId, files: { spec, topology, instructions } });
 
     // An expired session: back to the login page, then to where the user was.
     await studentCtx.clearCookies();

@@ -947,6 +947,51 @@ TEST_P(StoreContract, AuditLogAppendsAndPages) {
 
 // ---------------------------------------------------------------- transactions
 
+// Migration 0007: the actor's name and the outcome; filters by actor, action prefix, outcome and time, and
+// newest-first paging (the audit page).
+TEST_P(StoreContract, AuditLogFiltersAndPagesNewestFirst) {
+    auto add = [&](std::int64_t at, const char* actor, const char* action, const char* outcome) {
+        store::AuditEntry a;
+        a.at = at;
+        a.actor_id = std::string("id-") + actor;
+        a.actor_name = actor;
+        a.action = action;
+        a.object_type = "exercise";
+        a.object_id = "ex-9";
+        a.outcome = outcome;
+        store_->append_audit(a);
+    };
+    add(100, "ann", "auth.login", "ok");
+    add(101, "bob", "auth.login", "denied");
+    add(102, "ann", "exercise.version.publish", "ok");
+    add(103, "ann", "exercise.create", "ok");
+    add(104, "bob", "exercises.other", "failed");
+    auto newest = store_->list_audit(store::AuditFilter{.newest_first = true}, {.limit = 2});
+    ASSERT_EQ(newest.items.size(), 2u);
+    EXPECT_EQ(newest.items[0].at, 104);
+    EXPECT_EQ(newest.items[0].outcome, "failed");
+    EXPECT_EQ(newest.items[0].actor_name, "bob");
+    auto older = store_->list_audit(store::AuditFilter{.newest_first = true}, {.limit = 2, .after = newest.next});
+    ASSERT_EQ(older.items.size(), 2u);
+    EXPECT_EQ(older.items[0].at, 102);
+    // A prefix ending in '.' is that family only (not "exercises.").
+    auto ex = store_->list_audit(store::AuditFilter{.action = "exercise."}, {});
+    ASSERT_EQ(ex.items.size(), 2u);
+    EXPECT_EQ(ex.items[0].action, "exercise.version.publish");
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.action = "auth.login"}, {}).items.size(), 2u);
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.actor = "ann"}, {}).items.size(), 3u);
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.actor = "id-bob"}, {}).items.size(), 2u);
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.outcome = "denied"}, {}).items.size(), 1u);
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.since = 101, .until = 103}, {}).items.size(), 2u);
+    // Entries written before 0007 (no outcome given) read as ok.
+    store_->append_audit({.action = "user.create"});
+    EXPECT_EQ(store_->list_audit(store::AuditFilter{.action = "user.create"}, {}).items[0].outcome, "ok");
+    if (GetParam() != Kind::memory) {
+        std::string error;
+        EXPECT_FALSE(raw_sql("INSERT INTO audit_log (at, action, outcome) VALUES (1, 'x', 'maybe')", &error));
+    }
+}
+
 TEST_P(StoreContract, TransactionCommitsEverything) {
     auto u = user("teacher", "teacher");
     Exercise e{.id = core::new_id(), .slug = "tx", .title = "T", .created_by = u.id};

@@ -7,37 +7,10 @@ import { all, Assignment, Environment, Evaluation, Exercise, get, post, User } f
 import { subscribe } from "../events";
 import { Link } from "../router";
 import { Banner, score, StateBadge, when } from "../ui";
-
-interface Data {
-  assignments: Assignment[];
-  envs: Map<string, Environment>; // by assignment id
-  envById: Map<string, string>; // environment id -> assignment id
-  evals: Map<string, Map<string, Evaluation>>; // assignment id -> evaluations by id
-  users: Map<string, User>;
-  exercises: Map<string, Exercise>;
-}
-
-type SortKey = "student" | "exercise" | "state" | "attempts" | "score" | "updated";
-
-interface Row {
-  a: Assignment;
-  student: string;
-  exercise: string;
-  env?: Environment;
-  attempts: number;
-  last?: Evaluation;
-}
-
-function lastOf(m?: Map<string, Evaluation>): Evaluation | undefined {
-  let best: Evaluation | undefined;
-  m?.forEach((e) => {
-    if (!best || e.attempt > best.attempt) best = e;
-  });
-  return best;
-}
+import { addEvaluation, applyBoardEvent, BoardData, boardData, boardRows, SortKey } from "../board_model";
 
 export function ClassBoard() {
-  const data = useRef<Data | null>(null);
+  const data = useRef<BoardData | null>(null);
   const [, setTick] = useState(0);
   const frame = useRef(0);
   const [error, setError] = useState<unknown>(null);
@@ -64,18 +37,7 @@ export function ClassBoard() {
         all<User>("/api/v1/users"),
         all<Exercise>("/api/v1/exercises"),
       ]);
-      const d: Data = {
-        assignments,
-        envs: new Map(envs.map((e) => [e.assignment_id, e])),
-        envById: new Map(envs.map((e) => [e.id, e.assignment_id])),
-        evals: new Map(),
-        users: new Map(users.map((u) => [u.id, u])),
-        exercises: new Map(exercises.map((x) => [x.id, x])),
-      };
-      for (const e of evals) {
-        if (!d.evals.has(e.assignment_id)) d.evals.set(e.assignment_id, new Map());
-        d.evals.get(e.assignment_id)!.set(e.id, e);
-      }
+      const d = boardData(assignments, envs, evals, users, exercises);
       data.current = d;
       redraw();
     })().catch(setError);
@@ -90,58 +52,20 @@ export function ClassBoard() {
   const applyEvent = (type: string, ev: any) => {
     const d = data.current;
     if (!d) return;
-    if (type === "environment.state") {
-      const aid = d.envById.get(ev.id);
-      const env = aid ? d.envs.get(aid) : undefined;
-      if (env && aid) {
-        d.envs.set(aid, { ...env, observed_state: ev.observed, desired_state: ev.desired, last_error: ev.error ?? "" });
-        redraw();
-      }
-    } else if (type === "evaluation.state") {
-      const known = [...d.evals.values()].find((m) => m.has(ev.id))?.get(ev.id);
-      if (known) {
-        const m = d.evals.get(known.assignment_id)!;
-        m.set(ev.id, { ...known, status: ev.status, score: ev.score ?? known.score, max_score: ev.max_score ?? known.max_score });
-        redraw();
-      } else {
-        get<Evaluation>(`/api/v1/evaluations/${ev.id}`)
-          .then((full) => {
-            if (!d.evals.has(full.assignment_id)) d.evals.set(full.assignment_id, new Map());
-            d.evals.get(full.assignment_id)!.set(full.id, full);
-            redraw();
-          })
-          .catch(() => {});
-      }
-    }
+    const what = applyBoardEvent(d, type, ev);
+    if (what === "changed") redraw();
+    else if (what === "fetch")
+      get<Evaluation>(`/api/v1/evaluations/${ev.id}`)
+        .then((full) => {
+          addEvaluation(d, full);
+          redraw();
+        })
+        .catch(() => {});
   };
   (window as any).__npBoardApply = applyEvent;
 
   const d = data.current;
-  const rows: Row[] = (() => {
-    if (!d) return [];
-    const out: Row[] = [];
-    for (const a of d.assignments) {
-      if (exercise && a.exercise_id !== exercise) continue;
-      const u = d.users.get(a.student_id);
-      const m = d.evals.get(a.id);
-      const row: Row = {
-        a,
-        student: u ? u.display_name || u.username : a.student_id,
-        exercise: d.exercises.get(a.exercise_id)?.title ?? a.exercise_id,
-        env: d.envs.get(a.id),
-        attempts: m?.size ?? 0,
-        last: lastOf(m),
-      };
-      const f = filter.trim().toLowerCase();
-      if (f && !`${row.student} ${row.exercise} ${row.env?.observed_state ?? ""}`.toLowerCase().includes(f)) continue;
-      out.push(row);
-    }
-    const k = sort.key;
-    const val = (r: Row): string | number =>
-      k === "student" ? r.student : k === "exercise" ? r.exercise : k === "state" ? r.env?.observed_state ?? "" : k === "attempts" ? r.attempts : k === "score" ? (r.last?.status === "done" ? r.last.score : -1) : r.env?.updated_at ?? "";
-    out.sort((x, y) => (val(x) < val(y) ? -sort.dir : val(x) > val(y) ? sort.dir : 0));
-    return out;
-  })();
+  const rows = d ? boardRows(d, exercise, filter, sort) : [];
 
   if (error) return <Banner error={error} />;
   if (!d) return <p aria-busy="true">Loading…</p>;
@@ -241,9 +165,11 @@ export function ClassBoard() {
                 />
               </td>
               <td>
-                <Link href={`/assignments/${r.a.id}`}>{r.student}</Link>
+                <Link href={`/students/${r.a.student_id}`}>{r.student}</Link>
               </td>
-              <td>{r.exercise}</td>
+              <td>
+                <Link href={`/assignments/${r.a.id}`}>{r.exercise}</Link>
+              </td>
               <td class="state">
                 <StateBadge state={r.env?.observed_state ?? "absent"} />
               </td>

@@ -1,9 +1,10 @@
 // Teacher: the exercises, and the editor of one (spec, topology and instructions as text; the spec is
 // linted as it is typed and each error is shown at its line); save a draft, publish it.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { all, api, ApiError, Exercise, get, LintError, post, Version } from "../api";
+import { all, api, ApiError, Assignment, Exercise, get, LintError, post, Version } from "../api";
 import { Link, navigate } from "../router";
 import { Banner, StateBadge, when } from "../ui";
+import { exercisePart, maxExerciseFile } from "../format";
 
 export function ExerciseList() {
   const [list, setList] = useState<Exercise[] | null>(null);
@@ -137,12 +138,12 @@ export function ExerciseEditor({ id }: { id: string | null }) {
   const [saved, setSaved] = useState("");
   const [busy, setBusy] = useState(false);
 
-  const load = async (exId: string) => {
+  const load = async (exId: string, which?: number) => {
     const full = await get<Full>(`/api/v1/exercises/${exId}`);
     setEx(full);
     setTitle(full.title);
     setSlug(full.slug);
-    const v = await get<Version>(`/api/v1/exercises/${full.id}/versions/${full.latest_version}`);
+    const v = await get<Version>(`/api/v1/exercises/${full.id}/versions/${which ?? full.latest_version}`);
     setVersion(v);
     setSpec(v.spec ?? "");
     setTopology(v.topology ?? "");
@@ -208,6 +209,40 @@ export function ExerciseEditor({ id }: { id: string | null }) {
     }
   };
 
+  // The teacher's own trial of this version: its assignment page (start the lab, configure, Grade now).
+  const tryIt = async (exId: string, n: number) => {
+    setError(null);
+    try {
+      const a = await post<Assignment>(`/api/v1/exercises/${exId}/trial`, { version: n });
+      navigate(`/assignments/${a.id}`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  // An exercise's folder (exercise.yaml, topology.yaml, instructions.md) loaded into the editor; nothing
+  // is stored until Save.
+  const loadFiles = async (files: FileList | null) => {
+    setError(null);
+    setSaved("");
+    const picked = Array.from(files ?? []);
+    const parts = picked.filter((f) => exercisePart(f.webkitRelativePath || f.name));
+    const big = parts.find((f) => f.size > maxExerciseFile);
+    if (!parts.length)
+      return setError({ title: "No exercise file", detail: "choose exercise.yaml, topology.yaml and instructions.md (or their folder)" });
+    if (big) return setError({ title: "File too large", detail: `${big.name} is over ${maxExerciseFile / 1024} KiB` });
+    const loaded: string[] = [];
+    for (const f of parts) {
+      const text = await f.text();
+      const part = exercisePart(f.webkitRelativePath || f.name);
+      if (part === "spec") setSpec(text);
+      else if (part === "topology") setTopology(text);
+      else setInstructions(text);
+      loaded.push(f.name);
+    }
+    setSaved(`Loaded ${loaded.join(", ")}: review, then Save.`);
+  };
+
   return (
     <section>
       <h1>{ex ? ex.title : "New exercise"}</h1>
@@ -242,6 +277,10 @@ export function ExerciseEditor({ id }: { id: string | null }) {
             {fieldError("title") ? <span class="field-error">{fieldError("title")}</span> : null}
           </label>
         </div>
+        <label>
+          Load from files (exercise.yaml, topology.yaml, instructions.md)
+          <input type="file" multiple accept=".yaml,.yml,.md" onChange={(e) => loadFiles((e.target as HTMLInputElement).files)} />
+        </label>
         <CodeArea id="spec" label="Grading spec (exercise.yaml)" value={spec} onInput={setSpec} errors={lint} fieldError={fieldError("spec")} />
         <CodeArea id="topology" label="Topology (topology.yaml, local labs)" value={topology} onInput={setTopology} fieldError={fieldError("topology")} />
         <CodeArea id="instructions" label="Instructions (Markdown)" value={instructions} onInput={setInstructions} fieldError={fieldError("instructions")} />
@@ -249,6 +288,11 @@ export function ExerciseEditor({ id }: { id: string | null }) {
           <button type="submit" disabled={busy}>
             Save
           </button>
+          {ex && version ? (
+            <button type="button" disabled={busy} onClick={() => tryIt(ex.id, version.version)}>
+              Try version {version.version} on my own lab
+            </button>
+          ) : null}
           {version && version.state === "draft" ? (
             <button type="button" class="primary" disabled={busy || lint.length > 0} onClick={publish}>
               Publish version {version.version}
@@ -256,6 +300,35 @@ export function ExerciseEditor({ id }: { id: string | null }) {
           ) : null}
         </div>
       </form>
+      {ex && ex.versions?.length ? (
+        <>
+          <h2>Versions</h2>
+          <table class="versions">
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">State</th>
+                <th scope="col">Open</th>
+              </tr>
+            </thead>
+            <tbody>
+              {ex.versions.map((v) => (
+                <tr key={v.id} data-version={v.version} aria-current={version?.version === v.version ? "true" : undefined}>
+                  <td>{v.version}</td>
+                  <td>
+                    <StateBadge state={v.state} />
+                  </td>
+                  <td>
+                    <button type="button" disabled={version?.version === v.version} onClick={() => load(ex.id, v.version).catch(setError)}>
+                      Open version {v.version}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
     </section>
   );
 }

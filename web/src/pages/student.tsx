@@ -262,7 +262,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
             </div>
             {tab && env ? (
               <div role="tabpanel" aria-label={`${tab} console`}>
-                <Console key={tab} env={env.id} node={tab} watch={teacher} />
+                <Console key={tab} env={env.id} node={tab} watch={teacher && a.student_id !== me.id} />
               </div>
             ) : (
               <p class="note">
@@ -316,7 +316,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
   );
 }
 
-function Report({ ev }: { ev: Evaluation }) {
+export function Report({ ev }: { ev: Evaluation }) {
   return (
     <div class="report" aria-label={`Attempt ${ev.attempt} report`}>
       <p class="score">

@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "pvesim/gns3_guests.hpp"  // GNS3 guests hook
 
 namespace np::pvesim {
 
@@ -204,6 +205,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                   vmid_collisions = 0, lock_timeouts = 0, clones_ok = 0, clones_failed = 0, destroys_ok = 0,
                   tasks_started = 0, auth_failures = 0, locked_refusals = 0;
     std::map<std::string, std::uint64_t> created_names;  // name -> clones created under it (ever)
+    std::shared_ptr<Gns3Guests> gns3;                    // GNS3 guests hook: set by attach_gns3_guests
 
     Impl(asio::any_io_executor ex, Profile p, std::uint64_t seed)
         : executor(std::move(ex)), profile(std::move(p)), rng(seed), workers(profile.max_in_flight) {
@@ -499,6 +501,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
         volumes.push_back({src.storage + ":" + vol, src.storage, is_shared(src.storage) ? "" : dest,
                            full ? "" : base + "@__base__", newid, src.disk, now_unix()});
         git->second.lock.clear();
+        if (gns3) gns3->cloned(src.vmid, newid);  // GNS3 guests hook: clone copies the projects
         ++clones_ok;
         ++created_names[name];
         end_task(upid, "OK");
@@ -536,6 +539,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
         co_await sleep(profile.destroy_ms);
         lock.release();
         guests.erase(vmid);
+        if (gns3) co_await gns3->destroyed(vmid);  // GNS3 guests hook: VM destroyed
         // Fault: the task reports OK but the disk stays listed (ZFS "dataset is busy" and friends).
         bool silent = profile.p_silent_delete_failure > 0 && chance() < profile.p_silent_delete_failure;
         if (silent) {
@@ -577,6 +581,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                  : action == "shutdown" ? profile.shutdown_ms
                                         : profile.stop_ms;
         co_await sleep(ms);
+        if (gns3 && action != "start") co_await gns3->stopped(vmid);  // GNS3 guests hook: VM stopped
         auto it = guests.find(vmid);
         if (it == guests.end()) {
             end_task(upid, "VM " + std::to_string(vmid) + " does not exist");
@@ -591,6 +596,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
             g.status = "running";
             g.started_unix = now_unix();
             g.agent_ready = Clock::now() + Ms(profile.boot_ms);
+            if (gns3 && g.kind == "qemu") gns3->started(vmid);  // GNS3 guests hook: VM started
         } else {
             g.status = "stopped";
         }
@@ -677,6 +683,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
             if (profile.nodes[i].name == g.node) node_index = i + 1;
         auto ip = "10." + std::to_string(node_index) + "." + std::to_string((g.vmid >> 8) & 255) + "." +
                   std::to_string(g.vmid & 255);
+        if (auto a = gns3 ? gns3->address(g.vmid) : std::nullopt) ip = *a;  // GNS3 guests hook: agent
         json::object eth{{"name", "eth0"}, {"hardware-address", "bc:24:11:00:00:01"}};
         eth["ip-addresses"] =
             json::array{json::object{{"ip-address", ip}, {"ip-address-type", "ipv4"}, {"prefix", 24}}};
@@ -1227,6 +1234,11 @@ http::Handler Simulator::handler() {
 std::string Simulator::stats_json() const {
     return impl_->stats_json();
 }
+// GNS3 guests hook: VMs run GNS3 servers (gns3_guests.hpp).
+void Simulator::attach_gns3_guests(std::shared_ptr<Gns3Guests> guests) {
+    impl_->gns3 = std::move(guests);
+}
+
 const Profile& Simulator::profile() const {
     return impl_->profile;
 }

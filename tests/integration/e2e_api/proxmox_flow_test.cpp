@@ -140,7 +140,8 @@ std::string type_on_console(const std::string& host, std::uint16_t port,
 
 class Api {
  public:
-    explicit Api(ServerProcess& s) : c(s.port()) {}
+    explicit Api(ServerProcess& s) : server(s), c(s.port()) {}
+    ServerProcess& server;
     HttpClient c;
     using H = std::vector<std::pair<std::string, std::string>>;
 
@@ -163,6 +164,7 @@ class Api {
             auto j = call("GET", "/api/v1/jobs/" + id, h).as_object();
             auto st = j.at("state").as_string();
             if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
+            server.output();  // drains the server's log pipe (a full pipe would block its writes)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         ADD_FAILURE() << "job " << id << " did not finish";

@@ -20,7 +20,8 @@ class StaticFiles;
 }
 namespace np::store {
 class Store;
-}
+struct ExerciseVersion;
+}  // namespace np::store
 namespace np::auth {
 class JwtCodec;
 class LoginService;
@@ -61,6 +62,9 @@ struct ApiDeps {
         lint;
     // Device consoles for the browser (GET .../nodes/{node}/console); null: that route answers 503.
     app::Consoles* consoles = nullptr;
+    // Refuses (core::invalid) a version whose lab the server's providers cannot build (the GNS3 project of
+    // the proxmox provider); null: no check. Blocking.
+    std::function<void(const store::ExerciseVersion&)> check_lab;
 };
 
 class Metrics;

@@ -289,6 +289,7 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    // Drafts stored before these checks existed are checked again before they can run.
                    check_topology(cur.topology);
                    check_gns3_project(cur.gns3_project);
+                   if (d.check_lab) d.check_lab(cur);  // issue 10: a GNS3 project the provider can build
                    if (d.lint) {
                        auto errors = d.lint(cur.spec, cur.instructions);
                        if (!errors.empty())

@@ -53,6 +53,18 @@ std::string pin_environment(store::Store& store, const std::string& env_id) {
     return placed.empty() ? "" : store.adopt_environment(e->id, placed);
 }
 
+// The grading spec's devices (name -> platform) a provider matches its nodes against; none when the spec
+// does not parse (publishing refused it already).
+std::map<std::string, std::string> spec_devices(const std::string& spec_yaml) {
+    std::map<std::string, std::string> out;
+    if (spec_yaml.empty()) return out;
+    try {
+        for (const auto& d : eval::parse_spec(spec_yaml).spec.devices) out[d.name] = d.platform;
+    } catch (const core::Error&) {
+    }
+    return out;
+}
+
 std::string param(const store::Job& job, const char* key) {
     auto params = json::parse(job.params);
     auto* v = params.is_object() ? params.as_object().if_contains(key) : nullptr;
@@ -125,6 +137,7 @@ struct Workflows::Impl {
         request.env = name;
         request.topology = version.topology;
         request.gns3_project = version.gns3_project;
+        request.devices = spec_devices(version.spec);
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
             env.observed_state = observed;
@@ -404,6 +417,16 @@ std::vector<core::FieldError> Workflows::lint(const std::string& spec,
             out.push_back({d.path.empty() ? std::string("spec") : "spec." + d.path,
                            (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
     return out;
+}
+
+void Workflows::check_lab(const store::ExerciseVersion& version) const {
+    if (version.gns3_project.empty() || !impl_->providers.contains("proxmox")) return;
+    lab::LabRequest request;
+    request.env = "publish-check";
+    request.topology = version.topology;
+    request.gns3_project = version.gns3_project;
+    request.devices = spec_devices(version.spec);
+    impl_->providers.get("proxmox").check_request(request);
 }
 
 }  // namespace np::app

@@ -23,6 +23,7 @@ namespace np::store {
 class Store;
 struct Job;
 struct Evaluation;
+struct ExerciseVersion;
 }  // namespace np::store
 namespace np::lab {
 class ProviderRegistry;
@@ -61,6 +62,10 @@ class Workflows {
     boost::asio::awaitable<store::Evaluation> grade(std::string evaluation_id);
     // Errors of a spec (with path and line), empty when it may be published.
     std::vector<core::FieldError> lint(const std::string& spec, const std::string& instructions) const;
+    // Refuses (core::invalid naming the fields) a version with a GNS3 project the `proxmox` provider of this
+    // server cannot build: not a portable project, nodes and spec devices that do not match (issue 10).
+    // Nothing to check without a GNS3 project or without that provider. Blocking (reads the project).
+    void check_lab(const store::ExerciseVersion& version) const;
 
     // The lab name of an environment: "np" + its id (unique, valid for every provider).
     static std::string lab_name(const std::string& environment_id) { return "np" + environment_id; }

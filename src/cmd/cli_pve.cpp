@@ -9,14 +9,20 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "cmd/cli.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "labpve/project_check.hpp"
+#include "labpve/proxmox_provider.hpp"
 #include "pve/client.hpp"
 #include "pve/workloads.hpp"
+#include "pvesim/gns3_guests.hpp"
 #include "pvesim/simulator.hpp"
 
 namespace np::cmd {
@@ -24,6 +30,45 @@ namespace {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+
+// `pve-sim --gns3-guests`: started VMs run a GNS3 simulator each (src/pvesim/gns3_guests.hpp).
+struct Gns3GuestFlags {
+    bool enabled = false;
+    std::string state_dir, start_delay = "0s";
+    int address_octet = 0;
+    std::uint16_t lab_port_base = 20000;
+};
+
+void add_gns3_guest_flags(CLI::App* cmd, Gns3GuestFlags& g) {
+    cmd->add_flag("--gns3-guests", g.enabled,
+                  "started VMs run a GNS3 server simulator each (real VPCS/FRR devices: needs root), at the "
+                  "guest-agent address 127.R.H.L:3080 (H.L: the VMID's low bytes); clones copy the projects");
+    cmd->add_option(
+        "--gns3-state-dir", g.state_dir,
+        "where the VMs' GNS3 projects and device state live (default: a temporary folder, removed "
+        "at exit)");
+    cmd->add_option("--gns3-address-octet", g.address_octet, "R of 127.R.H.L (default: random in 64-250)");
+    cmd->add_option("--gns3-lab-ports", g.lab_port_base,
+                    "first of the VPCS console/tunnel ports of the VMs' devices (32 per running VM)")
+        ->capture_default_str();
+    cmd->add_option("--gns3-start-delay", g.start_delay, "added to each GNS3 node start, e.g. 2s")
+        ->capture_default_str();
+}
+
+std::shared_ptr<pvesim::Gns3Guests> make_gns3_guests(asio::any_io_executor ex, const Gns3GuestFlags& g) {
+    if (!g.enabled) return nullptr;
+    pvesim::Gns3GuestOptions o;
+    o.state_dir = g.state_dir;
+    if (o.state_dir.empty()) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "np-pvesim-gns3-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) throw core::internal("cannot create a temporary GNS3 guests directory");
+        o.state_dir = tmpl;
+    }
+    o.address_octet = g.address_octet;
+    o.lab_port_base = g.lab_port_base;
+    o.node_start_delay = core::parse_duration(g.start_delay, "--gns3-start-delay");
+    return std::make_shared<pvesim::Gns3Guests>(ex, o);
+}
 
 struct PveFlags {
     std::string url, user, token, fingerprint, ca, vmid_range;
@@ -164,13 +209,23 @@ void setup(CLI::App& root, GlobalOptions& global) {
         auto project = std::make_shared<std::string>();
         cmd->add_option("--base", *base, "VMID of the base VM")->required();
         cmd->add_option("--name", *name, "name of the new template")->required();
-        cmd->add_option("--gns3-project", *project, "portable GNS3 project to import before conversion");
+        cmd->add_option("--gns3-project", *project,
+                        "portable GNS3 project (.gns3project) to import into the VM's GNS3 server (port "
+                        "pve.gns3.port, default 3080; auth pve.gns3.user/password) before conversion");
         add_connection_flags(cmd, *f);
         cmd->callback([&global, f, base, name, project] {
-            if (!project->empty())
-                throw core::invalid(
-                    "--gns3-project: the GNS3 client is not part of this build yet (issue 'GNS3 client'); "
-                    "build the template without it, or wait for that issue");
+            std::string zip;
+            if (!project->empty()) {
+                std::ifstream in(*project, std::ios::binary);
+                if (!in) throw core::invalid("--gns3-project: cannot read " + *project);
+                zip.assign(std::istreambuf_iterator<char>(in), {});
+                labpve::portable_project_nodes(zip, "--gns3-project");  // refused before any VM is made
+            }
+            auto config = load_config(global);
+            labpve::ProxmoxOptions gns3;  // only its GNS3 keys are used here
+            gns3.gns3_port = static_cast<std::uint16_t>(config.get_int("pve.gns3.port", 3080));
+            gns3.gns3_user = config.get_string("pve.gns3.user");
+            gns3.gns3_password = config.get_string("pve.gns3.password");
             int code = run_workload(
                 global, *f, true, [&](pve::Client& c, int low, int high) -> asio::awaitable<pve::Summary> {
                     pve::TemplateBuild b;
@@ -178,6 +233,11 @@ void setup(CLI::App& root, GlobalOptions& global) {
                     b.name = *name;
                     b.vmid_low = low;
                     b.vmid_high = high;
+                    if (!zip.empty())
+                        b.import_project = [&](const std::string& ip, int) -> asio::awaitable<void> {
+                            auto deadline = std::chrono::steady_clock::now() + b.limits.agent_timeout;
+                            co_await labpve::import_lab_project(c.executor(), gns3, ip, zip, deadline);
+                        };
                     co_return co_await pve::build_template(c, b, progress_bar("template"));
                 });
             if (code) throw CLI::RuntimeError(code);
@@ -249,21 +309,36 @@ void setup(CLI::App& root, GlobalOptions& global) {
         cmd->add_option("--profile", *profile, "fast, zero, realistic, faulty or a JSON profile file")
             ->capture_default_str();
         cmd->add_option("--seed", *seed, "random seed for latencies and faults")->capture_default_str();
-        cmd->callback([port, address, tls, profile, seed] {
+        auto guests = std::make_shared<Gns3GuestFlags>();
+        add_gns3_guest_flags(cmd, *guests);
+        cmd->callback([port, address, tls, profile, seed, guests] {
             auto p = pvesim::load_profile(*profile);
             asio::io_context io;
             pvesim::Simulator sim(io.get_executor(), p, *seed);
+            auto gns3 = make_gns3_guests(io.get_executor(), *guests);
+            if (gns3) sim.attach_gns3_guests(gns3);
             pvesim::SimServer server(io.get_executor(), sim, {*address, *port, *tls});
             auto bound = server.start();
             std::cout << "pve-sim listening on " << (*tls ? "https" : "http") << "://" << *address << ":"
                       << bound << " profile=" << p.name << " seed=" << *seed;
             if (*tls) std::cout << " fingerprint=" << server.fingerprint();
+            if (gns3) std::cout << " gns3_guests=" << gns3->address_of(100) << ":3080 (VM 100)";
             std::cout << std::endl;
             asio::signal_set signals(io, SIGINT, SIGTERM);
             signals.async_wait([&](const boost::system::error_code&, int) {
-                asio::co_spawn(io, server.stop(), [&](std::exception_ptr) { io.stop(); });
+                asio::co_spawn(
+                    io,
+                    [&]() -> asio::awaitable<void> {
+                        if (gns3) co_await gns3->shutdown();
+                        co_await server.stop();
+                    },
+                    [&](std::exception_ptr) { io.stop(); });
             });
             io.run();
+            if (gns3 && guests->state_dir.empty()) {
+                std::error_code ec;
+                std::filesystem::remove_all(gns3->state_dir(), ec);
+            }
         });
     }
 }

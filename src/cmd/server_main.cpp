@@ -32,6 +32,7 @@
 #include "http/server.hpp"
 #include "lab/local/local_provider.hpp"
 #include "lab/registry.hpp"
+#include "labpve/proxmox_provider.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
 
@@ -165,6 +166,10 @@ std::unique_ptr<lab::ProviderRegistry> make_providers(const core::Config& config
     if (config.get_bool("lab.local_labs", true))  // false: this host builds no local lab (issue 13)
         providers->add(
             std::make_unique<lab::LocalProvider>(executor, pool, lab::RuntimeOptions::from_config(config)));
+    // issue 10: the proxmox provider, when it makes new environments or a base VM is configured for it.
+    if (config.get_string("lab.provider", "local") == "proxmox" || config.has("pve.base_vmid"))
+        providers->add(
+            std::make_unique<labpve::ProxmoxProvider>(executor, labpve::ProxmoxOptions::from_config(config)));
     return providers;
 }
 
@@ -291,7 +296,8 @@ int serve(const core::Config& config, const ServeOptions& options,
                               [&workflows](const std::string& spec, const std::string& instructions) {
                                   return workflows.lint(spec, instructions);
                               },
-                              &consoles});
+                              &consoles,
+                              [&workflows](const store::ExerciseVersion& v) { workflows.check_lab(v); }});
 
     http::ServerOptions sopts;
     std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);

@@ -11,10 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "gns3sim/zip.hpp"
+#include "gns3/zip.hpp"
 #include "lab/topology.hpp"
 
 namespace np::gns3sim {
+
+using gns3::Files;
+using gns3::read_zip;
+using gns3::write_zip;
 
 namespace json = boost::json;
 

@@ -472,4 +472,15 @@ asio::awaitable<void> Simulator::shutdown() {
     }
 }
 
+asio::awaitable<void> Simulator::power_off() {
+    auto impl = impl_;
+    auto projects = impl->projects;
+    for (auto& [id, p] : projects) {
+        try {
+            co_await impl->stop_all_and_remove(p, false);
+        } catch (const std::exception&) {
+        }
+    }
+}
+
 }  // namespace np::gns3sim

@@ -50,6 +50,9 @@ class Simulator {
     boost::asio::awaitable<http::Response> handle(http::Request& request);
     // Stops every node and removes every lab it made (call before the process exits).
     boost::asio::awaitable<void> shutdown();
+    // Stops every node keeping what the devices saved (their labs stay defined, stopped), as a machine
+    // powering off: a new Simulator on the same projects_dir and lab state_dir starts them again with it.
+    boost::asio::awaitable<void> power_off();
 
     struct Impl;
 

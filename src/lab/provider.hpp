@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,6 +31,8 @@ struct LabRequest {
     std::string env;           // environment name, unique per provider (prefixes everything it makes)
     std::string topology;      // the exercise version's topology.yaml text (configs inlined); may be empty
     std::string gns3_project;  // the exercise version's GNS3 project name; may be empty
+    std::map<std::string, std::string>
+        devices;  // the grading spec's devices: name -> platform (may be empty)
     ResourceHints resources;
 };
 

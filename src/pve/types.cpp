@@ -180,7 +180,9 @@ std::optional<std::string> first_ipv4(const std::vector<NetInterface>& interface
     for (const auto& i : interfaces) {
         if (i.name == "lo") continue;
         for (const auto& a : i.addresses) {
-            if (a.type == "ipv4" && a.address.rfind("127.", 0) != 0 && a.address.rfind("169.254.", 0) != 0)
+            // 127.0.0.1 may show on other interfaces too; another 127/8 address on a guest's own interface is
+            // an address the host reaches it at (pve-sim's GNS3 guests: 127.R.H.L on "eth0").
+            if (a.type == "ipv4" && a.address != "127.0.0.1" && a.address.rfind("169.254.", 0) != 0)
                 return a.address;
         }
     }

@@ -118,7 +118,7 @@ struct NetInterface {
     std::string name, hardware_address;
     std::vector<IpAddress> addresses;
 };
-// The first non-loopback, non-link-local IPv4 address, if any.
+// The first IPv4 address of an interface other than `lo` that is neither 127.0.0.1 nor link-local, if any.
 std::optional<std::string> first_ipv4(const std::vector<NetInterface>& interfaces);
 
 // Parsers (throw core::Error(upstream) naming `what` and the field on a bad shape).

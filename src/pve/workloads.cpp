@@ -374,7 +374,9 @@ asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress 
     auto kind = tpl.row.type == "lxc" ? GuestKind::lxc : GuestKind::qemu;
 
     co_await run_all(client.executor(), batch.count, [&](std::size_t i) -> asio::awaitable<void> {
-        auto name = item_name(batch.prefix, batch.first_index + i);
+        auto name = batch.count == 1 && !batch.exact_name.empty()
+                        ? batch.exact_name
+                        : item_name(batch.prefix, batch.first_index + i);
         if (auto it = existing.find(name); it != existing.end()) {
             run.summary.vmids[i] = it->second;
             run.finished(name + " (already there)", true);

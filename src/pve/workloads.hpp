@@ -51,6 +51,7 @@ struct CloneBatch {
     std::string pool;
     int vmid_low = 10000, vmid_high = 99999;
     std::size_t first_index = 1;  // names are <prefix>-<index, 3 digits>
+    std::string exact_name;       // with count 1: this name instead (a lab provider's environment VM)
     WorkloadLimits limits;
 };
 

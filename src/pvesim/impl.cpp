@@ -333,6 +333,7 @@ json::value Simulator::Impl::agent_interfaces(const Guest& g) const {
         if (profile.nodes[i].name == g.node) node_index = i + 1;
     auto ip = "10." + std::to_string(node_index) + "." + std::to_string((g.vmid >> 8) & 255) + "." +
               std::to_string(g.vmid & 255);
+    if (auto a = gns3 ? gns3->address(g.vmid) : std::nullopt) ip = *a;  // GNS3 guests hook: agent
     json::object eth{{"name", "eth0"}, {"hardware-address", "bc:24:11:00:00:01"}};
     eth["ip-addresses"] =
         json::array{json::object{{"ip-address", ip}, {"ip-address-type", "ipv4"}, {"prefix", 24}}};
@@ -572,6 +573,10 @@ http::Handler Simulator::handler() {
 
 std::string Simulator::stats_json() const {
     return impl_->stats_json();
+}
+// GNS3 guests hook: VMs run GNS3 servers (gns3_guests.hpp).
+void Simulator::attach_gns3_guests(std::shared_ptr<Gns3Guests> guests) {
+    impl_->gns3 = std::move(guests);
 }
 const Profile& Simulator::profile() const {
     return impl_->profile;

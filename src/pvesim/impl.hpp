@@ -26,6 +26,7 @@
 
 #include "http/message.hpp"
 #include "pvesim/profile.hpp"
+#include "pvesim/gns3_guests.hpp"  // GNS3 guests hook
 #include "pvesim/simulator.hpp"
 
 namespace np::pvesim {
@@ -165,6 +166,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                   vmid_collisions = 0, lock_timeouts = 0, clones_ok = 0, clones_failed = 0, destroys_ok = 0,
                   tasks_started = 0, auth_failures = 0, locked_refusals = 0, permission_denials = 0;
     std::map<std::string, std::uint64_t> created_names;  // name -> clones created under it (ever)
+    std::shared_ptr<Gns3Guests> gns3;                    // GNS3 guests hook: set by attach_gns3_guests
 
     Impl(boost::asio::any_io_executor ex, Profile p, std::uint64_t seed);
 

@@ -117,6 +117,7 @@ asio::awaitable<void> Simulator::Impl::clone_worker(std::string upid, Guest src,
     volumes.push_back({src.storage + ":" + vol, src.storage, is_shared(src.storage) ? "" : dest,
                        full ? "" : base + "@__base__", newid, src.disk, now_unix()});
     git->second.lock.clear();
+    if (gns3) gns3->cloned(src.vmid, newid);  // GNS3 guests hook: clone copies the projects
     ++clones_ok;
     ++created_names[name];
     end_task(upid, "OK");
@@ -154,6 +155,7 @@ asio::awaitable<void> Simulator::Impl::destroy_worker(std::string upid, int vmid
     co_await sleep(profile.destroy_ms);
     lock.release();
     guests.erase(vmid);
+    if (gns3) co_await gns3->destroyed(vmid);  // GNS3 guests hook: VM destroyed
     forget_vm_acl(vmid);
     // Fault: the task reports OK but the disk stays listed (ZFS "dataset is busy" and friends).
     bool silent = profile.p_silent_delete_failure > 0 && chance() < profile.p_silent_delete_failure;
@@ -195,6 +197,7 @@ asio::awaitable<void> Simulator::Impl::status_worker(std::string upid, int vmid,
              : action == "shutdown" ? profile.shutdown_ms
                                     : profile.stop_ms;
     co_await sleep(ms);
+    if (gns3 && action != "start") co_await gns3->stopped(vmid);  // GNS3 guests hook: VM stopped
     auto it = guests.find(vmid);
     if (it == guests.end()) {
         end_task(upid, "VM " + std::to_string(vmid) + " does not exist");
@@ -209,6 +212,7 @@ asio::awaitable<void> Simulator::Impl::status_worker(std::string upid, int vmid,
         g.status = "running";
         g.started_unix = now_unix();
         g.agent_ready = Clock::now() + Ms(profile.boot_ms);
+        if (gns3 && g.kind == "qemu") gns3->started(vmid);  // GNS3 guests hook: VM started
     } else {
         g.status = "stopped";
     }

@@ -18,6 +18,8 @@
 
 namespace np::pvesim {
 
+class Gns3Guests;  // gns3_guests.hpp
+
 class Simulator {
  public:
     Simulator(boost::asio::any_io_executor executor, Profile profile, std::uint64_t seed);
@@ -33,6 +35,8 @@ class Simulator {
     // /sim/stats as JSON.
     std::string stats_json() const;
     const Profile& profile() const;
+    // Started qemu VMs run a GNS3 server of `guests` (pve-sim --gns3-guests); see gns3_guests.hpp.
+    void attach_gns3_guests(std::shared_ptr<Gns3Guests> guests);
 
     struct Impl;
 

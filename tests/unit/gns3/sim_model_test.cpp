@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "gns3/zip.hpp"
 #include "gns3sim/model.hpp"
-#include "gns3sim/zip.hpp"
 
 namespace np::gns3sim {
 namespace {

@@ -88,6 +88,11 @@ TEST(Parse, AgentInterfacesAndFirstIpv4) {
     EXPECT_EQ(first_ipv4(ifs), "10.1.2.3");
     ifs.erase(ifs.begin() + 1);
     EXPECT_FALSE(first_ipv4(ifs));
+    // pve-sim's GNS3 guests: a loopback address of the guest's own, on its eth0 (not 127.0.0.1).
+    ifs[1].addresses = {{"127.0.0.1", "ipv4", 8}, {"169.254.1.1", "ipv4", 16}};
+    EXPECT_FALSE(first_ipv4(ifs));
+    ifs[1].addresses.push_back({"127.146.78.32", "ipv4", 24});
+    EXPECT_EQ(first_ipv4(ifs), "127.146.78.32");
 }
 
 TEST(Parse, ConfigDisksSkipCdromsAndKeepStorages) {

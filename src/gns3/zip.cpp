@@ -1,4 +1,4 @@
-#include "gns3sim/zip.hpp"
+#include "gns3/zip.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 
-namespace np::gns3sim {
+namespace np::gns3 {
 
 namespace {
 struct ReadDeleter {
@@ -75,4 +75,4 @@ std::string write_zip(const Files& files) {
     return out;
 }
 
-}  // namespace np::gns3sim
+}  // namespace np::gns3

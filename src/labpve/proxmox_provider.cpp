@@ -1,0 +1,524 @@
+#include "labpve/proxmox_provider.hpp"
+
+#include <openssl/evp.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "core/bundle.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "gns3/client.hpp"
+#include "lab/local/console.hpp"
+#include "lab/telnet_console.hpp"
+#include "labpve/project_check.hpp"
+#include "pve/tasks.hpp"
+#include "pve/workloads.hpp"
+
+namespace np::labpve {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using Ms = std::chrono::milliseconds;
+
+namespace {
+
+// The name the exercise's project gets inside every VM's GNS3 server (one project per VM).
+constexpr const char* kProjectName = "netpraxis-lab";
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    if (!in && !in.eof()) throw core::internal("cannot read " + path.string());
+    return out.str();
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < n; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
+std::string project_bytes(const std::filesystem::path& dir, const std::string& name) {
+    if (dir.empty())
+        throw core::invalid(
+            "the proxmox provider has no pve.projects_dir: set it to the folder holding the "
+            "exercises' GNS3 projects");
+    return read_file(core::resolve_in_bundle(dir, name));
+}
+
+std::string template_name(const std::string& project_zip) {
+    return "np-tpl-" + sha256_hex(project_zip).substr(0, 12);
+}
+
+std::optional<pve::Resource> find_guest(const std::vector<pve::Resource>& rows, const std::string& name,
+                                        bool is_template) {
+    for (const auto& r : rows)
+        if (r.type == "qemu" && r.name == name && r.is_template == is_template) return r;
+    return std::nullopt;
+}
+
+// The template a linked clone was made from: its disk is "<storage>:base-<N>-disk-0/vm-<id>-disk-0".
+int linked_base(const pve::GuestConfig& config) {
+    for (const auto& d : pve::config_disks(config)) {
+        auto pos = d.volume.find("base-");
+        if (pos == std::string::npos) continue;
+        try {
+            return std::stoi(d.volume.substr(pos + 5));
+        } catch (const std::exception&) {
+        }
+    }
+    return 0;
+}
+
+asio::awaitable<void> sleep_for(Ms d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+bool graded(const gns3::Node& n) {
+    return !is_plumbing(n.node_type) && n.console && n.console_type != "none";
+}
+
+gns3::Client gns3_client(asio::any_io_executor ex, const ProxmoxOptions& options, const std::string& ip) {
+    gns3::ClientOptions o;
+    o.url = "http://" + ip + ":" + std::to_string(options.gns3_port);
+    o.user = options.gns3_user;
+    o.password = options.gns3_password;
+    o.retry = net::BackoffPolicy{Ms(100), Ms(1000), 2};
+    o.request_timeout = Ms(30'000);
+    return gns3::Client(ex, o);
+}
+
+// Polls GNS3's version until it answers (the server starts some time after the guest agent).
+asio::awaitable<void> wait_gns3_server(gns3::Client& g, const ProxmoxOptions& options,
+                                       Clock::time_point deadline) {
+    while (true) {
+        try {
+            co_await g.version();
+            co_return;
+        } catch (const core::Error& e) {
+            if (e.code() == core::Code::unauthenticated)
+                throw core::unauthenticated("the GNS3 server of the VM refused pve.gns3.user/password");
+            if (Clock::now() >= deadline)
+                throw core::timeout("the GNS3 server at " + g.host() + ":" +
+                                    std::to_string(options.gns3_port) + " does not answer: " + e.what());
+        }
+        co_await sleep_for(options.poll_interval);
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> import_lab_project(asio::any_io_executor executor, const ProxmoxOptions& options,
+                                         std::string ip, std::string zip,
+                                         std::chrono::steady_clock::time_point deadline) {
+    auto g = gns3_client(executor, options, ip);
+    co_await wait_gns3_server(g, options, deadline);
+    auto p = co_await g.import_project(std::move(zip), kProjectName, "");
+    log::info("labpve.project_imported", {{"address", ip}, {"project_id", p.project_id}});
+}
+
+void check_gns3_exercise(const std::filesystem::path& projects_dir, const lab::LabRequest& request) {
+    const std::string field = "gns3_project";
+    if (request.gns3_project.empty())
+        throw core::invalid("the proxmox provider builds labs from a GNS3 project",
+                            {{"lab.gns3", "is required: name the exercise's portable GNS3 project"}});
+    std::string zip;
+    try {
+        zip = project_bytes(projects_dir, request.gns3_project);
+    } catch (const core::Error& e) {
+        if (e.code() != core::Code::invalid) throw;
+        throw core::invalid("gns3_project is not usable", {{field, e.what()}});
+    }
+    auto nodes = portable_project_nodes(zip, field);
+    auto problems = check_project_devices(nodes, request.devices, field);
+    if (!problems.empty())
+        throw core::invalid("the GNS3 project and the grading spec do not match (" +
+                                std::to_string(problems.size()) +
+                                (problems.size() == 1 ? " problem)" : " problems)"),
+                            std::move(problems));
+}
+
+struct ProxmoxProvider::Impl {
+    asio::any_io_executor executor;
+    ProxmoxOptions options;
+    pve::Client client;
+    ProxmoxStats stats;
+    std::map<std::string, std::string> env_template;  // env -> template name (reset clones it again)
+    std::set<std::string> building;                   // templates being built by this process
+
+    Impl(asio::any_io_executor ex, ProxmoxOptions o)
+        : executor(ex), options(std::move(o)), client(ex, options.client) {}
+
+    pve::WorkloadLimits limits() const {
+        pve::WorkloadLimits l;
+        l.task_timeout = options.task_timeout;
+        l.agent_timeout = options.boot_timeout;
+        return l;
+    }
+
+    gns3::Client gns3_at(const std::string& ip) const { return gns3_client(executor, options, ip); }
+
+    asio::awaitable<std::optional<pve::Resource>> find_vm(const std::string& env) {
+        co_return find_guest(co_await client.cluster_resources("vm"), env, false);
+    }
+    asio::awaitable<pve::Resource> require_vm(const std::string& env) {
+        auto vm = co_await find_vm(env);
+        if (!vm) throw core::not_found("environment " + env + " has no VM on Proxmox");
+        co_return *vm;
+    }
+
+    asio::awaitable<void> wait_task(const std::string& upid) {
+        if (upid.empty()) co_return;
+        pve::TaskWaiter waiter(client);
+        co_await waiter.wait_ok(upid, options.task_timeout);
+    }
+
+    // The VM's guest-agent IPv4 address, polled until `deadline` (the agent answers only after boot).
+    asio::awaitable<std::string> wait_ip(const pve::Resource& vm, Clock::time_point deadline) {
+        std::string last = "no address yet";
+        while (true) {
+            try {
+                if (auto ip = pve::first_ipv4(co_await client.agent_interfaces(vm.node, vm.vmid)))
+                    co_return *ip;
+            } catch (const core::Error& e) {
+                if (e.code() == core::Code::unauthenticated || e.code() == core::Code::forbidden) throw;
+                last = e.what();
+            }
+            if (Clock::now() >= deadline)
+                throw core::timeout("VM " + std::to_string(vm.vmid) +
+                                    " reported no IPv4 address via its guest " + "agent: " + last);
+            co_await sleep_for(options.poll_interval);
+        }
+    }
+
+    asio::awaitable<void> wait_gns3(gns3::Client& g, Clock::time_point deadline) {
+        co_await wait_gns3_server(g, options, deadline);
+    }
+
+    // The VM's lab project (the one named kProjectName, else the only one).
+    asio::awaitable<gns3::Project> lab_project(gns3::Client& g) {
+        auto projects = co_await g.projects();
+        for (const auto& p : projects)
+            if (p.name == kProjectName) co_return p;
+        if (projects.size() == 1) co_return projects.front();
+        throw core::not_found("the VM's GNS3 server holds no project '" + std::string(kProjectName) + "'");
+    }
+
+    // Every graded node started and its console accepting a connection.
+    asio::awaitable<void> wait_consoles(gns3::Client& g, const std::string& project_id,
+                                        Clock::time_point deadline) {
+        while (true) {
+            std::string missing;
+            for (const auto& n : co_await g.nodes(project_id)) {
+                if (!graded(n)) continue;
+                if (n.status != "started") {
+                    missing = "node " + n.name + " is " + n.status;
+                    break;
+                }
+                try {
+                    auto host = gns3::console_address(n, g.host());
+                    auto stream = co_await lab::open_tcp_console(executor, host,
+                                                                 static_cast<std::uint16_t>(*n.console));
+                    stream->close();
+                } catch (const std::exception& e) {
+                    missing = "console of " + n.name + " does not answer: " + e.what();
+                    break;
+                }
+            }
+            if (missing.empty()) co_return;
+            if (Clock::now() >= deadline) throw core::timeout("the lab did not come up: " + missing);
+            co_await sleep_for(options.poll_interval);
+        }
+    }
+
+    asio::awaitable<void> build(const std::string& name, std::string zip) {
+        pve::TemplateBuild b;
+        b.base_vmid = options.base_vmid;
+        b.name = name;
+        b.vmid_low = options.vmid_low;
+        b.vmid_high = options.vmid_high;
+        b.limits = limits();
+        auto deadline = Clock::now() + options.boot_timeout;
+        b.import_project = [this, &zip, deadline](const std::string& ip, int vmid) -> asio::awaitable<void> {
+            log::info("labpve.template_import", {{"vmid", vmid}, {"address", ip}});
+            co_await import_lab_project(executor, options, ip, zip, deadline);
+        };
+        auto summary = co_await pve::build_template(client, b, {});
+        if (summary.failed || summary.vmid == 0) {
+            std::string why;
+            for (const auto& e : summary.errors) why += (why.empty() ? "" : "; ") + e;
+            throw core::upstream("building template " + name + " failed: " + why);
+        }
+        ++stats.templates_built;
+        log::info("labpve.template_built", {{"name", name}, {"vmid", summary.vmid}, {"node", summary.node}});
+    }
+
+    asio::awaitable<void> clone(const std::string& env, const std::string& tpl_name) {
+        auto rows = co_await client.cluster_resources();
+        auto tpl = find_guest(rows, tpl_name, true);
+        if (!tpl) throw core::conflict("template " + tpl_name + " is missing on Proxmox (build it first)");
+        pve::CloneBatch b;
+        b.template_vmid = tpl->vmid;
+        b.count = 1;
+        b.exact_name = env;
+        b.full = options.full_clone;
+        b.nodes = options.nodes;
+        b.pool = options.pool;
+        b.vmid_low = options.vmid_low;
+        b.vmid_high = options.vmid_high;
+        b.limits = limits();
+        auto summary = co_await pve::clone_batch(client, b, {});
+        if (summary.failed || summary.vmids.empty()) {
+            std::string why;
+            for (const auto& e : summary.errors) why += (why.empty() ? "" : "; ") + e;
+            throw core::upstream("cloning " + tpl_name + " for " + env + " failed: " + why);
+        }
+        ++stats.clones;
+        env_template[env] = tpl_name;
+    }
+
+    // The template an environment was cloned from: remembered by create, else read from its linked disk.
+    asio::awaitable<std::string> template_of(const pve::Resource& vm) {
+        if (auto it = env_template.find(vm.name); it != env_template.end()) co_return it->second;
+        int base = linked_base(co_await client.guest_config(pve::GuestKind::qemu, vm.node, vm.vmid));
+        for (const auto& r : co_await client.cluster_resources("vm"))
+            if (base && r.vmid == base && r.is_template) co_return r.name;
+        throw core::conflict("cannot tell which template environment " + vm.name +
+                             " was made from (a full clone made before this server started): destroy and "
+                             "start it again");
+    }
+
+    asio::awaitable<void> power_off(const pve::Resource& vm) {
+        if (vm.status != "running") co_return;
+        try {  // stop the nodes first (a real GNS3 server saves their state on the VM's disk)
+            auto ip = co_await wait_ip(vm, Clock::now());
+            auto g = gns3_at(ip);
+            auto p = co_await lab_project(g);
+            if (p.status == "opened") co_await g.stop_nodes(p.project_id);
+        } catch (const std::exception& e) {
+            log::info("labpve.stop_nodes_skipped", {{"vm", vm.name}, {"why", e.what()}});
+        }
+        co_await wait_task(co_await client.shutdown(pve::GuestKind::qemu, vm.node, vm.vmid, 60, true));
+    }
+
+    asio::awaitable<void> ensure_built(const std::string& name, std::string zip) {
+        auto rows = co_await client.cluster_resources("vm");
+        if (find_guest(rows, name, true)) co_return;
+        if (options.base_vmid <= 0)
+            throw core::invalid("the proxmox provider needs pve.base_vmid: the VM templates are built from");
+        // A build interrupted earlier left a VM of that name that is no template: remove it first.
+        if (auto half = find_guest(rows, name, false)) {
+            co_await power_off(*half);
+            pve::DeleteBatch d;
+            d.vmids = {half->vmid};
+            d.limits = limits();
+            co_await pve::delete_batch(client, d, {});
+        }
+        co_await build(name, std::move(zip));
+    }
+
+    asio::awaitable<lab::Observed> observe_lab(const pve::Resource& vm);
+};
+
+asio::awaitable<lab::Observed> ProxmoxProvider::Impl::observe_lab(const pve::Resource& vm) {
+    lab::Observed seen;
+    seen.state = lab::EnvState::degraded;
+    std::string ip;
+    try {
+        ip = co_await wait_ip(vm, Clock::now());
+    } catch (const core::Error& e) {
+        seen.problems.push_back("VM " + std::to_string(vm.vmid) +
+                                " runs, its guest agent reports no address yet");
+        co_return seen;
+    }
+    auto g = gns3_at(ip);
+    try {
+        auto p = co_await lab_project(g);
+        if (p.status != "opened") {
+            seen.problems.push_back("GNS3 project " + p.name + " is " + p.status);
+            co_return seen;
+        }
+        for (const auto& n : co_await g.nodes(p.project_id))
+            if (graded(n) && n.status != "started")
+                seen.problems.push_back("node " + n.name + " is " + n.status);
+    } catch (const core::Error& e) {
+        seen.problems.push_back("GNS3 server at " + ip + ":" + std::to_string(options.gns3_port) + ": " +
+                                e.what());
+        co_return seen;
+    }
+    if (seen.problems.empty()) seen.state = lab::EnvState::running;
+    co_return seen;
+}
+
+ProxmoxProvider::ProxmoxProvider(asio::any_io_executor executor, ProxmoxOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
+
+ProxmoxProvider::~ProxmoxProvider() = default;
+
+void ProxmoxProvider::check_request(const lab::LabRequest& request) const {
+    check_gns3_exercise(impl_->options.projects_dir, request);
+}
+
+asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& request) {
+    auto impl = impl_;
+    auto zip = project_bytes(impl->options.projects_dir, request.gns3_project);
+    auto name = template_name(zip);
+    impl->env_template[request.env] = name;
+    // One build per template in this process: the others wait for it (claimed before any co_await).
+    while (impl->building.count(name)) co_await sleep_for(impl->options.poll_interval);
+    impl->building.insert(name);
+    std::exception_ptr failure;
+    try {
+        co_await impl->ensure_built(name, std::move(zip));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    impl->building.erase(name);
+    if (failure) std::rethrow_exception(failure);
+}
+
+asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
+    auto impl = impl_;
+    if (co_await impl->find_vm(request.env)) co_return;  // idempotent
+    auto name = template_name(project_bytes(impl->options.projects_dir, request.gns3_project));
+    co_await impl->clone(request.env, name);
+}
+
+asio::awaitable<void> ProxmoxProvider::start(const std::string& env) {
+    auto impl = impl_;
+    auto vm = co_await impl->require_vm(env);
+    if (vm.status != "running")
+        co_await impl->wait_task(co_await impl->client.start(pve::GuestKind::qemu, vm.node, vm.vmid));
+    auto deadline = Clock::now() + impl->options.boot_timeout;
+    auto ip = co_await impl->wait_ip(vm, deadline);
+    auto g = impl->gns3_at(ip);
+    co_await impl->wait_gns3(g, deadline);
+    auto p = co_await impl->lab_project(g);
+    if (p.status != "opened") co_await g.open_project(p.project_id);
+    co_await g.start_nodes(p.project_id);
+    co_await impl->wait_consoles(g, p.project_id, Clock::now() + impl->options.nodes_timeout);
+    log::info("labpve.started", {{"env", env}, {"vmid", vm.vmid}, {"address", ip}});
+}
+
+asio::awaitable<void> ProxmoxProvider::stop(const std::string& env) {
+    auto impl = impl_;
+    auto vm = co_await impl->find_vm(env);
+    if (!vm) co_return;
+    co_await impl->power_off(*vm);
+}
+
+asio::awaitable<void> ProxmoxProvider::reset(const std::string& env) {
+    auto impl = impl_;
+    auto vm = co_await impl->require_vm(env);
+    auto tpl = co_await impl->template_of(vm);
+    co_await destroy(env);
+    co_await impl->clone(env, tpl);
+    co_await start(env);
+}
+
+asio::awaitable<void> ProxmoxProvider::destroy(const std::string& env) {
+    auto impl = impl_;
+    auto rows = co_await impl->client.cluster_resources("vm");
+    pve::DeleteBatch d;
+    for (const auto& r : rows)
+        if (r.type == "qemu" && r.name == env && !r.is_template) {
+            if (r.status == "running")
+                co_await impl->wait_task(co_await impl->client.stop(pve::GuestKind::qemu, r.node, r.vmid));
+            d.vmids.push_back(r.vmid);
+        }
+    if (d.vmids.empty()) co_return;  // absent is success
+    d.limits = impl->limits();
+    auto summary = co_await pve::delete_batch(impl->client, d, {});
+    impl->stats.orphans_cleaned += summary.orphans_cleaned;
+    if (summary.failed) {
+        std::string why;
+        for (const auto& e : summary.errors) why += (why.empty() ? "" : "; ") + e;
+        throw core::upstream("deleting the VM of " + env + " failed: " + why);
+    }
+    ++impl->stats.destroys;
+    impl->env_template.erase(env);
+    log::info("labpve.destroyed", {{"env", env}, {"orphans_cleaned", summary.orphans_cleaned}});
+}
+
+asio::awaitable<lab::Observed> ProxmoxProvider::observe(const std::string& env) {
+    auto impl = impl_;
+    lab::Observed seen;
+    std::optional<pve::Resource> vm;
+    try {
+        vm = co_await impl->find_vm(env);
+    } catch (const core::Error& e) {
+        // Unreachable, refused credentials, another certificate: nothing is known, nothing is touched.
+        seen.state = lab::EnvState::degraded;
+        seen.problems.push_back(std::string("Proxmox: ") + e.what());
+        co_return seen;
+    }
+    if (!vm) co_return seen;  // absent
+    if (!vm->lock.empty()) {
+        seen.state = lab::EnvState::creating;
+        co_return seen;
+    }
+    if (vm->status != "running") {
+        seen.state = lab::EnvState::stopped;
+        co_return seen;
+    }
+    co_return co_await impl->observe_lab(*vm);
+}
+
+asio::awaitable<lab::Inventory> ProxmoxProvider::inventory(const std::string& env) {
+    auto impl = impl_;
+    auto vm = co_await impl->require_vm(env);
+    auto ip = co_await impl->wait_ip(vm, Clock::now());
+    auto g = impl->gns3_at(ip);
+    auto p = co_await impl->lab_project(g);
+    lab::Inventory out;
+    for (const auto& n : co_await g.nodes(p.project_id)) {
+        if (!graded(n)) continue;
+        lab::DeviceAccess d;
+        d.node = n.name;
+        d.kind = n.node_type;
+        d.platform = default_platform(n.node_type);  // the spec's device of the same name wins when grading
+        d.transport = "telnet";
+        d.host = gns3::console_address(n, g.host());
+        d.port = static_cast<std::uint16_t>(*n.console);
+        out.push_back(std::move(d));
+    }
+    co_return out;
+}
+
+asio::awaitable<std::unique_ptr<lab::ConsoleStream>> ProxmoxProvider::console(const std::string& env,
+                                                                              const std::string& node) {
+    auto impl = impl_;
+    for (const auto& d : co_await inventory(env))
+        if (d.node == node) {
+            auto raw = co_await lab::open_tcp_console(impl->executor, d.host, d.port);
+            co_return lab::telnet_console(impl->executor, std::move(raw));
+        }
+    throw core::not_found("environment " + env + " has no node '" + node + "'");
+}
+
+asio::awaitable<std::vector<std::string>> ProxmoxProvider::recover() {
+    // Nothing lives on this host: Proxmox keeps the VMs, and every job re-observes before it acts.
+    co_return std::vector<std::string>{};
+}
+
+ProxmoxStats ProxmoxProvider::stats() const {
+    return impl_->stats;
+}
+
+}  // namespace np::labpve

@@ -1,0 +1,331 @@
+// Issue 10 end to end through the API, as root: `netpraxis serve` with lab.provider proxmox against
+// `netpraxis pve-sim --gns3-guests` (every started VM runs a GNS3 simulator whose nodes are real VPCS and
+// FRR). A teacher publishes examples/gns3-vpcs-router as a Proxmox exercise (a mismatched copy is refused at
+// publish) and assigns it to 3 students; each environment is provisioned and started; one student addresses
+// PC2 through its telnet console and gets 10/10, the others 4/10; stop/start keeps the saved config; reset
+// restores the initial one; destroy leaves no VM but the template and 0 orphaned volumes.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "http_client.hpp"
+
+using namespace np::testkit;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char buf[4096];
+    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+std::set<std::string> netns() {
+    std::set<std::string> out;
+    std::istringstream in(run("ip netns list 2>/dev/null"));
+    for (std::string line; std::getline(in, line);) out.insert(line.substr(0, line.find(' ')));
+    return out;
+}
+
+bool have_devices() {
+    return geteuid() == 0 && access("/usr/lib/frr/frrinit.sh", X_OK) == 0 &&
+           access("/usr/bin/vpcs", X_OK) == 0;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// `netpraxis pve-sim --gns3-guests` on a free port, killed (and its labs removed by SIGTERM) at the end.
+class PveSim {
+ public:
+    explicit PveSim(const fs::path& state_dir) {
+        std::mt19937 rng(std::random_device{}());
+        auto lab_ports = std::to_string(30000 + (rng() % 60) * 100);
+        int out[2];
+        if (pipe(out) != 0) return;
+        pid_ = fork();
+        if (pid_ == 0) {
+            dup2(out[1], STDOUT_FILENO);
+            close(out[0]);
+            close(out[1]);
+            auto dir = state_dir.string();
+            execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
+                  "--profile", "fast", "--gns3-guests", "--gns3-state-dir", dir.c_str(), "--gns3-lab-ports",
+                  lab_ports.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(out[1]);
+        std::string line;
+        char ch;
+        while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+        close(out[0]);
+        std::smatch m;
+        if (std::regex_search(line, m, std::regex("http://127\\.0\\.0\\.1:(\\d+) ")))
+            port_ = std::stoi(m[1].str());
+    }
+    ~PveSim() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGTERM);  // stops the guests' devices and removes their labs
+        int status = 0;
+        for (int i = 0; i < 600 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(50'000);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    int port() const { return port_; }
+
+ private:
+    pid_t pid_ = -1;
+    int port_ = 0;
+};
+
+// A student at a telnet console (host:port of the environment's inventory): sends `line`, reads until
+// `needle`.
+std::string type_on_console(const std::string& host, std::uint16_t port,
+                            const std::vector<std::pair<std::string, std::string>>& lines) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return "connect failed";
+    }
+    std::string text;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    auto read_until = [&](const std::string& what, std::size_t from) {
+        while (text.find(what, from) == std::string::npos && std::chrono::steady_clock::now() < until) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 200) <= 0) continue;
+            char buf[2048];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            text.append(buf, static_cast<std::size_t>(n));
+        }
+    };
+    EXPECT_EQ(write(fd, "\r\n", 2), 2);
+    read_until(">", 0);
+    for (const auto& [line, needle] : lines) {
+        std::size_t mark = text.size();
+        std::string input = line + "\r\n";
+        EXPECT_EQ(write(fd, input.data(), input.size()), static_cast<ssize_t>(input.size()));
+        read_until(needle, mark);
+    }
+    close(fd);
+    return text;
+}
+
+class Api {
+ public:
+    explicit Api(ServerProcess& s) : server(s), c(s.port()) {}
+    ServerProcess& server;
+    HttpClient c;
+    using H = std::vector<std::pair<std::string, std::string>>;
+
+    H login(const std::string& user, const std::string& pw) {
+        auto r = c.request("POST", "/api/v1/auth/login",
+                           json::serialize(json::object{{"username", user}, {"password", pw}}));
+        EXPECT_EQ(r.status, 200) << r.body;
+        return {{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
+    }
+    json::value call(const std::string& method, const std::string& path, const H& h,
+                     const std::string& body = "", int expect = 0) {
+        auto r = c.request(method, path, body, h);
+        if (expect) {
+            EXPECT_EQ(r.status, expect) << method << " " << path << ": " << r.body;
+        }
+        return r.body.empty() ? json::value(nullptr) : json::parse(r.body);
+    }
+    json::object wait_job(const std::string& id, const H& h) {
+        for (int i = 0; i < 3000; ++i) {
+            auto j = call("GET", "/api/v1/jobs/" + id, h).as_object();
+            auto st = j.at("state").as_string();
+            if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
+            server.output();  // drains the server's log pipe (a full pipe would block its writes)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        ADD_FAILURE() << "job " << id << " did not finish";
+        return {};
+    }
+    // An action on an environment, waited for; returns the environment afterwards.
+    json::object act(const std::string& env_id, const std::string& action, const H& h) {
+        auto r = call("POST", "/api/v1/environments/" + env_id + "/actions", h,
+                      json::serialize(json::object{{"action", action}}), 202);
+        auto job = wait_job(std::string(r.at("job").at("id").as_string()), h);
+        EXPECT_EQ(job.at("state").as_string(), "succeeded") << action << ": " << json::serialize(job);
+        return call("GET", "/api/v1/environments/" + env_id, h, "", 200).as_object();
+    }
+    double grade(const std::string& assignment_id, const H& h) {
+        auto ev = call("POST", "/api/v1/assignments/" + assignment_id + "/evaluations", h, "", 202);
+        wait_job(std::string(ev.at("job").at("id").as_string()), h);
+        auto result =
+            call("GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()), h, "",
+                 200);
+        EXPECT_EQ(result.at("status").as_string(), "done") << json::serialize(result);
+        EXPECT_EQ(result.at("max_score").as_double(), 10.0);
+        return result.at("score").as_double();
+    }
+};
+
+std::pair<std::string, std::uint16_t> console_of(const json::object& env, const std::string& node) {
+    for (const auto& d : env.at("addresses").at("devices").as_array())
+        if (d.at("node").as_string() == node)
+            return {std::string(d.at("host").as_string()),
+                    static_cast<std::uint16_t>(d.at("port").to_number<int>())};
+    ADD_FAILURE() << "no device " << node << " in " << json::serialize(env);
+    return {"", 0};
+}
+
+}  // namespace
+
+TEST(E2eProxmox, ThreeStudentsOnPveSimWithGns3Guests) {
+    if (!have_devices()) GTEST_SKIP() << "needs root, FRR and VPCS";
+    const fs::path examples = fs::path(NETPRAXIS_SOURCE_DIR) / "examples";
+    auto before = netns();
+    auto sim_dir = fs::temp_directory_path() / ("np-e2e-pve-" + std::to_string(getpid()));
+    std::optional<PveSim> sim;
+    sim.emplace(sim_dir);
+    ASSERT_GT(sim->port(), 0);
+    HttpClient sim_http(static_cast<std::uint16_t>(sim->port()));
+    auto sim_stats = [&] { return json::parse(sim_http.request("GET", "/sim/stats").body).as_object(); };
+    auto vms_before = sim_stats().at("vms").as_int64();
+    {
+        ServerProcess server({},
+                             "lab:\n  provider: proxmox\n  state_dir: {dir}/labs\njobs:\n  concurrency: 4\n"
+                             "pve:\n  url: http://127.0.0.1:" +
+                                 std::to_string(sim->port()) +
+                                 "\n  user: root@pam\n  password: rootpass\n  base_vmid: 100\n"
+                                 "  vmid_range: 21000-21999\n  poll_interval: 100ms\n  projects_dir: " +
+                                 examples.string() + "\n");
+        Api t(server);
+        auto teacher = t.login("admin", server.admin_password());
+        auto spec = read_file(examples / "gns3-vpcs-router" / "exercise.yaml");
+        const std::string project = "gns3-vpcs-router/gns3-vpcs-router.gns3project";
+
+        // A spec whose devices do not match the project's nodes is refused at publish, naming both sides.
+        auto bad_spec =
+            std::regex_replace(spec, std::regex("  PC2: \\{platform: vpcs\\}"), "  PC9: {platform: vpcs}");
+        auto bad = t.call(
+            "POST", "/api/v1/exercises", teacher,
+            json::serialize(json::object{
+                {"slug", "gns3-bad"}, {"title", "Bad"}, {"spec", bad_spec}, {"gns3_project", project}}),
+            201);
+        auto bad_pub = t.c.request(
+            "POST", "/api/v1/exercises/" + std::string(bad.at("id").as_string()) + "/versions/1/publish", "",
+            teacher);
+        EXPECT_EQ(bad_pub.status, 400) << bad_pub.body;
+        EXPECT_NE(bad_pub.body.find("PC9"), std::string::npos) << bad_pub.body;
+        EXPECT_NE(bad_pub.body.find("PC2"), std::string::npos) << bad_pub.body;
+
+        auto ex = t.call(
+            "POST", "/api/v1/exercises", teacher,
+            json::serialize(json::object{
+                {"slug", "gns3-vpcs-router"}, {"title", "GNS3"}, {"spec", spec}, {"gns3_project", project}}),
+            201);
+        auto ex_id = std::string(ex.at("id").as_string());
+        t.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+
+        std::vector<std::string> student_ids, assignments, envs;
+        std::vector<Api::H> students;
+        for (int i = 1; i <= 3; ++i) {
+            auto name = "pve-student" + std::to_string(i);
+            student_ids.push_back(std::string(
+                t.call("POST", "/api/v1/users", teacher,
+                       json::serialize(json::object{{"username", name},
+                                                    {"role", "student"},
+                                                    {"password", "student-pass-" + std::to_string(i)}}),
+                       201)
+                    .at("id")
+                    .as_string()));
+        }
+        json::array ids;
+        for (const auto& s : student_ids) ids.push_back(json::value(s));
+        auto as = t.call("POST", "/api/v1/assignments", teacher,
+                         json::serialize(json::object{{"exercise_id", ex_id}, {"student_ids", ids}}), 201);
+        ASSERT_EQ(as.at("items").as_array().size(), 3u);
+        for (int i = 0; i < 3; ++i) {
+            students.push_back(
+                t.login("pve-student" + std::to_string(i + 1), "student-pass-" + std::to_string(i + 1)));
+            assignments.push_back(
+                std::string(as.at("items").at(static_cast<std::size_t>(i)).at("id").as_string()));
+            auto env = t.call("GET", "/api/v1/assignments/" + assignments.back(), students.back(), "", 200);
+            envs.push_back(std::string(env.at("environment").at("id").as_string()));
+        }
+        // The three start together: one template build, three linked clones.
+        std::vector<std::string> jobs;
+        for (int i = 0; i < 3; ++i)
+            jobs.push_back(std::string(
+                t.call("POST", "/api/v1/environments/" + envs[static_cast<std::size_t>(i)] + "/actions",
+                       students[static_cast<std::size_t>(i)], R"({"action":"start"})", 202)
+                    .at("job")
+                    .at("id")
+                    .as_string()));
+        for (int i = 0; i < 3; ++i) {
+            auto j = t.wait_job(jobs[static_cast<std::size_t>(i)], students[static_cast<std::size_t>(i)]);
+            ASSERT_EQ(j.at("state").as_string(), "succeeded") << json::serialize(j);
+        }
+        std::vector<json::object> env_rows;
+        for (int i = 0; i < 3; ++i) {
+            env_rows.push_back(t.call("GET", "/api/v1/environments/" + envs[static_cast<std::size_t>(i)],
+                                      students[static_cast<std::size_t>(i)], "", 200)
+                                   .as_object());
+            EXPECT_EQ(env_rows.back().at("observed_state").as_string(), "running")
+                << json::serialize(env_rows.back());
+            EXPECT_EQ(env_rows.back().at("addresses").at("devices").as_array().size(), 3u);
+        }
+        EXPECT_EQ(sim_stats().at("vms").as_int64(), vms_before + 4);  // the template and three environments
+
+        // Student 1 addresses PC2 on its console and saves; the others leave it as handed out.
+        auto [host, port] = console_of(env_rows[0], "PC2");
+        auto typed =
+            type_on_console(host, port, {{"ip 10.0.2.10/24 10.0.2.1", "10.0.2.1"}, {"save", "done"}});
+        EXPECT_NE(typed.find("10.0.2.10"), std::string::npos) << typed;
+        EXPECT_NE(typed.find("done"), std::string::npos) << typed;
+        EXPECT_EQ(t.grade(assignments[0], students[0]), 10.0);
+        EXPECT_EQ(t.grade(assignments[1], students[1]), 4.0);
+        EXPECT_EQ(t.grade(assignments[2], students[2]), 4.0);
+
+        // Stop and start keep what was saved; reset goes back to the exercise's initial state.
+        EXPECT_EQ(t.act(envs[0], "stop", students[0]).at("observed_state").as_string(), "stopped");
+        EXPECT_EQ(t.act(envs[0], "start", students[0]).at("observed_state").as_string(), "running");
+        EXPECT_EQ(t.grade(assignments[0], students[0]), 10.0);
+        EXPECT_EQ(t.act(envs[0], "reset", students[0]).at("observed_state").as_string(), "running");
+        EXPECT_EQ(t.grade(assignments[0], students[0]), 4.0);
+
+        for (int i = 0; i < 3; ++i)
+            EXPECT_EQ(
+                t.act(envs[static_cast<std::size_t>(i)], "destroy", teacher).at("observed_state").as_string(),
+                "absent");
+        auto st = sim_stats();
+        EXPECT_EQ(st.at("vms").as_int64(), vms_before + 1);  // only the template is left
+        EXPECT_EQ(st.at("orphaned_volumes").as_int64(), 0);
+    }
+    // Every device namespace the guests made is gone once pve-sim has stopped.
+    sim.reset();
+    for (const auto& n : netns()) EXPECT_TRUE(before.count(n)) << "namespace left behind: " << n;
+    std::error_code ec;
+    fs::remove_all(sim_dir, ec);
+}

@@ -6,6 +6,7 @@
 #include "api/rules_body.hpp"
 #include "app/courses.hpp"
 #include "app/grading.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -90,18 +91,6 @@ app::RuleOverrides rule_overrides(const Context& ctx) {
     if (body_has(ctx, "late")) r.late = body_string(ctx, "late");
     if (body_has(ctx, "keep_hidden")) r.keep_hidden = ctx.body->at("keep_hidden").as_bool();
     return r;
-}
-
-json::object rules_json(const app::RuleOverrides& r) {
-    json::object o;
-    if (r.deadline) o["deadline"] = *r.deadline;
-    if (r.max_attempts) o["max_attempts"] = *r.max_attempts;
-    if (r.cooldown_seconds) o["cooldown_seconds"] = *r.cooldown_seconds;
-    if (r.late_penalty) o["late_penalty"] = *r.late_penalty;
-    if (r.score) o["score_policy"] = *r.score;
-    if (r.late) o["late"] = *r.late;
-    if (r.keep_hidden) o["keep_hidden"] = *r.keep_hidden;
-    return o;
 }
 
 void add_assignment_routes(Router& r, ApiDeps& d) {
@@ -323,9 +312,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                  });
                  return *e;
              });
-             store::Job job;
-             job.kind = "environment.reconcile";
-             job.params = json::serialize(json::object{{"environment_id", env.id}, {"action", action}});
+             auto job = app::job::make_job(app::job::ReconcileEnvironment{env.id, action});
              job.owner_id = env.student_id;
              job.subject_type = "environment";
              job.subject_id = env.id;
@@ -409,10 +396,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                bool teacher = ctx.is_teacher();
                auto ev = co_await d.pool.run(
                    [&] { return app::request_evaluation(d.store, id, caller, teacher, now); });
-               store::Job job;
+               auto job = app::job::make_job(app::job::RunEvaluation{ev.id, id});
                job.id = ev.job_id;
-               job.kind = "evaluation.run";
-               job.params = json::serialize(json::object{{"evaluation_id", ev.id}, {"assignment_id", id}});
                job.owner_id = ev.student_id;
                job.subject_type = "evaluation";
                job.subject_id = ev.id;

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -277,38 +278,10 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
 
 namespace {
 
-boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::Store& store,
-                                                      core::WorkerPool& pool) {
-    auto p = json::parse(ctx.job().params).as_object();
-    auto str = [&](const char* k) {
-        auto* v = p.if_contains(k);
-        return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    AssignRequest req;
-    req.exercise_ref = str("exercise_id");
-    req.version = p.contains("version") ? static_cast<int>(p.at("version").to_number<std::int64_t>()) : 0;
-    req.course_id = str("course_id");
-    req.created_by = str("created_by");
-    req.provider = str("provider");
-    if (auto* r = p.if_contains("rules"); r && r->is_object()) {
-        const auto& o = r->as_object();
-        auto num = [&](const char* k) -> std::optional<std::int64_t> {
-            if (auto* v = o.if_contains(k); v && v->is_number()) return v->to_number<std::int64_t>();
-            return std::nullopt;
-        };
-        auto text = [&](const char* k) -> std::optional<std::string> {
-            if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->as_string());
-            return std::nullopt;
-        };
-        req.rules.deadline = num("deadline");
-        req.rules.max_attempts = num("max_attempts");
-        req.rules.cooldown_seconds = num("cooldown_seconds");
-        req.rules.late_penalty = num("late_penalty");
-        req.rules.score = text("score_policy");
-        req.rules.late = text("late");
-        if (auto* v = o.if_contains("keep_hidden"); v && v->is_bool()) req.rules.keep_hidden = v->as_bool();
-    }
-    auto group = str("group");
+boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, job::AssignCourse params,
+                                                      store::Store& store, core::WorkerPool& pool) {
+    const AssignRequest& req = params.request;
+    const std::string& group = params.group;
     // (Named fields, not a structured binding: the lambdas below capture them.)
     auto loaded = co_await pool.run([&] {
         auto ev = published_version(store, req.exercise_ref, req.version);
@@ -351,8 +324,9 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::St
 }  // namespace
 
 void register_course_jobs(JobRunner& jobs, store::Store& store, core::WorkerPool& pool) {
-    jobs.register_kind("course.assign",
-                       [&store, &pool](JobContext& ctx) { return run_course_assign(ctx, store, pool); });
+    job::register_job<job::AssignCourse>(jobs, [&store, &pool](JobContext& ctx, job::AssignCourse p) {
+        return run_course_assign(ctx, std::move(p), store, pool);
+    });
 }
 
 }  // namespace np::app

@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include "app/device_targets.hpp"
 #include "app/events.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/config.hpp"
 #include "core/ids.hpp"
@@ -11,6 +13,7 @@
 #include "eval/engine.hpp"
 #include "eval/lint.hpp"
 #include "eval/platform.hpp"
+#include "eval/report_object.hpp"
 #include "eval/spec.hpp"
 #include "lab/registry.hpp"
 #include "store/store.hpp"
@@ -50,12 +53,6 @@ std::string pin_environment(store::Store& store, const std::string& env_id) {
     if (!e->instance_id.empty() || !store::lives_on_one_host(e->provider)) return e->instance_id;
     auto placed = store.place_environment(e->provider, core::unix_now());
     return placed.empty() ? "" : store.adopt_environment(e->id, placed);
-}
-
-std::string param(const store::Job& job, const char* key) {
-    auto params = json::parse(job.params);
-    auto* v = params.is_object() ? params.as_object().if_contains(key) : nullptr;
-    return v && v->is_string() ? std::string(v->as_string()) : "";
 }
 
 }  // namespace
@@ -104,10 +101,9 @@ struct Workflows::Impl {
         bus.publish(std::move(e));
     }
 
-    asio::awaitable<std::string> reconcile(JobContext& ctx) {
-        auto params = json::parse(ctx.job().params).as_object();
-        auto env_id = std::string(params.at("environment_id").as_string());
-        std::string action = params.contains("action") ? std::string(params.at("action").as_string()) : "";
+    asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
+        const auto& env_id = params.environment_id;
+        const auto& action = params.action;
         auto [env, version] = co_await pool.run([&] {
             auto e = store.get_environment(env_id);
             if (!e) throw core::not_found("environment " + env_id + " no longer exists");
@@ -227,24 +223,10 @@ struct Workflows::Impl {
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
             if (ctx) co_await ctx->progress(0, 2, "reaching the devices");
             auto inventory = co_await provider(l.env->provider).inventory(lab_name(l.env->id));
-            std::map<std::string, eval::DeviceTarget> targets;
-            for (const auto& dev : parsed.spec.devices) {
-                for (const auto& d : inventory) {
-                    if (d.node != dev.name) continue;
-                    eval::DeviceTarget t;
-                    t.name = dev.name;
-                    t.platform = dev.platform.empty() ? d.platform : dev.platform;
-                    t.transport = d.transport;
-                    t.host = d.host;
-                    t.port = d.port;
-                    t.netns = d.netns;
-                    t.frr_pathspace = d.frr_pathspace;
-                    targets.emplace(dev.name, std::move(t));
-                }
-            }
+            auto targets = device_targets(parsed.spec, inventory);
             if (ctx) co_await ctx->progress(1, 2, "grading");
             auto result = co_await engine.evaluate(parsed.spec, ev.student_id, targets);
-            auto report = json::parse(eval::report_json(result, false, true)).as_object();
+            auto report = eval::report_object(result, false, true);
             ev.results = json::serialize(report["checks"]);
             ev.transcript = json::serialize(report["transcript"]);  // kept for teachers, also on error
             // A grade needs the whole lab: when any device could not be reached (or has no inventory entry
@@ -268,11 +250,9 @@ struct Workflows::Impl {
         co_return ev;
     }
 
-    asio::awaitable<std::string> evaluate(JobContext& ctx) {
-        auto params = json::parse(ctx.job().params).as_object();
-        auto eval_id = std::string(params.at("evaluation_id").as_string());
+    asio::awaitable<std::string> evaluate(JobContext& ctx, job::RunEvaluation params) {
         Failure failure;
-        auto ev = co_await grade(eval_id, &ctx, failure);
+        auto ev = co_await grade(params.evaluation_id, &ctx, failure);
         // A named local, not a conditional expression inside co_await: GCC 12 destroys such temporaries
         // twice.
         std::string outcome = ev.status == "done" ? std::string("graded") : ev.error;
@@ -297,13 +277,16 @@ void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();
     impl->instance_id = jobs.instance_id();
     // Both kinds run on the instance the lab lives on (a local lab's host; any instance for the others).
-    jobs.register_kind(
-        "environment.reconcile", [impl](JobContext& ctx) { return impl->reconcile(ctx); },
-        [impl](const store::Job& job) { return pin_environment(impl->store, param(job, "environment_id")); });
-    jobs.register_kind(
-        "evaluation.run", [impl](JobContext& ctx) { return impl->evaluate(ctx); },
-        [impl](const store::Job& job) {
-            auto ev = impl->store.get_evaluation(param(job, "evaluation_id"));
+    job::register_job<job::ReconcileEnvironment>(
+        jobs,
+        [impl](JobContext& ctx, job::ReconcileEnvironment p) { return impl->reconcile(ctx, std::move(p)); },
+        [impl](const job::ReconcileEnvironment& p) {
+            return pin_environment(impl->store, p.environment_id);
+        });
+    job::register_job<job::RunEvaluation>(
+        jobs, [impl](JobContext& ctx, job::RunEvaluation p) { return impl->evaluate(ctx, std::move(p)); },
+        [impl](const job::RunEvaluation& p) {
+            auto ev = impl->store.get_evaluation(p.evaluation_id);
             auto env = ev ? impl->store.environment_for_assignment(ev->assignment_id) : std::nullopt;
             return env ? pin_environment(impl->store, env->id) : std::string();
         });
@@ -364,10 +347,11 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
 }
 
 asio::awaitable<void> Workflows::job_abandoned(const store::Job& job, const std::string& reason) {
-    if (job.kind != "evaluation.run") co_return;  // an environment's jobs: the environment shows why
+    if (job.kind != job::RunEvaluation::kind) co_return;  // an environment's jobs: the environment shows why
     auto& d = *impl_;
+    auto params = job::params_of<job::RunEvaluation>(job);
     auto ev = co_await d.pool.run([&]() -> std::optional<store::Evaluation> {
-        auto e = d.store.get_evaluation(param(job, "evaluation_id"));
+        auto e = d.store.get_evaluation(params.evaluation_id);
         if (!e || (e->status != "queued" && e->status != "running")) return std::nullopt;
         e->status = "error";
         e->error = reason;

@@ -17,6 +17,7 @@
 #include "app/events.hpp"
 #include "app/gradebook.hpp"
 #include "app/instances.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
@@ -125,8 +126,8 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
 // Lab work is CPU- and root-bound: jobs.concurrency slots of its own, so it never holds evaluations up.
 std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config) {
     std::map<std::string, app::JobKindOptions> kinds{
-        {"evaluation.run", {32, true, 0}},
-        {"environment.reconcile", {-1, false, 10}},
+        {app::job::RunEvaluation::kind, {32, true, 0}},
+        {app::job::ReconcileEnvironment::kind, {-1, false, 10}},
     };
     auto node = config.node("jobs.kinds");
     if (!node || node.IsNull()) return kinds;

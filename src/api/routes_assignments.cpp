@@ -10,6 +10,7 @@
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -227,7 +228,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                    d.store.transaction([&] {
                        if (!d.store.get_assignment(id)) throw core::not_found("no assignment " + id);
                        if (auto env = d.store.environment_for_assignment(id)) {
-                           if (env->observed_state != "absent")
+                           if (!store::is(env->observed_state, store::ObservedState::absent))
                                throw core::conflict("the assignment's environment is " + env->observed_state +
                                                     ": destroy it first");
                            d.store.delete_environment(env->id);
@@ -289,13 +290,13 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
          [&d](Context& ctx) -> Aw {
              auto id = ctx.param("id");
              auto action = body_string(ctx, "action");
-             std::string desired;
+             store::DesiredState desired;
              if (action == "start" || action == "reset")
-                 desired = "running";
+                 desired = store::DesiredState::running;
              else if (action == "stop")
-                 desired = "stopped";
+                 desired = store::DesiredState::stopped;
              else if (action == "destroy")
-                 desired = "absent";
+                 desired = store::DesiredState::absent;
              else
                  throw core::invalid("unknown action", {{"action", "must be start, stop, reset or destroy"}});
              if (action == "destroy" && !ctx.is_teacher())
@@ -304,7 +305,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                  auto e = d.store.get_environment(id);
                  if (!e) throw core::not_found("no such object");
                  ctx.require_owner(e->student_id);
-                 e->desired_state = desired;
+                 e->desired_state = store::str(desired);
                  e->updated_at = core::unix_now();
                  d.store.transaction([&] {
                      d.store.update_environment(*e);

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace json = boost::json;
@@ -68,7 +69,7 @@ std::vector<store::Assignment> assign_students(store::Store& store, const Assign
     store.transaction([&] {
         for (std::size_t i = 0; i < req.student_ids.size(); ++i) {
             auto u = store.get_user(req.student_ids[i]);
-            if (!u || u->role != "student")
+            if (!u || !store::is(u->role, store::Role::student))
                 throw core::invalid("not a student", {{"student_ids[" + std::to_string(i) + "]",
                                                        "no student with id '" + req.student_ids[i] + "'"}});
             out.push_back(assign_one(store, ex, v, *u, req));
@@ -240,7 +241,7 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
         std::vector<core::FieldError> errors;
         for (const auto& l : lines) {
             auto u = store.find_user(l.username, realm);
-            if (u && u->role != "student") {
+            if (u && !store::is(u->role, store::Role::student)) {
                 errors.push_back({"line " + std::to_string(l.line),
                                   "'" + l.username + "' of realm '" + realm + "' is a teacher"});
                 continue;
@@ -250,7 +251,7 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
                 nu.id = core::new_id();
                 nu.username = l.username;
                 nu.realm = realm;
-                nu.role = "student";
+                nu.role = store::str(store::Role::student);
                 nu.display_name = l.display_name;
                 nu.created_at = core::unix_now();
                 store.create_user(nu);
@@ -299,7 +300,7 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, job::Assi
     for (std::size_t i = 0; i < members.size(); ++i) {
         const auto& m = members[i];
         std::string status = "assigned";
-        if (m.user.role != "student") {
+        if (!store::is(m.user.role, store::Role::student)) {
             status = "skipped: not a student";
             ++skipped;
         } else if (existing.contains(m.user_id)) {

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace asio = boost::asio;
@@ -96,8 +97,9 @@ Gradebook course_gradebook(store::Store& store, const std::string& course_ref) {
         // Pass rates over the evaluation that gave the score (average: the last one counted).
         const store::Evaluation* chosen = nullptr;
         for (const auto& e : evs)
-            if (e.id == f.evaluation_id || (f.evaluation_id.empty() && e.status == "done" &&
-                                            (!chosen || e.created_at >= chosen->created_at)))
+            if (e.id == f.evaluation_id ||
+                (f.evaluation_id.empty() && store::is(e.status, store::EvaluationStatus::done) &&
+                 (!chosen || e.created_at >= chosen->created_at)))
                 chosen = &e;
         if (chosen) tally(column.checks, *chosen, row.member.user.username);
     }
@@ -123,11 +125,11 @@ ClassReport class_report(store::Store& store, const std::string& run_id) {
         const auto& u = users[e.student_id];
         if (rep.exercise_version_id.empty()) rep.exercise_version_id = e.exercise_version_id;
         rep.students.push_back({u, e.assignment_id, e.id, e.status, e.score, e.max_score, e.error});
-        if (e.status == "error") {
+        if (store::is(e.status, store::EvaluationStatus::error)) {
             ++rep.errors;
             continue;
         }
-        if (e.status != "done") {
+        if (!store::is(e.status, store::EvaluationStatus::done)) {
             ++rep.pending;
             continue;
         }
@@ -185,7 +187,8 @@ std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, 
             Target t{a, u ? *u : store::User{a.student_id}, "", false};
             if (auto it = existing.find(a.id); it != existing.end()) {
                 t.evaluation_id = it->second.id;
-                t.finished = it->second.status == "done" || it->second.status == "error";
+                t.finished = store::is(it->second.status, store::EvaluationStatus::done) ||
+                             store::is(it->second.status, store::EvaluationStatus::error);
             } else {
                 store::Evaluation e;
                 e.assignment_id = a.id;
@@ -219,7 +222,7 @@ asio::awaitable<std::string> run_class_grade(JobContext& ctx, job::GradeClass pa
             std::string outcome;
             try {
                 auto ev = co_await workflows.grade(t.evaluation_id);
-                if (ev.status == "done") {
+                if (store::is(ev.status, store::EvaluationStatus::done)) {
                     ++graded;
                     outcome = std::to_string(ev.score) + "/" + std::to_string(ev.max_score);
                 } else {

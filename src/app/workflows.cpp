@@ -16,6 +16,7 @@
 #include "eval/report_object.hpp"
 #include "eval/spec.hpp"
 #include "lab/registry.hpp"
+#include "store/states.hpp"
 #include "store/store.hpp"
 
 namespace np::app {
@@ -137,10 +138,13 @@ struct Workflows::Impl {
             co_await ctx.progress(0, 3, "observing the lab");
             auto seen = co_await prov.observe(name);
             co_await ctx.progress(1, 3, "driving the lab to " + env.desired_state);
-            if (env.desired_state == "running") {
+            // (An unknown desired state, which the store's CHECK refuses, is driven to absent as before.)
+            auto desired =
+                store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
+            if (desired == store::DesiredState::running) {
                 prov.check_request(request);
                 if (seen.state == lab::EnvState::absent) {
-                    co_await record("creating", "");
+                    co_await record(store::str(store::ObservedState::creating), "");
                     co_await prov.ensure_template(request);
                     co_await prov.create(request);
                     co_await prov.start(name);
@@ -149,11 +153,11 @@ struct Workflows::Impl {
                 } else if (seen.state != lab::EnvState::running) {
                     co_await prov.start(name);
                 }
-            } else if (env.desired_state == "stopped") {
+            } else if (desired == store::DesiredState::stopped) {
                 if (seen.state != lab::EnvState::absent && seen.state != lab::EnvState::stopped)
                     co_await prov.stop(name);
             } else {
-                co_await record("deleting", "");
+                co_await record(store::str(store::ObservedState::deleting), "");
                 co_await prov.destroy(name);
             }
             co_await ctx.progress(2, 3, "checking the outcome");
@@ -181,7 +185,7 @@ struct Workflows::Impl {
             failure_text = core::public_message(e);  // the student reads it; the job keeps the detail
         }
         // (co_await is not allowed inside a handler: record the failure here, then rethrow.)
-        co_await record("error", failure_text);
+        co_await record(store::str(store::ObservedState::error), failure_text);
         std::rethrow_exception(failure);
     }
 
@@ -208,14 +212,14 @@ struct Workflows::Impl {
             auto v = store.get_version_by_id(ev->exercise_version_id.empty() ? a->exercise_version_id
                                                                              : ev->exercise_version_id);
             if (!v) throw core::not_found("exercise version no longer exists");
-            ev->status = "running";
+            ev->status = store::str(store::EvaluationStatus::running);
             store.update_evaluation(*ev);
             return Loaded{*ev, *v, store.environment_for_assignment(a->id)};
         });
         auto& ev = l.ev;
-        publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", "running"}});
+        publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", ev.status}});
         try {
-            if (!l.env || l.env->observed_state != "running")
+            if (!l.env || !store::is(l.env->observed_state, store::ObservedState::running))
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
             require_owner(*l.env, instance_id);  // the inventory is this host's
             auto parsed = eval::parse_spec(l.version.spec);
@@ -236,9 +240,9 @@ struct Workflows::Impl {
             if (!result.device_errors.empty()) throw core::unavailable(unreachable_reason(result));
             ev.score = result.score;
             ev.max_score = result.max_score;
-            ev.status = "done";
+            ev.status = store::str(store::EvaluationStatus::done);
         } catch (const core::Error& e) {
-            ev.status = "error";
+            ev.status = store::str(store::EvaluationStatus::error);
             ev.error = core::public_message(e);  // the student reads it; the job keeps the detail
             failure.code = e.code() == core::Code::internal ? core::Code::internal : core::Code::conflict;
             failure.detail = e.what();
@@ -255,9 +259,11 @@ struct Workflows::Impl {
         auto ev = co_await grade(params.evaluation_id, &ctx, failure);
         // A named local, not a conditional expression inside co_await: GCC 12 destroys such temporaries
         // twice.
-        std::string outcome = ev.status == "done" ? std::string("graded") : ev.error;
+        std::string outcome =
+            store::is(ev.status, store::EvaluationStatus::done) ? std::string("graded") : ev.error;
         co_await ctx.progress(2, 2, std::move(outcome));
-        if (ev.status == "error") throw core::Error(failure.code, failure.detail);
+        if (store::is(ev.status, store::EvaluationStatus::error))
+            throw core::Error(failure.code, failure.detail);
         co_return json::serialize(json::object{{"score", ev.score}, {"max_score", ev.max_score}});
     }
 };
@@ -311,8 +317,10 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
     });
     int changed = 0;
     for (auto& env : mine) {
-        if (env.observed_state != "unavailable" || !d.providers.contains(env.provider)) continue;
-        std::string state = "error", problems;
+        if (!store::is(env.observed_state, store::ObservedState::unavailable) ||
+            !d.providers.contains(env.provider))
+            continue;
+        std::string state = store::str(store::ObservedState::error), problems;
         try {
             auto seen = co_await d.provider(env.provider).observe(lab_name(env.id));
             state = std::string(lab::env_state_name(seen.state));
@@ -321,7 +329,8 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
             problems = core::public_message(e);
         }
         bool set = co_await d.pool.run([&] {
-            return d.store.set_observed_state(env.id, "unavailable", state, problems, core::unix_now());
+            return d.store.set_observed_state(env.id, store::str(store::ObservedState::unavailable), state,
+                                              problems, core::unix_now());
         });
         if (!set) continue;
         ++changed;
@@ -352,8 +361,10 @@ asio::awaitable<void> Workflows::job_abandoned(const store::Job& job, const std:
     auto params = job::params_of<job::RunEvaluation>(job);
     auto ev = co_await d.pool.run([&]() -> std::optional<store::Evaluation> {
         auto e = d.store.get_evaluation(params.evaluation_id);
-        if (!e || (e->status != "queued" && e->status != "running")) return std::nullopt;
-        e->status = "error";
+        if (!e || (!store::is(e->status, store::EvaluationStatus::queued) &&
+                   !store::is(e->status, store::EvaluationStatus::running)))
+            return std::nullopt;
+        e->status = store::str(store::EvaluationStatus::error);
         e->error = reason;
         e->finished_at = core::unix_now();
         d.store.update_evaluation(*e);

@@ -394,7 +394,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                     req.header("x-csrf-token") != ctx.caller->csrf)
                     throw core::forbidden(
                         "missing or wrong X-CSRF-Token header for a cookie-authenticated write");
-                if (route->policy == Policy::teacher && ctx.caller->role != "teacher")
+                if (route->policy == Policy::teacher && !store::is(ctx.caller->role, store::Role::teacher))
                     throw core::forbidden("this action is reserved to teachers");
                 if (route->websocket && req.websocket && from_cookie)
                     check_websocket_origin(ctx, deps_.options);
@@ -406,7 +406,8 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                     auto current =
                         co_await deps_.pool.run([&] { return deps_.store.get_user(caller->user_id); });
                     if (!current) throw core::unauthenticated("this account no longer exists");
-                    if (current->disabled || current->role != "teacher" || current->session_gen > caller->gen)
+                    if (current->disabled || !store::is(current->role, store::Role::teacher) ||
+                        current->session_gen > caller->gen)
                         throw core::unauthenticated(
                             "this account changed (role, password or status) since this session began: log "
                             "in "
@@ -541,7 +542,7 @@ bool is_loopback(std::string_view address) {
 }
 
 bool request_is_https(const Context& ctx, const ApiOptions& options) {
-    if (options.secure_cookies) return true;
+    if (options.secure_cookies || ctx.request.tls) return true;
     // Only a proxy the operator named may say the browser came over TLS; anyone else could claim it.
     for (const auto& proxy : options.trusted_proxies)
         if (proxy == ctx.request.remote_address) return ctx.request.header("x-forwarded-proto") == "https";

@@ -51,7 +51,8 @@ json::object job_json(const store::Job& j, bool teacher_view);
 
 // 127.0.0.0/8, ::1 or their v4-mapped form: a client on this host.
 bool is_loopback(std::string_view address);
-// Whether the browser reached us over TLS: server.secure_cookies, or a trusted proxy's X-Forwarded-Proto.
+// Whether the browser reached us over TLS: our own (server.tls), server.secure_cookies, or a trusted proxy's
+// X-Forwarded-Proto.
 bool request_is_https(const Context& ctx, const ApiOptions& options);
 
 // Ends every session of a user older than generation `gen` (auth::kUserGone: all of them), for every

@@ -1,6 +1,5 @@
 #include "api/router.hpp"
 
-#include <array>
 #include <boost/json.hpp>
 
 #include "core/error.hpp"
@@ -26,75 +25,20 @@ const std::string& Context::param(std::string_view name) const {
 
 void Context::require_owner(const std::string& student_id) const {
     if (!caller) throw core::unauthenticated("log in first");
-    if (caller->role == "teacher") return;
+    if (store::is(caller->role, store::Role::teacher)) return;
     // Same answer as a missing object: a student must not learn which ids exist.
     if (caller->user_id != student_id) throw core::not_found("no such object");
 }
 
-namespace {
-// Path segments without allocating: routes have at most kMaxSegments segments; longer paths match nothing.
-constexpr std::size_t kMaxSegments = 12;
-struct Segments {
-    std::array<std::string_view, kMaxSegments + 1> items;
-    std::size_t size = 0;
-};
-Segments split(std::string_view path) {
-    Segments out;
-    size_t i = 0;
-    while (i < path.size()) {
-        if (path[i] == '/') {
-            ++i;
-            continue;
-        }
-        size_t j = path.find('/', i);
-        if (j == std::string_view::npos) j = path.size();
-        if (out.size <= kMaxSegments) out.items[out.size] = path.substr(i, j - i);
-        ++out.size;
-        i = j;
-    }
-    return out;
-}
-}  // namespace
-
 void Router::add(Route route) {
-    Compiled c;
-    auto segs = split(route.pattern);
-    if (segs.size > kMaxSegments)
-        throw core::internal("route pattern has too many segments: " + route.pattern);
-    for (std::size_t k = 0; k < segs.size; ++k) {
-        auto seg = segs.items[k];
-        bool p = seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
-        c.segments.push_back({std::string(p ? seg.substr(1, seg.size() - 2) : seg), p});
-    }
-    route.index = routes_.size();
+    route.index = paths_.add(route.method, route.pattern);
     routes_.push_back(std::move(route));
-    compiled_.push_back(std::move(c));
 }
 
-const Route* Router::match(http::Method method, std::string_view path,
-                           std::vector<std::pair<std::string, std::string>>& params,
+const Route* Router::match(http::Method method, std::string_view path, http::PathParams& params,
                            bool& method_mismatch) const {
-    method_mismatch = false;
-    auto parts = split(path);
-    if (parts.size > kMaxSegments) return nullptr;
-    for (size_t r = 0; r < routes_.size(); ++r) {
-        const auto& segs = compiled_[r].segments;
-        if (segs.size() != parts.size) continue;
-        bool ok = true;
-        for (size_t i = 0; i < segs.size() && ok; ++i)
-            ok = segs[i].is_param ? !parts.items[i].empty() : segs[i].text == parts.items[i];
-        if (!ok) continue;
-        auto m = routes_[r].method;
-        if (m != method && !(m == http::Method::get && method == http::Method::head)) {
-            method_mismatch = true;
-            continue;
-        }
-        params.clear();
-        for (size_t i = 0; i < segs.size(); ++i)
-            if (segs[i].is_param) params.emplace_back(segs[i].text, std::string(parts.items[i]));
-        return &routes_[r];
-    }
-    return nullptr;
+    auto index = paths_.match(method, path, params, method_mismatch);
+    return index ? &routes_[*index] : nullptr;
 }
 
 namespace {
@@ -151,10 +95,12 @@ std::string Router::openapi(std::string_view version) const {
             op["security"] =
                 json::array{json::object{{"bearer", json::array{}}}, json::object{{"cookie", json::array{}}}};
         json::array parameters;
-        auto pattern_segs = split(r.pattern);
-        for (std::size_t k = 0; k < pattern_segs.size; ++k) {
-            auto seg = pattern_segs.items[k];
-            if (seg.size() > 2 && seg.front() == '{')
+        std::string_view rest = r.pattern;  // its "{name}" segments are path parameters
+        while (!rest.empty()) {
+            auto slash = rest.find('/');
+            auto seg = rest.substr(0, slash);
+            rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+            if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}')
                 parameters.push_back(json::object{{"name", seg.substr(1, seg.size() - 2)},
                                                   {"in", "path"},
                                                   {"required", true},

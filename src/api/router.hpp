@@ -14,6 +14,8 @@
 
 #include "auth/jwt.hpp"
 #include "http/message.hpp"
+#include "http/path_router.hpp"
+#include "store/states.hpp"
 
 namespace boost::json {
 class value;
@@ -68,11 +70,11 @@ struct Context {
     http::Request& request;
     const Route& route;
     std::shared_ptr<const auth::Claims> caller;  // null on public routes
-    std::vector<std::pair<std::string, std::string>> params;
+    http::PathParams params;
     boost::json::object* body = nullptr;  // parsed and validated when the route declares body fields
 
     const std::string& param(std::string_view name) const;
-    bool is_teacher() const { return caller && caller->role == "teacher"; }
+    bool is_teacher() const { return caller && store::is(caller->role, store::Role::teacher); }
     // Throws forbidden unless the caller is a teacher or the student who owns the object.
     void require_owner(const std::string& student_id) const;
 };
@@ -81,22 +83,16 @@ class Router {
  public:
     void add(Route route);
     // The matching route and its path parameters; `method_mismatch` tells 405 from 404.
-    const Route* match(http::Method method, std::string_view path,
-                       std::vector<std::pair<std::string, std::string>>& params, bool& method_mismatch) const;
+    // (The path matching itself is http::PathRouter's.)
+    const Route* match(http::Method method, std::string_view path, http::PathParams& params,
+                       bool& method_mismatch) const;
     const std::vector<Route>& routes() const { return routes_; }
     // OpenAPI 3.1 document for every route.
     std::string openapi(std::string_view version) const;
 
  private:
-    struct Segment {
-        std::string text;
-        bool is_param;
-    };
-    struct Compiled {
-        std::vector<Segment> segments;
-    };
     std::vector<Route> routes_;
-    std::vector<Compiled> compiled_;
+    http::PathRouter paths_;  // routes_[i] is paths_'s pattern i
 };
 
 }  // namespace np::api

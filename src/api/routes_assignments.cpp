@@ -6,9 +6,11 @@
 #include "api/rules_body.hpp"
 #include "app/courses.hpp"
 #include "app/grading.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -90,18 +92,6 @@ app::RuleOverrides rule_overrides(const Context& ctx) {
     if (body_has(ctx, "late")) r.late = body_string(ctx, "late");
     if (body_has(ctx, "keep_hidden")) r.keep_hidden = ctx.body->at("keep_hidden").as_bool();
     return r;
-}
-
-json::object rules_json(const app::RuleOverrides& r) {
-    json::object o;
-    if (r.deadline) o["deadline"] = *r.deadline;
-    if (r.max_attempts) o["max_attempts"] = *r.max_attempts;
-    if (r.cooldown_seconds) o["cooldown_seconds"] = *r.cooldown_seconds;
-    if (r.late_penalty) o["late_penalty"] = *r.late_penalty;
-    if (r.score) o["score_policy"] = *r.score;
-    if (r.late) o["late"] = *r.late;
-    if (r.keep_hidden) o["keep_hidden"] = *r.keep_hidden;
-    return o;
 }
 
 void add_assignment_routes(Router& r, ApiDeps& d) {
@@ -238,7 +228,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                    d.store.transaction([&] {
                        if (!d.store.get_assignment(id)) throw core::not_found("no assignment " + id);
                        if (auto env = d.store.environment_for_assignment(id)) {
-                           if (env->observed_state != "absent")
+                           if (!store::is(env->observed_state, store::ObservedState::absent))
                                throw core::conflict("the assignment's environment is " + env->observed_state +
                                                     ": destroy it first");
                            d.store.delete_environment(env->id);
@@ -300,13 +290,13 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
          [&d](Context& ctx) -> Aw {
              auto id = ctx.param("id");
              auto action = body_string(ctx, "action");
-             std::string desired;
+             store::DesiredState desired;
              if (action == "start" || action == "reset")
-                 desired = "running";
+                 desired = store::DesiredState::running;
              else if (action == "stop")
-                 desired = "stopped";
+                 desired = store::DesiredState::stopped;
              else if (action == "destroy")
-                 desired = "absent";
+                 desired = store::DesiredState::absent;
              else
                  throw core::invalid("unknown action", {{"action", "must be start, stop, reset or destroy"}});
              if (action == "destroy" && !ctx.is_teacher())
@@ -315,7 +305,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                  auto e = d.store.get_environment(id);
                  if (!e) throw core::not_found("no such object");
                  ctx.require_owner(e->student_id);
-                 e->desired_state = desired;
+                 e->desired_state = store::str(desired);
                  e->updated_at = core::unix_now();
                  d.store.transaction([&] {
                      d.store.update_environment(*e);
@@ -323,9 +313,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                  });
                  return *e;
              });
-             store::Job job;
-             job.kind = "environment.reconcile";
-             job.params = json::serialize(json::object{{"environment_id", env.id}, {"action", action}});
+             auto job = app::job::make_job(app::job::ReconcileEnvironment{env.id, action});
              job.owner_id = env.student_id;
              job.subject_type = "environment";
              job.subject_id = env.id;
@@ -422,10 +410,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                        throw;
                    }
                });
-               store::Job job;
+               auto job = app::job::make_job(app::job::RunEvaluation{ev.id, id});
                job.id = ev.job_id;
-               job.kind = "evaluation.run";
-               job.params = json::serialize(json::object{{"evaluation_id", ev.id}, {"assignment_id", id}});
                job.owner_id = ev.student_id;
                job.subject_type = "evaluation";
                job.subject_id = ev.id;

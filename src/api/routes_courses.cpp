@@ -4,6 +4,7 @@
 #include "api/handlers.hpp"
 #include "api/rules_body.hpp"
 #include "app/courses.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "auth/login.hpp"
 #include "core/ids.hpp"
@@ -334,16 +335,15 @@ void add_course_routes(Router& r, ApiDeps& d) {
                    app::apply_rules(probe, v.spec, rules);
                    return std::make_pair(c, e);
                });
-               store::Job job;
-               job.kind = "course.assign";
-               json::object params{{"course_id", course.id},
-                                   {"exercise_id", ex.id},
-                                   {"group", group},
-                                   {"rules", rules_json(rules)},
-                                   {"created_by", ctx.caller->user_id},
-                                   {"provider", d.options.environment_provider}};
-               if (version) params["version"] = version;
-               job.params = json::serialize(params);
+               app::job::AssignCourse params;
+               params.request.course_id = course.id;
+               params.request.exercise_ref = ex.id;
+               params.request.version = version;
+               params.request.rules = rules;
+               params.request.created_by = ctx.caller->user_id;
+               params.request.provider = d.options.environment_provider;
+               params.group = group;
+               auto job = app::job::make_job(params);
                job.owner_id = ctx.caller->user_id;
                job.subject_type = "course";
                job.subject_id = course.id;

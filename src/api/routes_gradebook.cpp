@@ -5,6 +5,7 @@
 
 #include "api/handlers.hpp"
 #include "app/gradebook.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -224,12 +225,8 @@ void add_gradebook_routes(Router& r, ApiDeps& d) {
                    audit(d.store, ctx, "exercise.class_grading", "exercise", ex->id);
                    return std::make_pair(ex->id, cid);
                });
-               store::Job job;
-               job.kind = "class.grade";
-               json::object params{
-                   {"exercise_id", ex_id}, {"course_id", course_id}, {"concurrency", concurrency}};
-               if (version) params["version"] = version;
-               job.params = json::serialize(params);
+               auto job = app::job::make_job(
+                   app::job::GradeClass{ex_id, course_id, static_cast<int>(concurrency), version});
                job.owner_id = ctx.caller->user_id;
                job.subject_type = "exercise";
                job.subject_id = ex_id;

@@ -4,14 +4,16 @@
 #include "auth/password.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
 
 namespace {
 void check_role(const std::string& role) {
-    if (role != "teacher" && role != "student")
-        throw core::invalid("role must be teacher or student", {{"role", "must be teacher or student"}});
+    if (!store::parse<store::Role>(role))
+        throw core::invalid("role must be " + store::one_of<store::Role>(),
+                            {{"role", "must be " + store::one_of<store::Role>()}});
 }
 void check_username(const std::string& u) {
     bool ok = !u.empty() && u.size() <= 64;

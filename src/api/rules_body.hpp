@@ -13,7 +13,5 @@ namespace np::api {
 std::vector<Field> rule_fields();
 // The rules the body sets; an absent one comes from the spec. A bad deadline is a 400 naming it.
 app::RuleOverrides rule_overrides(const Context& ctx);
-// The same rules as JSON (a job's params).
-json::object rules_json(const app::RuleOverrides& r);
 
 }  // namespace np::api

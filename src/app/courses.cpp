@@ -5,10 +5,12 @@
 #include <map>
 #include <set>
 
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace json = boost::json;
@@ -67,7 +69,7 @@ std::vector<store::Assignment> assign_students(store::Store& store, const Assign
     store.transaction([&] {
         for (std::size_t i = 0; i < req.student_ids.size(); ++i) {
             auto u = store.get_user(req.student_ids[i]);
-            if (!u || u->role != "student")
+            if (!u || !store::is(u->role, store::Role::student))
                 throw core::invalid("not a student", {{"student_ids[" + std::to_string(i) + "]",
                                                        "no student with id '" + req.student_ids[i] + "'"}});
             out.push_back(assign_one(store, ex, v, *u, req));
@@ -265,7 +267,7 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
         std::vector<core::FieldError> errors;
         for (const auto& l : lines) {
             auto u = store.find_user(l.username, realm);
-            if (u && u->role != "student") {
+            if (u && !store::is(u->role, store::Role::student)) {
                 errors.push_back({"line " + std::to_string(l.line),
                                   "'" + l.username + "' of realm '" + realm + "' is a teacher"});
                 continue;
@@ -275,7 +277,7 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
                 nu.id = core::new_id();
                 nu.username = l.username;
                 nu.realm = realm;
-                nu.role = "student";
+                nu.role = store::str(store::Role::student);
                 nu.display_name = l.display_name;
                 nu.created_at = core::unix_now();
                 store.create_user(nu);
@@ -303,38 +305,10 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
 
 namespace {
 
-boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::Store& store,
-                                                      core::WorkerPool& pool) {
-    auto p = json::parse(ctx.job().params).as_object();
-    auto str = [&](const char* k) {
-        auto* v = p.if_contains(k);
-        return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    AssignRequest req;
-    req.exercise_ref = str("exercise_id");
-    req.version = p.contains("version") ? static_cast<int>(p.at("version").to_number<std::int64_t>()) : 0;
-    req.course_id = str("course_id");
-    req.created_by = str("created_by");
-    req.provider = str("provider");
-    if (auto* r = p.if_contains("rules"); r && r->is_object()) {
-        const auto& o = r->as_object();
-        auto num = [&](const char* k) -> std::optional<std::int64_t> {
-            if (auto* v = o.if_contains(k); v && v->is_number()) return v->to_number<std::int64_t>();
-            return std::nullopt;
-        };
-        auto text = [&](const char* k) -> std::optional<std::string> {
-            if (auto* v = o.if_contains(k); v && v->is_string()) return std::string(v->as_string());
-            return std::nullopt;
-        };
-        req.rules.deadline = num("deadline");
-        req.rules.max_attempts = num("max_attempts");
-        req.rules.cooldown_seconds = num("cooldown_seconds");
-        req.rules.late_penalty = num("late_penalty");
-        req.rules.score = text("score_policy");
-        req.rules.late = text("late");
-        if (auto* v = o.if_contains("keep_hidden"); v && v->is_bool()) req.rules.keep_hidden = v->as_bool();
-    }
-    auto group = str("group");
+boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, job::AssignCourse params,
+                                                      store::Store& store, core::WorkerPool& pool) {
+    const AssignRequest& req = params.request;
+    const std::string& group = params.group;
     // (Named fields, not a structured binding: the lambdas below capture them.)
     auto loaded = co_await pool.run([&] {
         auto ev = published_version(store, req.exercise_ref, req.version);
@@ -352,7 +326,7 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::St
     for (std::size_t i = 0; i < members.size(); ++i) {
         const auto& m = members[i];
         std::string status = "assigned";
-        if (m.user.role != "student") {
+        if (!store::is(m.user.role, store::Role::student)) {
             status = "skipped: not a student";
             ++skipped;
         } else if (existing.contains(m.user_id)) {
@@ -377,8 +351,9 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, store::St
 }  // namespace
 
 void register_course_jobs(JobRunner& jobs, store::Store& store, core::WorkerPool& pool) {
-    jobs.register_kind("course.assign",
-                       [&store, &pool](JobContext& ctx) { return run_course_assign(ctx, store, pool); });
+    job::register_job<job::AssignCourse>(jobs, [&store, &pool](JobContext& ctx, job::AssignCourse p) {
+        return run_course_assign(ctx, std::move(p), store, pool);
+    });
 }
 
 }  // namespace np::app

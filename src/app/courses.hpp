@@ -76,8 +76,8 @@ struct RosterImport {
 RosterImport import_roster(store::Store& store, const std::string& course_id, const std::string& realm,
                            const std::vector<RosterLine>& lines);
 
-// Registers the course.assign job kind. Its params: {course_id, exercise_id, version, group, rules...,
-// created_by, provider}; its result: {assigned, skipped, students: [{student_id, username, status}]}.
+// Registers the course.assign job kind (its params: job::AssignCourse, app/job_kinds.hpp); its result:
+// {assigned, skipped, students: [{student_id, username, status}]}.
 void register_course_jobs(JobRunner& jobs, store::Store& store, core::WorkerPool& pool);
 
 }  // namespace np::app

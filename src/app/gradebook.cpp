@@ -10,11 +10,13 @@
 #include <map>
 #include <set>
 
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace asio = boost::asio;
@@ -95,8 +97,9 @@ Gradebook course_gradebook(store::Store& store, const std::string& course_ref) {
         // Pass rates over the evaluation that gave the score (average: the last one counted).
         const store::Evaluation* chosen = nullptr;
         for (const auto& e : evs)
-            if (e.id == f.evaluation_id || (f.evaluation_id.empty() && e.status == "done" &&
-                                            (!chosen || e.created_at >= chosen->created_at)))
+            if (e.id == f.evaluation_id ||
+                (f.evaluation_id.empty() && store::is(e.status, store::EvaluationStatus::done) &&
+                 (!chosen || e.created_at >= chosen->created_at)))
                 chosen = &e;
         if (chosen) tally(column.checks, *chosen, row.member.user.username);
     }
@@ -106,10 +109,10 @@ Gradebook course_gradebook(store::Store& store, const std::string& course_ref) {
 ClassReport class_report(store::Store& store, const std::string& run_id) {
     ClassReport rep;
     auto job = store.get_job(run_id);
-    if (!job || job->kind != "class.grade") throw core::not_found("no class grading run '" + run_id + "'");
+    if (!job || job->kind != job::GradeClass::kind)
+        throw core::not_found("no class grading run '" + run_id + "'");
     rep.job = *job;
-    auto params = json::parse(job->params).as_object();
-    rep.exercise_id = std::string(params.at("exercise_id").as_string());
+    rep.exercise_id = job::params_of<job::GradeClass>(*job).exercise_id;
     auto evaluations = store.evaluations_in({"", "", run_id});
     rep.histogram.assign(10, 0);
     double sum = 0;
@@ -122,11 +125,11 @@ ClassReport class_report(store::Store& store, const std::string& run_id) {
         const auto& u = users[e.student_id];
         if (rep.exercise_version_id.empty()) rep.exercise_version_id = e.exercise_version_id;
         rep.students.push_back({u, e.assignment_id, e.id, e.status, e.score, e.max_score, e.error});
-        if (e.status == "error") {
+        if (store::is(e.status, store::EvaluationStatus::error)) {
             ++rep.errors;
             continue;
         }
-        if (e.status != "done") {
+        if (!store::is(e.status, store::EvaluationStatus::done)) {
             ++rep.pending;
             continue;
         }
@@ -160,14 +163,10 @@ struct Target {
 
 // The evaluations of this run, one per assignment: made once (a job taken over after a crash finds them
 // and grades only those not finished).
-std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, const json::object& p) {
-    auto str = [&](const char* k) {
-        auto* v = p.if_contains(k);
-        return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    auto ex = store.get_exercise(str("exercise_id"));
-    if (!ex) throw core::not_found("no exercise '" + str("exercise_id") + "'");
-    int version = p.contains("version") ? static_cast<int>(p.at("version").to_number<std::int64_t>()) : 0;
+std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, const job::GradeClass& p) {
+    auto ex = store.get_exercise(p.exercise_id);
+    if (!ex) throw core::not_found("no exercise '" + p.exercise_id + "'");
+    int version = p.version;
     std::optional<store::ExerciseVersion> v;
     if (version) {
         v = store.get_version(ex->id, version);
@@ -179,7 +178,7 @@ std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, 
     for (auto& e : store.evaluations_in({"", "", run_id})) existing[e.assignment_id] = e;
     std::vector<Target> out;
     store.transaction([&] {
-        for (auto a : store.assignments_in({ex->id, "", str("course_id")})) {
+        for (auto a : store.assignments_in({ex->id, "", p.course_id})) {
             if (v && a.exercise_version_id != v->id) {
                 store.set_assignment_version(a.id, v->id);
                 a.exercise_version_id = v->id;
@@ -188,7 +187,8 @@ std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, 
             Target t{a, u ? *u : store::User{a.student_id}, "", false};
             if (auto it = existing.find(a.id); it != existing.end()) {
                 t.evaluation_id = it->second.id;
-                t.finished = it->second.status == "done" || it->second.status == "error";
+                t.finished = store::is(it->second.status, store::EvaluationStatus::done) ||
+                             store::is(it->second.status, store::EvaluationStatus::error);
             } else {
                 store::Evaluation e;
                 e.assignment_id = a.id;
@@ -204,14 +204,11 @@ std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, 
     return out;
 }
 
-asio::awaitable<std::string> run_class_grade(JobContext& ctx, store::Store& store, core::WorkerPool& pool,
-                                             Workflows& workflows) {
-    auto params = json::parse(ctx.job().params).as_object();
+asio::awaitable<std::string> run_class_grade(JobContext& ctx, job::GradeClass params, store::Store& store,
+                                             core::WorkerPool& pool, Workflows& workflows) {
     auto run_id = ctx.job().id;
     auto targets = co_await pool.run([&] { return prepare_run(store, run_id, params); });
-    int concurrency = 8;
-    if (auto* c = params.if_contains("concurrency"); c && c->is_number())
-        concurrency = static_cast<int>(std::clamp<std::int64_t>(c->to_number<std::int64_t>(), 1, 64));
+    int concurrency = params.concurrency;
     const auto total = static_cast<std::int64_t>(targets.size());
     std::int64_t done = 0;
     int graded = 0, errors = 0;
@@ -225,7 +222,7 @@ asio::awaitable<std::string> run_class_grade(JobContext& ctx, store::Store& stor
             std::string outcome;
             try {
                 auto ev = co_await workflows.grade(t.evaluation_id);
-                if (ev.status == "done") {
+                if (store::is(ev.status, store::EvaluationStatus::done)) {
                     ++graded;
                     outcome = std::to_string(ev.score) + "/" + std::to_string(ev.max_score);
                 } else {
@@ -264,8 +261,8 @@ asio::awaitable<std::string> run_class_grade(JobContext& ctx, store::Store& stor
 
 void register_class_grading(JobRunner& jobs, store::Store& store, core::WorkerPool& pool,
                             Workflows& workflows) {
-    jobs.register_kind("class.grade", [&store, &pool, &workflows](JobContext& ctx) {
-        return run_class_grade(ctx, store, pool, workflows);
+    job::register_job<job::GradeClass>(jobs, [&store, &pool, &workflows](JobContext& ctx, job::GradeClass p) {
+        return run_class_grade(ctx, std::move(p), store, pool, workflows);
     });
 }
 

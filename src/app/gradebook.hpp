@@ -91,7 +91,7 @@ struct ClassReport {
 // The report of a class.grade job (its id); throws not_found when there is no such run.
 ClassReport class_report(store::Store& store, const std::string& run_id);
 
-// Registers the class.grade job kind. Params: {exercise_id, version (0: each assignment's own), course_id
+// Registers the class.grade job kind (params: job::GradeClass, app/job_kinds.hpp).
 // ('' : every assignment of the exercise), concurrency (1-64, default 8)}.
 void register_class_grading(JobRunner& jobs, store::Store& store, core::WorkerPool& pool,
                             Workflows& workflows);

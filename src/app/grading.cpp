@@ -7,6 +7,7 @@
 #include "core/ids.hpp"
 #include "eval/spec.hpp"
 #include "eval/variables.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace {
@@ -128,8 +129,8 @@ FinalScore final_score(const store::Assignment& a, const std::vector<store::Eval
     std::vector<const store::Evaluation*> counted;
     for (const auto& e : evaluations) {
         if (e.assignment_id != a.id) continue;
-        if (e.run_id.empty() && e.status != "error") ++f.attempts_used;
-        if (e.status != "done") continue;
+        if (e.run_id.empty() && !store::is(e.status, store::EvaluationStatus::error)) ++f.attempts_used;
+        if (!store::is(e.status, store::EvaluationStatus::done)) continue;
         if (!e.exercise_version_id.empty() && e.exercise_version_id != a.exercise_version_id) continue;
         counted.push_back(&e);
     }

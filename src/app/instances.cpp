@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 #include "store/store.hpp"
 
 namespace np::app {
@@ -127,9 +128,10 @@ asio::awaitable<void> Instances::sweep(std::int64_t now) {
                                    core::rfc3339(other.heartbeat_at);
         auto envs = co_await pool_.run([&] { return store_.environments_of_instance(other.id); });
         for (const auto& env : envs) {
-            if (env.observed_state == "unavailable") continue;
+            if (store::is(env.observed_state, store::ObservedState::unavailable)) continue;
             bool set = co_await pool_.run([&] {
-                return store_.set_observed_state(env.id, env.observed_state, "unavailable", reason, now);
+                return store_.set_observed_state(env.id, env.observed_state,
+                                                 store::str(store::ObservedState::unavailable), reason, now);
             });
             if (!set) continue;
             log::warn("lab.unavailable", {{"environment", env.id}, {"instance", other.id}});
@@ -153,7 +155,7 @@ asio::awaitable<void> Instances::sweep(std::int64_t now) {
     // Back after an absence others noticed (a restart, a network cut): look at what is ours again.
     auto mine = co_await pool_.run([this] { return store_.environments_of_instance(options_.id); });
     for (const auto& env : mine) {
-        if (env.observed_state != "unavailable") continue;
+        if (!store::is(env.observed_state, store::ObservedState::unavailable)) continue;
         co_await workflows_.reconcile_owned(options_.id);
         break;
     }

@@ -14,6 +14,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::app {
 namespace asio = boost::asio;
@@ -62,7 +63,7 @@ void JobRunner::publish_state(const store::Job& job) {
 
 asio::awaitable<store::Job> JobRunner::submit(store::Job job) {
     if (job.id.empty()) job.id = core::new_id();
-    job.state = "queued";
+    job.state = store::str(store::JobState::queued);
     job.created_at = core::unix_now();
     co_await pool_.run([&] {
         if (auto pin = pins_.find(job.kind); pin != pins_.end() && job.instance_id.empty())
@@ -87,7 +88,7 @@ asio::awaitable<bool> JobRunner::cancel(const std::string& job_id) {
 asio::awaitable<bool> JobRunner::fail_abandoned(const std::string& job_id, const std::string& reason) {
     auto job = co_await pool_.run([&]() -> std::optional<store::Job> {
         try {
-            store_.finish_job(job_id, "failed", "{}", reason, core::unix_now());
+            store_.finish_job(job_id, store::str(store::JobState::failed), "{}", reason, core::unix_now());
         } catch (const core::Error& e) {
             if (e.code() == core::Code::conflict) return std::nullopt;  // it finished meanwhile
             throw;
@@ -169,21 +170,23 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     JobContext ctx(*this, job);
     ctx.last_persist_ = options_.clock->now();  // claiming set the lease
     contexts_[job.id] = &ctx;
-    std::string state = "succeeded", result = "{}", error, detail;
+    using store::JobState;
+    JobState state = JobState::succeeded;
+    std::string result = "{}", error, detail;
     auto it = kinds_.find(job.kind);
     if (it == kinds_.end()) {
-        state = "failed";
+        state = JobState::failed;
         error = "this netpraxis instance cannot run jobs of kind '" + job.kind + "'";
     } else {
         try {
             result = co_await it->second(ctx);
-            if (ctx.cancelled() && cancelled_.contains(job.id)) state = "cancelled";
+            if (ctx.cancelled() && cancelled_.contains(job.id)) state = JobState::cancelled;
         } catch (const core::Error& e) {
-            state = ctx.cancelled() ? "cancelled" : "failed";
+            state = ctx.cancelled() ? JobState::cancelled : JobState::failed;
             error = core::public_message(e);
             detail = core::redact(e.what());
         } catch (const std::exception& e) {
-            state = "failed";
+            state = JobState::failed;
             error = core::public_message(e);
             detail = core::redact(std::string("internal error: ") + e.what());
         }
@@ -196,11 +199,11 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     // (re-run; steps are idempotent) once that expires. Anything else, including a job that finished
     // within the shutdown grace, is recorded as it ended.
     bool api_cancelled = cancelled_.contains(job.id);
-    bool interrupted = !api_cancelled && stopping_ && state == "cancelled";
+    bool interrupted = !api_cancelled && stopping_ && state == JobState::cancelled;
     auto now = core::unix_now();
     try {
         if (!api_cancelled && !interrupted)
-            co_await pool_.run([&] { store_.finish_job(job.id, state, result, error, now); });
+            co_await pool_.run([&] { store_.finish_job(job.id, store::str(state), result, error, now); });
     } catch (const std::exception& e) {
         log::error("jobs.finish_failed", {{"job", job.id}, {"error", e.what()}});
     }
@@ -209,7 +212,7 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
         log::info("jobs.interrupted",
                   {{"job", job.id}, {"kind", job.kind}, {"lease_expires_in_s", options_.lease_seconds}});
     } else {
-        job.state = api_cancelled ? "cancelled" : state;
+        job.state = store::str(api_cancelled ? JobState::cancelled : state);
         job.error = error;
         job.result = result;
         job.finished_at = now;

@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include "app/consoles.hpp"
+#include "app/device_targets.hpp"
 #include "app/events.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/config.hpp"
 #include "core/ids.hpp"
@@ -12,8 +14,10 @@
 #include "eval/engine.hpp"
 #include "eval/lint.hpp"
 #include "eval/platform.hpp"
+#include "eval/report_object.hpp"
 #include "eval/spec.hpp"
 #include "lab/registry.hpp"
+#include "store/states.hpp"
 #include "store/store.hpp"
 
 namespace np::app {
@@ -65,12 +69,6 @@ std::map<std::string, std::string> spec_devices(const std::string& spec_yaml) {
     return out;
 }
 
-std::string param(const store::Job& job, const char* key) {
-    auto params = json::parse(job.params);
-    auto* v = params.is_object() ? params.as_object().if_contains(key) : nullptr;
-    return v && v->is_string() ? std::string(v->as_string()) : "";
-}
-
 }  // namespace
 
 struct Workflows::Impl {
@@ -118,10 +116,9 @@ struct Workflows::Impl {
         bus.publish(std::move(e));
     }
 
-    asio::awaitable<std::string> reconcile(JobContext& ctx) {
-        auto params = json::parse(ctx.job().params).as_object();
-        auto env_id = std::string(params.at("environment_id").as_string());
-        std::string action = params.contains("action") ? std::string(params.at("action").as_string()) : "";
+    asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
+        const auto& env_id = params.environment_id;
+        const auto& action = params.action;
         auto [env, version] = co_await pool.run([&] {
             auto e = store.get_environment(env_id);
             if (!e) throw core::not_found("environment " + env_id + " no longer exists");
@@ -156,10 +153,13 @@ struct Workflows::Impl {
             co_await ctx.progress(0, 3, "observing the lab");
             auto seen = co_await prov.observe(name);
             co_await ctx.progress(1, 3, "driving the lab to " + env.desired_state);
-            if (env.desired_state == "running") {
+            // (An unknown desired state, which the store's CHECK refuses, is driven to absent as before.)
+            auto desired =
+                store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
+            if (desired == store::DesiredState::running) {
                 prov.check_request(request);
                 if (seen.state == lab::EnvState::absent) {
-                    co_await record("creating", "");
+                    co_await record(store::str(store::ObservedState::creating), "");
                     co_await prov.ensure_template(request);
                     co_await prov.create(request);
                     co_await prov.start(name);
@@ -168,11 +168,11 @@ struct Workflows::Impl {
                 } else if (seen.state != lab::EnvState::running) {
                     co_await prov.start(name);
                 }
-            } else if (env.desired_state == "stopped") {
+            } else if (desired == store::DesiredState::stopped) {
                 if (seen.state != lab::EnvState::absent && seen.state != lab::EnvState::stopped)
                     co_await prov.stop(name);
             } else {
-                co_await record("deleting", "");
+                co_await record(store::str(store::ObservedState::deleting), "");
                 co_await prov.destroy(name);
             }
             co_await ctx.progress(2, 3, "checking the outcome");
@@ -200,7 +200,7 @@ struct Workflows::Impl {
             failure_text = core::public_message(e);  // the student reads it; the job keeps the detail
         }
         // (co_await is not allowed inside a handler: record the failure here, then rethrow.)
-        co_await record("error", failure_text);
+        co_await record(store::str(store::ObservedState::error), failure_text);
         std::rethrow_exception(failure);
     }
 
@@ -227,14 +227,14 @@ struct Workflows::Impl {
             auto v = store.get_version_by_id(ev->exercise_version_id.empty() ? a->exercise_version_id
                                                                              : ev->exercise_version_id);
             if (!v) throw core::not_found("exercise version no longer exists");
-            ev->status = "running";
+            ev->status = store::str(store::EvaluationStatus::running);
             store.update_evaluation(*ev);
             return Loaded{*ev, *v, store.environment_for_assignment(a->id)};
         });
         auto& ev = l.ev;
-        publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", "running"}});
+        publish("evaluation.state", nullptr, ev.student_id, {{"id", ev.id}, {"status", ev.status}});
         try {
-            if (!l.env || l.env->observed_state != "running")
+            if (!l.env || !store::is(l.env->observed_state, store::ObservedState::running))
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
             require_owner(*l.env, instance_id);  // the inventory is this host's
             auto parsed = eval::parse_spec(l.version.spec);
@@ -242,21 +242,7 @@ struct Workflows::Impl {
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
             if (ctx) co_await ctx->progress(0, 2, "reaching the devices");
             auto inventory = co_await provider(l.env->provider).inventory(lab_name(l.env->id));
-            std::map<std::string, eval::DeviceTarget> targets;
-            for (const auto& dev : parsed.spec.devices) {
-                for (const auto& d : inventory) {
-                    if (d.node != dev.name) continue;
-                    eval::DeviceTarget t;
-                    t.name = dev.name;
-                    t.platform = dev.platform.empty() ? d.platform : dev.platform;
-                    t.transport = d.transport;
-                    t.host = d.host;
-                    t.port = d.port;
-                    t.netns = d.netns;
-                    t.frr_pathspace = d.frr_pathspace;
-                    targets.emplace(dev.name, std::move(t));
-                }
-            }
+            auto targets = device_targets(parsed.spec, inventory);
             // Open consoles of telnet devices let go of them while the grader works (one client each).
             std::vector<std::string> telnet_nodes;
             for (const auto& [name, t] : targets)
@@ -266,7 +252,7 @@ struct Workflows::Impl {
             if (ctx) co_await ctx->progress(1, 2, "grading");
             auto result = co_await engine.evaluate(parsed.spec, ev.student_id, targets);
             consoles_paused.reset();
-            auto report = json::parse(eval::report_json(result, false, true)).as_object();
+            auto report = eval::report_object(result, false, true);
             ev.results = json::serialize(report["checks"]);
             ev.transcript = json::serialize(report["transcript"]);  // kept for teachers, also on error
             // A grade needs the whole lab: when any device could not be reached (or has no inventory entry
@@ -276,9 +262,9 @@ struct Workflows::Impl {
             if (!result.device_errors.empty()) throw core::unavailable(unreachable_reason(result));
             ev.score = result.score;
             ev.max_score = result.max_score;
-            ev.status = "done";
+            ev.status = store::str(store::EvaluationStatus::done);
         } catch (const core::Error& e) {
-            ev.status = "error";
+            ev.status = store::str(store::EvaluationStatus::error);
             ev.error = core::public_message(e);  // the student reads it; the job keeps the detail
             failure.code = e.code() == core::Code::internal ? core::Code::internal : core::Code::conflict;
             failure.detail = e.what();
@@ -290,16 +276,16 @@ struct Workflows::Impl {
         co_return ev;
     }
 
-    asio::awaitable<std::string> evaluate(JobContext& ctx) {
-        auto params = json::parse(ctx.job().params).as_object();
-        auto eval_id = std::string(params.at("evaluation_id").as_string());
+    asio::awaitable<std::string> evaluate(JobContext& ctx, job::RunEvaluation params) {
         Failure failure;
-        auto ev = co_await grade(eval_id, &ctx, failure);
+        auto ev = co_await grade(params.evaluation_id, &ctx, failure);
         // A named local, not a conditional expression inside co_await: GCC 12 destroys such temporaries
         // twice.
-        std::string outcome = ev.status == "done" ? std::string("graded") : ev.error;
+        std::string outcome =
+            store::is(ev.status, store::EvaluationStatus::done) ? std::string("graded") : ev.error;
         co_await ctx.progress(2, 2, std::move(outcome));
-        if (ev.status == "error") throw core::Error(failure.code, failure.detail);
+        if (store::is(ev.status, store::EvaluationStatus::error))
+            throw core::Error(failure.code, failure.detail);
         co_return json::serialize(json::object{{"score", ev.score}, {"max_score", ev.max_score}});
     }
 };
@@ -323,13 +309,16 @@ void Workflows::register_with(JobRunner& jobs) {
     auto* impl = impl_.get();
     impl->instance_id = jobs.instance_id();
     // Both kinds run on the instance the lab lives on (a local lab's host; any instance for the others).
-    jobs.register_kind(
-        "environment.reconcile", [impl](JobContext& ctx) { return impl->reconcile(ctx); },
-        [impl](const store::Job& job) { return pin_environment(impl->store, param(job, "environment_id")); });
-    jobs.register_kind(
-        "evaluation.run", [impl](JobContext& ctx) { return impl->evaluate(ctx); },
-        [impl](const store::Job& job) {
-            auto ev = impl->store.get_evaluation(param(job, "evaluation_id"));
+    job::register_job<job::ReconcileEnvironment>(
+        jobs,
+        [impl](JobContext& ctx, job::ReconcileEnvironment p) { return impl->reconcile(ctx, std::move(p)); },
+        [impl](const job::ReconcileEnvironment& p) {
+            return pin_environment(impl->store, p.environment_id);
+        });
+    job::register_job<job::RunEvaluation>(
+        jobs, [impl](JobContext& ctx, job::RunEvaluation p) { return impl->evaluate(ctx, std::move(p)); },
+        [impl](const job::RunEvaluation& p) {
+            auto ev = impl->store.get_evaluation(p.evaluation_id);
             auto env = ev ? impl->store.environment_for_assignment(ev->assignment_id) : std::nullopt;
             return env ? pin_environment(impl->store, env->id) : std::string();
         });
@@ -354,8 +343,10 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
     });
     int changed = 0;
     for (auto& env : mine) {
-        if (env.observed_state != "unavailable" || !d.providers.contains(env.provider)) continue;
-        std::string state = "error", problems;
+        if (!store::is(env.observed_state, store::ObservedState::unavailable) ||
+            !d.providers.contains(env.provider))
+            continue;
+        std::string state = store::str(store::ObservedState::error), problems;
         try {
             auto seen = co_await d.provider(env.provider).observe(lab_name(env.id));
             state = std::string(lab::env_state_name(seen.state));
@@ -364,7 +355,8 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
             problems = core::public_message(e);
         }
         bool set = co_await d.pool.run([&] {
-            return d.store.set_observed_state(env.id, "unavailable", state, problems, core::unix_now());
+            return d.store.set_observed_state(env.id, store::str(store::ObservedState::unavailable), state,
+                                              problems, core::unix_now());
         });
         if (!set) continue;
         ++changed;
@@ -390,12 +382,15 @@ asio::awaitable<int> Workflows::reconcile_owned(const std::string& instance_id) 
 }
 
 asio::awaitable<void> Workflows::job_abandoned(const store::Job& job, const std::string& reason) {
-    if (job.kind != "evaluation.run") co_return;  // an environment's jobs: the environment shows why
+    if (job.kind != job::RunEvaluation::kind) co_return;  // an environment's jobs: the environment shows why
     auto& d = *impl_;
+    auto params = job::params_of<job::RunEvaluation>(job);
     auto ev = co_await d.pool.run([&]() -> std::optional<store::Evaluation> {
-        auto e = d.store.get_evaluation(param(job, "evaluation_id"));
-        if (!e || (e->status != "queued" && e->status != "running")) return std::nullopt;
-        e->status = "error";
+        auto e = d.store.get_evaluation(params.evaluation_id);
+        if (!e || (!store::is(e->status, store::EvaluationStatus::queued) &&
+                   !store::is(e->status, store::EvaluationStatus::running)))
+            return std::nullopt;
+        e->status = store::str(store::EvaluationStatus::error);
         e->error = reason;
         e->finished_at = core::unix_now();
         d.store.update_evaluation(*e);

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "store/states.hpp"
 
 namespace np::auth {
 namespace {
@@ -83,7 +84,7 @@ Claims JwtCodec::decode(std::string_view token) const {
     c.issued_at = jwt_get_grant_int(raw, "iat");
     c.expires_at = jwt_get_grant_int(raw, "exp");
     c.gen = jwt_get_grant_int(raw, "gen");  // 0 in tokens issued before generations existed
-    if (c.user_id.empty() || (c.role != "teacher" && c.role != "student") || c.expires_at == 0)
+    if (c.user_id.empty() || !store::parse<store::Role>(c.role) || c.expires_at == 0)
         throw core::unauthenticated("token lacks required claims");
     return c;
 }

@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::auth {
 
@@ -363,8 +364,10 @@ class LdapRealm final : public Realm, public GroupDirectory {
 
     std::optional<std::string> role_of(Connection& c, const UserEntry& u) const {
         if (o_.teacher_group.empty() && o_.student_group.empty()) return o_.role;
-        if (!o_.teacher_group.empty() && member(c, u, o_.teacher_group)) return "teacher";
-        if (!o_.student_group.empty() && member(c, u, o_.student_group)) return "student";
+        if (!o_.teacher_group.empty() && member(c, u, o_.teacher_group))
+            return store::str(store::Role::teacher);
+        if (!o_.student_group.empty() && member(c, u, o_.student_group))
+            return store::str(store::Role::student);
         return std::nullopt;
     }
 
@@ -483,9 +486,9 @@ void validate(const LdapRealmOptions& o) {
         throw core::invalid(
             key_path(o.name, "role") +
             ": set either role (everyone the filter finds) or teacher_group/student_group, not both");
-    if (!groups && o.role != "teacher" && o.role != "student")
-        throw core::invalid(key_path(o.name, "role") +
-                            " must be teacher or student (or set teacher_group/student_group)");
+    if (!groups && !store::parse<store::Role>(o.role))
+        throw core::invalid(key_path(o.name, "role") + " must be " + store::one_of<store::Role>() +
+                            " (or set teacher_group/student_group)");
     for (auto [key, d] : {std::pair{"network_timeout", o.network_timeout}, std::pair{"timeout", o.timeout}})
         if (d <= std::chrono::milliseconds(0) || d > std::chrono::minutes(5))
             throw core::invalid(key_path(o.name, key) + " must be between 1ms and 5m");

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "pve/client.hpp"
+#include "store/states.hpp"
 
 namespace np::auth {
 
@@ -69,8 +70,8 @@ std::unique_ptr<Realm> make_proxmox_realm(const YAML::Node& entry, RealmDeps& de
         auto name = entry_string(entry, "name", deps.config, nullptr);
         if (name.empty()) throw core::invalid("auth.realms: a proxmox realm needs a name");
         auto role = entry_string(entry, "role", deps.config, nullptr);
-        if (role != "teacher" && role != "student")
-            throw core::invalid("auth.realms." + name + ".role must be teacher or student");
+        if (!store::parse<store::Role>(role))
+            throw core::invalid("auth.realms." + name + ".role must be " + store::one_of<store::Role>());
         auto pve_realm = entry_string(entry, "pve_realm", deps.config, nullptr);
         if (pve_realm.empty()) pve_realm = name;
         pve::ClientOptions o;

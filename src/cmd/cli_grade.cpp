@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <iostream>
 
+#include "app/device_targets.hpp"
 #include "cmd/cli.hpp"
 #include "cmd/gns3_common.hpp"
 #include "core/error.hpp"
@@ -70,13 +71,7 @@ void resolve_local_lab(eval::InventoryEntry& entry, const std::string& state_dir
 #ifdef NP_HAVE_LOCAL_LABS
     for (const auto& access : lab::read_local_inventory(state_dir, entry.lab)) {
         if (access.node != entry.node) continue;
-        eval::DeviceTarget& t = entry.target;
-        if (t.platform.empty()) t.platform = access.platform;
-        t.transport = access.transport;
-        t.netns = access.netns;
-        t.frr_pathspace = access.frr_pathspace;
-        t.host = access.host;
-        t.port = access.port;
+        app::apply_access(entry.target, access);
         return;
     }
     throw core::not_found("inventory device '" + entry.target.name + "': lab '" + entry.lab +

@@ -17,6 +17,7 @@
 #include "app/events.hpp"
 #include "app/gradebook.hpp"
 #include "app/instances.hpp"
+#include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "app/workflows.hpp"
 #include "auth/jwt.hpp"
@@ -33,6 +34,7 @@
 #include "lab/local/local_provider.hpp"
 #include "lab/registry.hpp"
 #include "labpve/proxmox_provider.hpp"
+#include "store/states.hpp"
 #include "store/store.hpp"
 #include "store/url.hpp"
 
@@ -88,7 +90,7 @@ void bootstrap_first_teacher(const core::Config& config, store::Store& store) {
     u.id = core::new_id();
     u.username = config.get_string("auth.bootstrap_user", "admin");
     u.realm = "local";
-    u.role = "teacher";
+    u.role = store::str(store::Role::teacher);
     u.display_name = "Administrator";
     u.must_change_password = true;
     u.created_at = core::unix_now();
@@ -126,8 +128,8 @@ std::vector<std::unique_ptr<auth::Realm>> make_realms(const core::Config& config
 // Lab work is CPU- and root-bound: jobs.concurrency slots of its own, so it never holds evaluations up.
 std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config) {
     std::map<std::string, app::JobKindOptions> kinds{
-        {"evaluation.run", {160, true, 0}},  // a class of 150 graded in one wave (issue 14)
-        {"environment.reconcile", {-1, false, 10}},
+        {app::job::RunEvaluation::kind, {160, true, 0}},  // a class of 150 graded in one wave (issue 14)
+        {app::job::ReconcileEnvironment::kind, {-1, false, 10}},
     };
     auto node = config.node("jobs.kinds");
     if (!node || node.IsNull()) return kinds;
@@ -311,9 +313,13 @@ int serve(const core::Config& config, const ServeOptions& options,
     sopts.ws_idle_timeout = config.get_duration("server.websocket_idle_timeout", std::chrono::seconds(60));
     sopts.ws_max_message =
         static_cast<std::size_t>(config.get_int("server.websocket_max_message", 1024 * 1024));
+    // HTTPS on the same port (issue 16): both PEM files, or neither; session cookies are then Secure.
+    sopts.tls_cert_file = config.get_string("server.tls.cert", "");
+    sopts.tls_key_file = config.get_string("server.tls.key", "");
+    const std::string scheme = sopts.tls_cert_file.empty() ? "http://" : "https://";
     http::Server server(ioc.get_executor(), sopts, [&api](http::Request& r) { return api.handle(r); });
     auto port = server.listen();
-    if (iopts.address.empty()) iopts.address = "http://" + sopts.address + ":" + std::to_string(port);
+    if (iopts.address.empty()) iopts.address = scheme + sopts.address + ":" + std::to_string(port);
     instances.set_address(iopts.address);
     instances.register_now();  // before the API serves: new local environments can be placed here
     server.start();
@@ -355,7 +361,8 @@ int serve(const core::Config& config, const ServeOptions& options,
                                    {"store", store::redacted_url(url)},
                                    {"instance", iopts.id}});
     if (options.print_banner)
-        std::cout << "netpraxis listening on http://" << sopts.address << ":" << port << "\n" << std::flush;
+        std::cout << "netpraxis listening on " << scheme << sopts.address << ":" << port << "\n"
+                  << std::flush;
     if (on_ready) on_ready(port);
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);

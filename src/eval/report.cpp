@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "eval/engine.hpp"
+#include "eval/report_object.hpp"
 
 namespace np::eval {
 namespace {
@@ -55,7 +56,7 @@ std::string settle_text(const Evaluation& e, bool student_view) {
 
 }  // namespace
 
-std::string report_json(const Evaluation& e, bool student_view, bool with_transcript) {
+json::object report_object(const Evaluation& e, bool student_view, bool with_transcript) {
     json::object root;
     root["exercise"] = e.exercise;
     root["student"] = e.student;
@@ -126,7 +127,11 @@ std::string report_json(const Evaluation& e, bool student_view, bool with_transc
         }
         root["transcript"] = std::move(t);
     }
-    return json::serialize(root);
+    return root;
+}
+
+std::string report_json(const Evaluation& e, bool student_view, bool with_transcript) {
+    return json::serialize(report_object(e, student_view, with_transcript));
 }
 
 std::string report_text(const Evaluation& e, bool student_view, bool color) {

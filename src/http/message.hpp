@@ -29,7 +29,8 @@ struct Request {
     std::string remote_address;
     std::string request_id;
     bool websocket =
-        false;  // a WebSocket upgrade request (GET, Upgrade: websocket, the Sec-WebSocket-* headers)
+        false;         // a WebSocket upgrade request (GET, Upgrade: websocket, the Sec-WebSocket-* headers)
+    bool tls = false;  // it came over TLS (the server's own HTTPS, ServerOptions::tls_cert_file)
 
     // Case-insensitive header lookup; empty when absent.
     std::string_view header(std::string_view name) const;

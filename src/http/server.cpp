@@ -7,15 +7,19 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <charconv>
 #include <list>
+#include <type_traits>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -27,8 +31,14 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+// A connection is plain TCP, or TLS over it (ServerOptions::tls_cert_file): the code below is written once
+// for both, over `Stream`; timeouts and sockets are the TCP layer's (beast::get_lowest_layer).
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 namespace {
 
@@ -172,16 +182,24 @@ void fill_request(Request& req, bhttp::request<bhttp::string_body>& msg, const s
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     enum class State { idle, busy, streaming, websocket };
-    class WsSession;
+    // What shutdown needs of a WebSocket session, whatever its stream.
+    class Closable {
+     public:
+        virtual void request_close(std::uint16_t code, std::string reason) = 0;
+
+     protected:
+        ~Closable() = default;
+    };
     struct Session {
-        beast::tcp_stream* stream;
+        beast::tcp_stream* stream;  // the TCP layer (of the TLS stream, behind TLS)
         State state = State::idle;
-        WsSession* ws = nullptr;  // while state == websocket
+        Closable* ws = nullptr;  // while state == websocket
     };
 
     asio::any_io_executor executor;
     ServerOptions options;
     Handler handler;
+    std::unique_ptr<ssl::context> tls;  // set by listen() when options.tls_cert_file is
     tcp::acceptor acceptor;
     std::list<Session> sessions;
     bool stopping = false;
@@ -208,16 +226,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             socket.set_option(tcp::no_delay(true));
             // Asio accepts without SOCK_CLOEXEC: a connection must not live on in a program we run.
             ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-            asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket))), asio::detached);
+            asio::co_spawn(executor, session(std::move(socket)), asio::detached);
         }
     }
 
+    template <class Stream>
     class ChunkWriter final : public StreamWriter {
      public:
-        ChunkWriter(Impl& impl, beast::tcp_stream& s) : impl_(impl), stream_(s) {}
+        ChunkWriter(Impl& impl, Stream& s) : impl_(impl), stream_(s) {}
         asio::awaitable<bool> write(std::string data) override {
             if (failed_ || impl_.stopping) co_return false;
-            stream_.expires_after(impl_.options.write_timeout);
+            beast::get_lowest_layer(stream_).expires_after(impl_.options.write_timeout);
             auto [ec, n] =
                 co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), use_nothrow);
             if (ec) failed_ = true;
@@ -227,7 +246,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
      private:
         Impl& impl_;
-        beast::tcp_stream& stream_;
+        Stream& stream_;
         bool failed_ = false;
     };
 
@@ -235,10 +254,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // lets the server close it (1001 at shutdown) while the handler may be reading or writing. Beast
     // allows one read and one write (a close is a write) in flight at once: a close asked for during a
     // write waits for that write to finish.
-    class WsSession final : public WebSocket {
+    template <class Stream>
+    class WsSession final : public WebSocket, public Closable {
      public:
-        WsSession(Impl& impl, beast::tcp_stream& s) : impl_(impl), ws_(s), close_done_(impl.executor) {}
-        websocket::stream<beast::tcp_stream&>& stream() { return ws_; }
+        WsSession(Impl& impl, Stream& s) : impl_(impl), ws_(s), close_done_(impl.executor) {}
+        websocket::stream<Stream&>& stream() { return ws_; }
         bool over() const { return over_ || closing_; }
 
         asio::awaitable<std::optional<WsMessage>> read() override {
@@ -279,7 +299,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         std::uint16_t peer_close_code() const override { return ws_.reason().code; }
 
         // From outside the handler (server shutdown): starts the close handshake without waiting for it.
-        void request_close(std::uint16_t code, std::string reason) {
+        void request_close(std::uint16_t code, std::string reason) override {
             if (over()) return;
             if (writing_) {
                 pending_close_ = code;
@@ -310,7 +330,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
 
         Impl& impl_;
-        websocket::stream<beast::tcp_stream&> ws_;
+        websocket::stream<Stream&> ws_;
         asio::steady_timer close_done_;
         bool writing_ = false, closing_ = false, over_ = false;
         int closes_in_flight_ = 0;
@@ -320,11 +340,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     // Accepts the upgrade (Beast writes the 101) and runs the handler's session on this connection.
     // Returns false: the connection ends with the session.
-    asio::awaitable<bool> run_websocket(beast::tcp_stream& stream,
-                                        const bhttp::request<bhttp::string_body>& msg, const Request& req,
-                                        const Response& res, Session& me) {
-        stream.expires_never();  // the websocket stream's own timeouts take over (Beast's documented advice)
-        WsSession ws(*this, stream);
+    template <class Stream>
+    asio::awaitable<bool> run_websocket(Stream& stream, const bhttp::request<bhttp::string_body>& msg,
+                                        const Request& req, const Response& res, Session& me) {
+        // The websocket stream's own timeouts take over (Beast's documented advice).
+        beast::get_lowest_layer(stream).expires_never();
+        WsSession<Stream> ws(*this, stream);
         auto& s = ws.stream();
         websocket::stream_base::timeout timeouts;
         timeouts.handshake_timeout = options.write_timeout;  // the 101 and, later, the close handshake
@@ -368,34 +389,54 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         --websockets;
         // Unread bytes (the rest of an oversized message) would make closing now reset the connection, and
         // the peer could lose our close frame: stop sending and drain briefly first.
-        co_await linger(stream);
+        co_await linger(beast::get_lowest_layer(stream));
         co_return false;
     }
 
-    asio::awaitable<void> session(beast::tcp_stream stream) {
+    asio::awaitable<void> session(tcp::socket socket) {
         auto self = shared_from_this();
-        auto it = sessions.insert(sessions.end(), Session{&stream});
+        if (tls) {
+            TlsStream stream(beast::tcp_stream(std::move(socket)), *tls);
+            co_await run_session(stream);
+        } else {
+            beast::tcp_stream stream(std::move(socket));
+            co_await run_session(stream);
+        }
+    }
+
+    template <class Stream>
+    asio::awaitable<void> run_session(Stream& stream) {
+        auto& tcp_layer = beast::get_lowest_layer(stream);
+        auto it = sessions.insert(sessions.end(), Session{&tcp_layer});
         beast::flat_buffer buffer;
         std::string remote;
         {
             beast::error_code ec;
-            auto ep = stream.socket().remote_endpoint(ec);
+            auto ep = tcp_layer.socket().remote_endpoint(ec);
             if (!ec) remote = ep.address().to_string();
         }
         try {
-            co_await serve_connection(stream, buffer, remote, *it);
+            bool ready = true;
+            if constexpr (kIsTls<Stream>) {  // (an idle session: shutdown cancels a handshake in progress)
+                tcp_layer.expires_after(options.read_timeout);
+                auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+                if (ec) log::info("http.tls_handshake_failed", {{"remote", remote}, {"error", ec.message()}});
+                ready = !ec;
+            }
+            if (ready) co_await serve_connection(stream, buffer, remote, *it);
         } catch (const std::exception& e) {
             log::error("http.session_failed", {{"error", e.what()}});
         }
         if (it->state == State::busy) --busy;
         sessions.erase(it);
         beast::error_code ec;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-        stream.close();
+        tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+        tcp_layer.close();
         if (stopping) drained.cancel();
     }
 
-    asio::awaitable<void> serve_connection(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    template <class Stream>
+    asio::awaitable<void> serve_connection(Stream& stream, beast::flat_buffer& buffer,
                                            const std::string& remote, Session& me) {
         std::string head;  // response head buffer, reused by every request of the connection
         Request req;       // refilled per request, keeping its strings' capacity
@@ -406,7 +447,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
             parser.body_limit(options.body_limit);
 
-            stream.expires_after(options.idle_timeout);
+            beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
             auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
             if (ec) {
                 if (ec == bhttp::error::header_limit)
@@ -415,7 +456,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 else if (ec == bhttp::error::body_limit) {  // Content-Length already says too much
                     co_await write_simple(stream, 413, "Payload too large",
                                           "the request body exceeds the server's limit", false);
-                    co_await linger(stream);
+                    co_await linger(beast::get_lowest_layer(stream));
                 } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
                            ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                            ec != asio::error::eof && !stopping)
@@ -431,7 +472,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 if (auto len = parser.content_length(); len && *len > options.body_limit) {
                     co_await write_simple(stream, 413, "Payload too large",
                                           "the request body exceeds the server's limit", false);
-                    co_await linger(stream);
+                    co_await linger(beast::get_lowest_layer(stream));
                     co_return;
                 }
                 // (a named local: GCC 12 mishandles conditional temporaries inside co_await arguments)
@@ -440,20 +481,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                 co_await write_all(stream, cont, {});
             }
             if (!parser.is_done()) {
-                stream.expires_after(options.read_timeout);
+                beast::get_lowest_layer(stream).expires_after(options.read_timeout);
                 auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
                 if (ec2) {
                     if (ec2 == bhttp::error::body_limit) {
                         co_await write_simple(stream, 413, "Payload too large",
                                               "the request body exceeds the server's limit", false);
-                        co_await linger(stream);
+                        co_await linger(beast::get_lowest_layer(stream));
                     } else if (ec2 != bhttp::error::end_of_stream && ec2 != bhttp::error::partial_message &&
                                ec2 != beast::error::timeout && ec2 != asio::error::operation_aborted &&
                                ec2 != asio::error::connection_reset && ec2 != asio::error::eof && !stopping) {
                         // A body that does not parse (a bad chunk size, a broken chunk extension): say so.
                         std::string detail = "malformed request body: " + ec2.message();
                         co_await write_simple(stream, 400, "Bad request", detail, false);
-                        co_await linger(stream);
+                        co_await linger(beast::get_lowest_layer(stream));
                     }
                     co_return;
                 }
@@ -462,6 +503,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             auto msg = parser.release();
             fill_request(req, msg, remote);
             req.websocket = websocket::is_upgrade(msg);
+            req.tls = kIsTls<Stream>;
             bool keep_alive = msg.keep_alive();
 
             Response res;
@@ -511,7 +553,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
     }
 
-    asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Request& req, const Response& res,
+    template <class Stream>
+    asio::awaitable<bool> write_response(Stream& stream, const Request& req, const Response& res,
                                          unsigned version, bool keep_alive, std::string& head) {
         bool has_body = req.method != Method::head && res.status != 204 && res.status != 304;
         serialize_head(head, res, req.request_id, version, keep_alive);
@@ -521,25 +564,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     // The head and body in one gather write, under the write timeout.
-    asio::awaitable<bool> write_all(beast::tcp_stream& stream, std::string_view head, std::string_view body) {
-        stream.expires_after(options.write_timeout);
+    template <class Stream>
+    asio::awaitable<bool> write_all(Stream& stream, std::string_view head, std::string_view body) {
+        beast::get_lowest_layer(stream).expires_after(options.write_timeout);
         std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(body)};
         auto [ec, n] = co_await asio::async_write(stream, wire, use_nothrow);
         co_return !ec;
     }
 
-    asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Request& req, Response& res,
-                                       Session& me) {
+    template <class Stream>
+    asio::awaitable<bool> write_stream(Stream& stream, const Request& req, Response& res, Session& me) {
         std::string head;
         serialize_head(head, res, req.request_id, 11, true);
         if (!co_await write_all(stream, head, {})) co_return false;
         if (req.method == Method::head) co_return false;  // the head of the stream, no body; then close
         --busy;
         me.state = State::streaming;
-        ChunkWriter writer(*this, stream);
+        ChunkWriter<Stream> writer(*this, stream);
         co_await res.stream(writer);
         if (!writer.failed()) {
-            stream.expires_after(options.write_timeout);
+            beast::get_lowest_layer(stream).expires_after(options.write_timeout);
             co_await asio::async_write(stream, bhttp::make_chunk_last(), use_nothrow);
         }
         co_return false;
@@ -547,6 +591,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     // Lingering close (as nginx does): after answering early, stop sending and discard what the client is
     // still uploading for a moment, so closing does not reset the connection before it reads our answer.
+    // (On the TCP layer: behind TLS the discarded bytes need no decrypting.)
     asio::awaitable<void> linger(beast::tcp_stream& stream) {
         beast::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -560,7 +605,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
     }
 
-    asio::awaitable<void> write_simple(beast::tcp_stream& stream, int status, std::string_view title,
+    template <class Stream>
+    asio::awaitable<void> write_simple(Stream& stream, int status, std::string_view title,
                                        std::string_view detail, bool keep_alive) {
         auto rid = core::new_request_id();
         Response res = json_response(status, problem_body(status, title, detail, rid));
@@ -581,6 +627,24 @@ Server::~Server() {
 }
 
 std::uint16_t Server::listen() {
+    const auto& o = impl_->options;
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw core::invalid("server.tls needs both cert and key (PEM files), or neither");
+    if (!o.tls_cert_file.empty()) {
+        auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+        ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+        beast::error_code tec;
+        ctx->use_certificate_chain_file(o.tls_cert_file, tec);
+        if (tec)
+            throw core::invalid("server.tls.cert '" + o.tls_cert_file +
+                                "' is not a readable PEM certificate: " + tec.message());
+        ctx->use_private_key_file(o.tls_key_file, ssl::context::pem, tec);
+        if (tec)
+            throw core::invalid("server.tls.key '" + o.tls_key_file +
+                                "' is not a readable PEM private key of the certificate: " + tec.message());
+        impl_->tls = std::move(ctx);
+    }
     beast::error_code ec;
     auto address = asio::ip::make_address(impl_->options.address, ec);
     if (ec) throw core::invalid("server.address '" + impl_->options.address + "' is not an IP address");

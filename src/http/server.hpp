@@ -1,8 +1,8 @@
-// HTTP/1.1 server on Beast and Asio coroutines: keep-alive, header and body limits, per-phase
-// timeouts against slow clients, streaming (chunked) responses for SSE, WebSocket upgrades on the same
-// port (the handler decides: Response::websocket), and graceful shutdown that lets in-flight requests
-// finish and closes WebSocket sessions with 1001. Runs entirely on the event-loop thread of the executor it
-// is given.
+// HTTP/1.1 server on Beast and Asio coroutines, optionally over TLS (ServerOptions::tls_cert_file):
+// keep-alive, header and body limits, per-phase timeouts against slow clients, streaming (chunked) responses
+// for SSE, WebSocket upgrades on the same port (the handler decides: Response::websocket), and graceful
+// shutdown that lets in-flight requests finish and closes WebSocket sessions with 1001. Runs entirely on the
+// event-loop thread of the executor it is given.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +29,9 @@ struct ServerOptions {
         60'000};                               // WebSocket: drop a peer silent this long (pings at half)
     std::size_t ws_max_message = 1024 * 1024;  // WebSocket: larger incoming messages close with 1009
     bool access_log = true;
+    // HTTPS: the PEM certificate chain and its private key (both or neither; `serve`'s server.tls.cert and
+    // server.tls.key). Every connection on the port is then TLS, WebSockets included; Request::tls is set.
+    std::string tls_cert_file, tls_key_file;
 };
 
 class Server {

@@ -20,7 +20,7 @@ namespace {
 
 using sql::Arg;
 
-// A failed libpq call as a core::Error, keeping the SQLSTATE and constraint name so sql::Ops can turn a
+// A failed libpq call as a core::Error, keeping the SQLSTATE and constraint name so the SQL logic can turn a
 // constraint violation into a message naming the duplicate or the missing row.
 class PgError : public core::Error {
  public:
@@ -180,7 +180,7 @@ class PgStmt {
     int row_ = -1;
 };
 
-// One PostgreSQL connection, used by one thread only; also the engine hooks of sql::Ops.
+// One PostgreSQL connection, used by one thread only; also the engine hooks of the SQL logic (sql_ops.hpp).
 }  // namespace
 
 // Named outside the anonymous namespace: the public header names it as SqlStore<detail::PgConnection>.

@@ -1,7 +1,8 @@
-// store::SqlStore<Conn>: the Store methods both engines implement the same way — the engine-generic logic
-// of sql_ops.hpp run on the calling thread's connection. SqliteStore and PgStore derive from it and supply
-// connection(); the member definitions are in sql_store_impl.hpp, instantiated once in each engine's .cpp,
-// so neither the connection types nor the SQL logic reach the code that includes these headers.
+// store::SqlStore<Conn>: the Store methods both engines implement the same way, on the calling thread's
+// connection. SqliteStore and PgStore derive from it and supply connection(); the member definitions are
+// written once per entity (sql_users.hpp, sql_exercises.hpp, ... over the helpers of sql_ops.hpp), gathered
+// by sql_store_impl.hpp and instantiated once in each engine's .cpp, so neither the connection types nor
+// the SQL logic reach the code that includes these headers.
 #pragma once
 
 #include <cstdint>

@@ -153,7 +153,7 @@ class SqliteStmt {
 };
 
 // One SQLite connection, used by one thread only; `depth` counts its open transaction levels. Also the
-// engine hooks of sql::Ops (sql_ops.hpp).
+// engine hooks of the SQL logic (sql_ops.hpp).
 }  // namespace
 
 // Named outside the anonymous namespace: the public header names it as SqlStore<detail::SqliteConnection>.

@@ -36,7 +36,7 @@ struct User {
     std::string id;
     std::string username;
     std::string realm;  // "local" or the realm name that accepted the login
-    std::string role;   // "teacher" | "student"
+    std::string role;   // a Role (store/states.hpp): "teacher" | "student"
     std::string display_name;
     std::string password_hash;  // argon2id encoded hash, local realm only; never leaves the server
     bool must_change_password = false;
@@ -115,13 +115,11 @@ struct Environment {
     std::string id;
     std::string assignment_id;
     std::string student_id;
-    std::string provider;                  // "local" | "proxmox"
-    std::string desired_state = "absent";  // absent | stopped | running
-    // absent | creating | stopped | running | degraded | deleting | error | unavailable (its instance is
-    // gone)
-    std::string observed_state = "absent";
-    std::string provider_ids = "{}";  // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
-    std::string addresses = "{}";     // JSON: how to reach the lab
+    std::string provider;                   // "local" | "proxmox"
+    std::string desired_state = "absent";   // a DesiredState (store/states.hpp)
+    std::string observed_state = "absent";  // an ObservedState (store/states.hpp)
+    std::string provider_ids = "{}";        // JSON: {"node": "...", "vmid": 123} or {"lab": "..."}
+    std::string addresses = "{}";           // JSON: how to reach the lab
     std::string last_error;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
@@ -142,7 +140,7 @@ struct Evaluation {
     std::string assignment_id;
     std::string student_id;
     int attempt = 0;                // 1-based per assignment
-    std::string status = "queued";  // queued | running | done | error
+    std::string status = "queued";  // an EvaluationStatus (store/states.hpp)
     double score = 0;
     double max_score = 0;
     std::string results = "[]";     // JSON: per-check results
@@ -195,7 +193,7 @@ struct Job {
     std::string id;
     std::string kind;
     std::string params = "{}";     // JSON
-    std::string state = "queued";  // queued | running | succeeded | failed | cancelled
+    std::string state = "queued";  // a JobState (store/states.hpp)
     std::int64_t progress_done = 0;
     std::int64_t progress_total = 0;
     std::string message;

@@ -164,7 +164,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const s
     close(fds[1]);
     out_fd_ = fds[0];
     fcntl(out_fd_, F_SETFL, O_NONBLOCK);
-    std::regex port_re("listening on http://[0-9.]+:([0-9]+)");
+    std::regex port_re("listening on https?://[0-9.]+:([0-9]+)");
     std::regex pw_re("one-time password: (\\S+)");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     std::smatch m;

@@ -23,6 +23,7 @@
 #include "store/migrations.hpp"
 #include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
+#include "store/states.hpp"
 
 #ifdef NP_STORE_TEST_POSTGRESQL
 #include "pg_server.hpp"
@@ -650,6 +651,38 @@ TEST_P(StoreContract, EnvironmentLifecycle) {
     store_->delete_environment(e.id);
     EXPECT_FALSE(store_->get_environment(e.id));
     EXPECT_STORE_ERROR(store_->delete_environment(e.id), core::Code::not_found, e.id);
+}
+
+// store/states.hpp names what the tables keep: every role and state it names is accepted, and what
+// comes back parses to the same value.
+TEST_P(StoreContract, EveryNamedRoleAndStateIsStored) {
+    for (auto name : EnumNames<Role>::names) {
+        auto u = add_user("role-" + std::string(name), std::string(name));
+        EXPECT_EQ(parse<Role>(store_->get_user(u.id)->role), parse<Role>(name));
+    }
+    auto a = setup_assignment("states");
+    Environment e{.id = core::new_id(), .assignment_id = a.id, .provider = "local"};
+    store_->create_environment(e);
+    for (auto desired : EnumNames<DesiredState>::names) {
+        for (auto observed : EnumNames<ObservedState>::names) {
+            auto got = store_->get_environment(e.id);
+            got->desired_state = std::string(desired);
+            got->observed_state = std::string(observed);
+            ASSERT_NO_THROW(store_->update_environment(*got)) << desired << " / " << observed;
+            auto back = store_->get_environment(e.id);
+            EXPECT_EQ(parse<DesiredState>(back->desired_state), parse<DesiredState>(desired));
+            EXPECT_EQ(parse<ObservedState>(back->observed_state), parse<ObservedState>(observed));
+        }
+    }
+    auto ev = store_->create_evaluation({.assignment_id = a.id});
+    for (auto status : EnumNames<EvaluationStatus>::names) {
+        ev.status = std::string(status);
+        ASSERT_NO_THROW(store_->update_evaluation(ev)) << status;
+        EXPECT_EQ(store_->get_evaluation(ev.id)->status, status);
+    }
+    EXPECT_FALSE(parse<Role>("admin"));
+    EXPECT_EQ(one_of<Role>(), "teacher or student");
+    EXPECT_EQ(one_of<DesiredState>(), "absent, stopped or running");
 }
 
 TEST_P(StoreContract, EnvironmentListFiltersByExerciseStateAndStudent) {

@@ -1,0 +1,48 @@
+// http::PathRouter: matches a request's method and path against patterns such as
+// "/api/v1/exercises/{id}/versions/{version}", in the order they were added, and extracts the `{name}`
+// parameters. It knows nothing of what a route does: a user (api::Router, with its handlers and access
+// policies) keeps its own table and looks entries up by the index this router answers.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace np::http {
+
+using PathParams = std::vector<std::pair<std::string, std::string>>;
+
+class PathRouter {
+ public:
+    // Routes have at most this many segments; a longer path matches nothing.
+    static constexpr std::size_t kMaxSegments = 12;
+
+    // Adds a pattern ("{name}" segments are parameters) and returns its index (0, 1, ... in the order of
+    // add). Throws core::Error(internal) on a pattern with more than kMaxSegments segments.
+    std::size_t add(Method method, std::string_view pattern);
+    // The index of the first pattern matching `path` whose method is `method` (a GET pattern also answers
+    // HEAD), with `params` set to its parameters; nullopt when none does, with `method_mismatch` true when
+    // a pattern matched the path under another method (405, not 404). A parameter never matches an empty
+    // segment; repeated slashes count as one.
+    std::optional<std::size_t> match(Method method, std::string_view path, PathParams& params,
+                                     bool& method_mismatch) const;
+    std::size_t size() const { return patterns_.size(); }
+
+ private:
+    struct Segment {
+        std::string text;  // the literal, or the parameter's name
+        bool is_param;
+    };
+    struct Pattern {
+        Method method;
+        std::vector<Segment> segments;
+    };
+    std::vector<Pattern> patterns_;
+};
+
+}  // namespace np::http

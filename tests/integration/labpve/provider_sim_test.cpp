@@ -71,6 +71,7 @@ struct World {
         sim = std::make_unique<pvesim::Simulator>(io.get_executor(), pvesim::load_profile("fast"), 1);
         if (with_guests) {
             pvesim::Gns3GuestOptions g;
+            g.address_octet = 70;  // lab prefix "qy": apart from the API end-to-end test's "qz" (71)
             g.state_dir = dir / "guests";
             std::mt19937 rng(std::random_device{}());
             g.lab_port_base = static_cast<std::uint16_t>(30000 + (rng() % 60) * 100);

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "http/message.hpp"
-#include "pvesim/profile.hpp"
 #include "pvesim/gns3_guests.hpp"  // GNS3 guests hook
+#include "pvesim/profile.hpp"
 #include "pvesim/simulator.hpp"
 
 namespace np::pvesim {

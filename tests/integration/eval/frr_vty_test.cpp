@@ -96,7 +96,8 @@ TEST_F(FrrVty, ShowCommandsAnswerAsVtyshDoesThroughTheSocket) {
     for (int attempt = 0; attempt < 30; ++attempt) {
         got = both(lab, shows);
         bool same = true;
-        // ...and until each has something to say (IPv6 link-local routes appear a moment after the lab is up).
+        // ...and until each has something to say (IPv6 link-local routes appear a moment after the lab is
+        // up).
         for (const auto& [a, b] : got) same = same && !b.empty() && masked(a) == masked(b);
         if (same) break;
     }

@@ -1004,7 +1004,8 @@ TEST_P(StoreContract, AuditLogFiltersAndPagesNewestFirst) {
     EXPECT_EQ(newest.items[0].at, 104);
     EXPECT_EQ(newest.items[0].outcome, "failed");
     EXPECT_EQ(newest.items[0].actor_name, "bob");
-    auto older = store_->list_audit(store::AuditFilter{.newest_first = true}, {.limit = 2, .after = newest.next});
+    auto older =
+        store_->list_audit(store::AuditFilter{.newest_first = true}, {.limit = 2, .after = newest.next});
     ASSERT_EQ(older.items.size(), 2u);
     EXPECT_EQ(older.items[0].at, 102);
     // A prefix ending in '.' is that family only (not "exercises.").

@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "core/sigpipe.hpp"
 #include "store/states.hpp"
 
 namespace np::auth {
@@ -264,7 +265,11 @@ class LdapRealm final : public Realm, public GroupDirectory {
         timer.async_wait([watch](const boost::system::error_code& ec) {
             if (!ec) watch->expire();
         });
-        R out = co_await pool_.run([&] { return work(*watch); });
+        // The watch's shutdown makes libldap's next write (TLS alert, unbind) fail: EPIPE, not SIGPIPE.
+        R out = co_await pool_.run([&] {
+            core::SigpipeBlock no_sigpipe;
+            return work(*watch);
+        });
         timer.cancel();
         co_return out;
     }

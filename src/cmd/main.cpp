@@ -6,6 +6,7 @@
 #include "cmd/cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/sigpipe.hpp"
 
 extern char** environ;
 
@@ -37,6 +38,7 @@ core::Config load_config(const GlobalOptions& global) {
 
 int main(int argc, char** argv) {
     using namespace np;
+    core::ignore_sigpipe();  // a peer closing a socket is an error to handle, never the end of the server
     CLI::App root{"netpraxis: practical evaluations for network-administration courses"};
     root.set_version_flag("--version", "netpraxis 0.1.0");
     root.require_subcommand(1);

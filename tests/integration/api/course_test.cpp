@@ -12,7 +12,7 @@
 #include <regex>
 #include <thread>
 
-#include "http_client.hpp"
+#include "api_session.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -47,28 +47,16 @@ grading:
   score: average
 )";
 
-class Course : public ::testing::Test {
+class Course : public ::testing::Test, public ApiSession {
  protected:
+    Course() : ApiSession(server_->port()) {}
     static void SetUpTestSuite() { server_ = new ServerProcess(); }
     static void TearDownTestSuite() {
         delete server_;
         server_ = nullptr;
     }
-    HttpClient c{server_->port()};
-    H login(const std::string& user, const std::string& pw) {
-        auto r = c.request("POST", "/api/v1/auth/login",
-                           json::serialize(json::object{{"username", user}, {"password", pw}}));
-        EXPECT_EQ(r.status, 200) << r.body;
-        if (r.status != 200) return {};
-        return {{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
-    }
+    HttpClient& c = http();
     H admin() { return login("admin", server_->admin_password()); }
-    json::value call(const std::string& method, const std::string& path, const H& h, const std::string& body,
-                     int expect) {
-        auto r = c.request(method, path, body, h);
-        EXPECT_EQ(r.status, expect) << method << " " << path << ": " << r.body;
-        return r.body.empty() ? json::value(nullptr) : json::parse(r.body);
-    }
     // The exercise (published), its id.
     std::string exercise(const H& t, const std::string& slug) {
         auto ex = call(
@@ -81,16 +69,6 @@ class Course : public ::testing::Test {
         auto id = std::string(ex.at("id").as_string());
         call("POST", "/api/v1/exercises/" + id + "/versions/1/publish", t, "", 200);
         return id;
-    }
-    json::object wait_job(const std::string& id, const H& h) {
-        for (int i = 0; i < 600; ++i) {
-            auto j = call("GET", "/api/v1/jobs/" + id, h, "", 200).as_object();
-            auto st = j.at("state").as_string();
-            if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        ADD_FAILURE() << "job " << id << " did not finish";
-        return {};
     }
     // The path:message pairs of a 400's errors, joined.
     static std::string errors_of(const std::string& body) {

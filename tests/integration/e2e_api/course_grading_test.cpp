@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "http_client.hpp"
+#include "api_session.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -62,42 +62,10 @@ grading:
 )";
 }
 
-class Flow {
+class Flow : public ApiSession {
  public:
-    explicit Flow(ServerProcess& s) : c(s.port()) {}
-    HttpClient c;
-    H login(const std::string& user, const std::string& pw) {
-        auto r = c.request("POST", "/api/v1/auth/login",
-                           json::serialize(json::object{{"username", user}, {"password", pw}}));
-        EXPECT_EQ(r.status, 200) << r.body;
-        return {{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
-    }
-    json::value call(const std::string& method, const std::string& path, const H& h,
-                     const std::string& body = "", int expect = 200) {
-        auto r = c.request(method, path, body, h);
-        EXPECT_EQ(r.status, expect) << method << " " << path << ": " << r.body;
-        if (r.body.empty() || r.header("content-type").find("json") == std::string::npos)
-            return json::value(r.body);
-        return json::parse(r.body);
-    }
-    json::object wait_job(const std::string& id, const H& h) {
-        for (int i = 0; i < 1200; ++i) {
-            auto j = call("GET", "/api/v1/jobs/" + id, h).as_object();
-            auto st = j.at("state").as_string();
-            if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        ADD_FAILURE() << "job " << id << " did not finish";
-        return {};
-    }
-    // Evaluates and waits; returns the evaluation as the student reads it.
-    json::object evaluate(const std::string& assignment, const H& student) {
-        auto ev = call("POST", "/api/v1/assignments/" + assignment + "/evaluations", student, "", 202);
-        wait_job(std::string(ev.at("job").at("id").as_string()), student);
-        return call("GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()),
-                    student)
-            .as_object();
-    }
+    explicit Flow(ServerProcess& s) : ApiSession(s.port()), c(http()) {}
+    HttpClient& c;
     json::object view(const std::string& assignment, const H& who) {
         return call("GET", "/api/v1/assignments/" + assignment + "/view", who).as_object();
     }

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "http_client.hpp"
+#include "api_session.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -67,38 +67,12 @@ grading: {settle: {for: 3s, every: 1s}}
 
 }  // namespace
 
-class E2e {
+// The test's session, with the server it talks to.
+class E2e : public ApiSession {
  public:
-    explicit E2e(ServerProcess& s) : server(s), c(s.port()) {}
+    explicit E2e(ServerProcess& s) : ApiSession(s.port()), server(s), c(http()) {}
     ServerProcess& server;
-    HttpClient c;
-    using H = std::vector<std::pair<std::string, std::string>>;
-
-    H login(const std::string& user, const std::string& pw) {
-        auto r = c.request("POST", "/api/v1/auth/login",
-                           json::serialize(json::object{{"username", user}, {"password", pw}}));
-        EXPECT_EQ(r.status, 200) << r.body;
-        return {{"Authorization", "Bearer " + std::string(json::parse(r.body).at("token").as_string())}};
-    }
-    json::value call(const std::string& method, const std::string& path, const H& h,
-                     const std::string& body = "", int expect = 0) {
-        auto r = c.request(method, path, body, h);
-        if (expect) {
-            EXPECT_EQ(r.status, expect) << method << " " << path << ": " << r.body;
-        }
-        return r.body.empty() ? json::value(nullptr) : json::parse(r.body);
-    }
-    // Polls a job until it finishes; returns its final JSON.
-    json::object wait_job(const std::string& id, const H& h) {
-        for (int i = 0; i < 600; ++i) {
-            auto j = call("GET", "/api/v1/jobs/" + id, h).as_object();
-            auto st = j.at("state").as_string();
-            if (st == "succeeded" || st == "failed" || st == "cancelled") return j;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        ADD_FAILURE() << "job " << id << " did not finish";
-        return {};
-    }
+    HttpClient& c;
 };
 
 TEST(E2eLab, TeacherAssignsStudentStartsEvaluatesAndTeacherDestroys) {

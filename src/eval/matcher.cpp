@@ -10,21 +10,6 @@
 namespace np::eval {
 namespace {
 
-std::vector<std::string_view> split_lines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view l = text.substr(start, nl - start);
-        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-        lines.push_back(l);
-        start = nl + 1;
-    }
-    if (!lines.empty() && lines.back().empty()) lines.pop_back();
-    return lines;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);

@@ -15,20 +15,6 @@ Regex compile_one(const std::string& pattern, const std::string& what) {
     }
 }
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-    std::vector<std::string_view> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto nl = text.find('\n', start);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view l = text.substr(start, nl - start);
-        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
-        out.push_back(l);
-        start = nl + 1;
-    }
-    return out;
-}
-
 std::string trimmed(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -151,7 +137,7 @@ std::vector<Record> IntentParser::finished(std::vector<Record> out) const {
 std::vector<Record> IntentParser::parse(std::string_view output) const {
     std::vector<Record> out;
     Record ctx;  // the last context line's fields
-    for (auto line : lines_of(output)) {
+    for (auto line : split_lines(output)) {
         Record r;
         if (!record_re.empty()) {
             if (take(record_re, line, r)) {

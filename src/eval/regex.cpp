@@ -112,4 +112,18 @@ std::optional<Regex::Match> Regex::find(std::string_view text) const {
     return out;
 }
 
+std::vector<std::string_view> split_lines(std::string_view text) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::string_view l = text.substr(start, nl - start);
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        out.push_back(l);
+        start = nl + 1;
+    }
+    return out;
+}
+
 }  // namespace np::eval

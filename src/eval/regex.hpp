@@ -46,4 +46,8 @@ class Regex {
     std::shared_ptr<const Impl> impl_;
 };
 
+// The lines of a device's output as matchers and record readers see them: split at '\n', a trailing '\r'
+// dropped from each, no last empty line for text that ends with a newline ("a\n" is one line, "" none).
+std::vector<std::string_view> split_lines(std::string_view text);
+
 }  // namespace np::eval

@@ -78,6 +78,18 @@ const json::array& as_list(const json::value& v, const std::string& what) {
     return v.get_array();
 }
 
+// A reply that is a JSON list, each item read by `item_of(value, "<what>[i]")`.
+template <class F>
+auto list_of(std::string_view text, const std::string& what, F item_of) {
+    auto v = parse_text(text, what);
+    const auto& list = as_list(v, what);
+    std::vector<decltype(item_of(list[0], what))> out;
+    out.reserve(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i)
+        out.push_back(item_of(list[i], what + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
 Project project_of(const json::value& v, const std::string& what) {
     Reader r(v, what);
     Project p;
@@ -135,34 +147,34 @@ Version parse_version(std::string_view text) {
     return Version{r.str("version"), r.boolean("local", false)};
 }
 
-std::vector<Compute> parse_computes(std::string_view text) {
-    auto v = parse_text(text, "compute list");
-    std::vector<Compute> out;
-    const auto& list = as_list(v, "compute list");
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        Reader r(list[i], "compute list[" + std::to_string(i) + "]");
-        Compute c;
-        c.compute_id = r.str("compute_id");
-        c.name = r.str("name");
-        c.protocol = r.str("protocol");
-        c.host = r.str("host");
-        c.port = static_cast<int>(r.integer("port"));
-        c.user = r.str("user");
-        c.connected = r.boolean("connected", false);
-        c.cpu_usage_percent = r.number("cpu_usage_percent");
-        c.memory_usage_percent = r.number("memory_usage_percent");
-        c.last_error = r.str("last_error");
-        if (const auto* caps = r.find("capabilities")) {
-            Reader cr(*caps, r.what() + " capabilities");
-            c.platform = cr.str("platform");
-            c.version = cr.str("version");
-            if (const auto* types = cr.array("node_types"))
-                for (const auto& t : *types)
-                    if (t.is_string()) c.node_types.emplace_back(t.get_string());
-        }
-        out.push_back(std::move(c));
+namespace {
+Compute compute_of(const json::value& v, const std::string& what) {
+    Reader r(v, what);
+    Compute c;
+    c.compute_id = r.str("compute_id");
+    c.name = r.str("name");
+    c.protocol = r.str("protocol");
+    c.host = r.str("host");
+    c.port = static_cast<int>(r.integer("port"));
+    c.user = r.str("user");
+    c.connected = r.boolean("connected", false);
+    c.cpu_usage_percent = r.number("cpu_usage_percent");
+    c.memory_usage_percent = r.number("memory_usage_percent");
+    c.last_error = r.str("last_error");
+    if (const auto* caps = r.find("capabilities")) {
+        Reader cr(*caps, r.what() + " capabilities");
+        c.platform = cr.str("platform");
+        c.version = cr.str("version");
+        if (const auto* types = cr.array("node_types"))
+            for (const auto& t : *types)
+                if (t.is_string()) c.node_types.emplace_back(t.get_string());
     }
-    return out;
+    return c;
+}
+}  // namespace
+
+std::vector<Compute> parse_computes(std::string_view text) {
+    return list_of(text, "compute list", compute_of);
 }
 
 Project parse_project(std::string_view text) {
@@ -170,12 +182,7 @@ Project parse_project(std::string_view text) {
 }
 
 std::vector<Project> parse_projects(std::string_view text) {
-    auto v = parse_text(text, "project list");
-    std::vector<Project> out;
-    const auto& list = as_list(v, "project list");
-    for (std::size_t i = 0; i < list.size(); ++i)
-        out.push_back(project_of(list[i], "project list[" + std::to_string(i) + "]"));
-    return out;
+    return list_of(text, "project list", project_of);
 }
 
 Node parse_node(std::string_view text) {
@@ -183,37 +190,31 @@ Node parse_node(std::string_view text) {
 }
 
 std::vector<Node> parse_nodes(std::string_view text) {
-    auto v = parse_text(text, "node list");
-    std::vector<Node> out;
-    const auto& list = as_list(v, "node list");
-    for (std::size_t i = 0; i < list.size(); ++i)
-        out.push_back(node_of(list[i], "node list[" + std::to_string(i) + "]"));
-    return out;
+    return list_of(text, "node list", node_of);
 }
 
-std::vector<Link> parse_links(std::string_view text) {
-    auto v = parse_text(text, "link list");
-    std::vector<Link> out;
-    const auto& list = as_list(v, "link list");
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        std::string what = "link list[" + std::to_string(i) + "]";
-        Reader r(list[i], what);
-        Link l;
-        l.link_id = r.str("link_id");
-        l.project_id = r.str("project_id");
-        l.link_type = r.str("link_type");
-        l.suspend = r.boolean("suspend", false);
-        l.capturing = r.boolean("capturing", false);
-        if (const auto* ends = r.array("nodes")) {
-            for (const auto& e : *ends) {
-                Reader er(e, what + " nodes");
-                l.nodes.push_back({er.str("node_id"), static_cast<int>(er.integer("adapter_number")),
-                                   static_cast<int>(er.integer("port_number"))});
-            }
+namespace {
+Link link_of(const json::value& v, const std::string& what) {
+    Reader r(v, what);
+    Link l;
+    l.link_id = r.str("link_id");
+    l.project_id = r.str("project_id");
+    l.link_type = r.str("link_type");
+    l.suspend = r.boolean("suspend", false);
+    l.capturing = r.boolean("capturing", false);
+    if (const auto* ends = r.array("nodes")) {
+        for (const auto& e : *ends) {
+            Reader er(e, what + " nodes");
+            l.nodes.push_back({er.str("node_id"), static_cast<int>(er.integer("adapter_number")),
+                               static_cast<int>(er.integer("port_number"))});
         }
-        out.push_back(std::move(l));
     }
-    return out;
+    return l;
+}
+}  // namespace
+
+std::vector<Link> parse_links(std::string_view text) {
+    return list_of(text, "link list", link_of);
 }
 
 namespace {
@@ -228,12 +229,7 @@ Snapshot parse_snapshot(std::string_view text) {
 }
 
 std::vector<Snapshot> parse_snapshots(std::string_view text) {
-    auto v = parse_text(text, "snapshot list");
-    std::vector<Snapshot> out;
-    const auto& list = as_list(v, "snapshot list");
-    for (std::size_t i = 0; i < list.size(); ++i)
-        out.push_back(snapshot_of(list[i], "snapshot list[" + std::to_string(i) + "]"));
-    return out;
+    return list_of(text, "snapshot list", snapshot_of);
 }
 
 std::vector<FileNode> parse_project_file_nodes(std::string_view text) {

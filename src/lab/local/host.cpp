@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -108,6 +109,35 @@ bool port_free(std::uint16_t port, int type, bool any_address) {
     bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
     return ok;
+}
+
+bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port) {
+    // /proc/net/tcp{,6}: "sl local_address rem_address st ... inode", local "ADDR:PORT" in hex, 0A = LISTEN.
+    std::set<std::string> inodes;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::istringstream lines(read_file(table));
+        std::string line;
+        std::getline(lines, line);  // header
+        while (std::getline(lines, line)) {
+            std::istringstream f(line);
+            std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
+            if (!(f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode))
+                continue;
+            auto colon = local.rfind(':');
+            if (st == "0A" && colon != std::string::npos &&
+                std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port)
+                inodes.insert("socket:[" + inode + "]");
+        }
+    }
+    if (inodes.empty()) return false;
+    for (auto pid : pids) {
+        std::error_code ec;
+        for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+            std::error_code link_ec;
+            if (inodes.count(fs::read_symlink(fd.path(), link_ec).string())) return true;
+        }
+    }
+    return false;
 }
 
 bool tcp_accepts(std::uint16_t port) {

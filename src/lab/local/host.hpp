@@ -42,6 +42,9 @@ std::vector<pid_t> pids_in_namespaces(const std::set<std::string>& names);
 // Whether `port` can be bound (on every address or on 127.0.0.1); whether something accepts on 127.0.0.1.
 bool port_free(std::uint16_t port, int type, bool any_address);
 bool tcp_accepts(std::uint16_t port);
+// Whether one of `pids` holds a TCP socket listening on `port` (any address, IPv4 or IPv6): that the console
+// answering on a port is the process we started, not another one that took the port first.
+bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port);
 
 // `argv` (an `ip -batch -` form) with `input` on its stdin; throws core::internal with its output on failure.
 void run_batch(const std::vector<std::string>& argv, const std::string& input);

@@ -153,6 +153,22 @@ void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) c
                 pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel");
 }
 
+std::uint16_t LocalRuntime::fresh_console_port(const LabRecord& record) const {
+    HostLock lock(options_.state_dir);
+    std::set<std::uint16_t> taken;
+    for (const auto& r : list())
+        if (r.env != record.env && r.status != "stopped")
+            for (const auto& n : r.nodes) taken.insert(n.console_port);
+    for (const auto& n : record.nodes) taken.insert(n.console_port);
+    for (std::uint32_t p = options_.console_port_min; p <= options_.console_port_max; ++p) {
+        auto port = static_cast<std::uint16_t>(p);
+        if (!taken.count(port) && port_free(port, SOCK_STREAM, true)) return port;
+    }
+    throw core::conflict("no free console port left in " + std::to_string(options_.console_port_min) + "-" +
+                         std::to_string(options_.console_port_max) +
+                         "; take a lab down or widen the range in the lab config");
+}
+
 LabRecord LocalRuntime::define(const Topology& topology, const std::string& env) {
     if (!valid_env_name(env))
         throw core::invalid("bad environment name '" + env + "': use 1-24 of a-z, 0-9 and '-'");

@@ -33,7 +33,7 @@ struct RuntimeOptions {
     std::string helper_binary;  // the netpraxis binary (runs `lab _bridge`); empty: /proc/self/exe
     std::filesystem::path frr_etc = "/etc/frr";
     std::filesystem::path frr_run = "/var/run/frr";
-    std::string frrinit = "/usr/lib/frr/frrinit.sh";
+    std::string frrinit = "/usr/lib/frr/frrinit.sh";  // its folder holds the daemons and watchfrr
 
     // Reads the `lab:` section (state_dir, max_labs, max_nodes, console_port_min/max, tunnel_port_min/max).
     static RuntimeOptions from_config(const core::Config& config);
@@ -126,6 +126,9 @@ class LocalRuntime {
     void check_caps(const std::string& env, const Topology& topology) const;
     void allocate_ports(LabRecord& record, const Topology& topology) const;
     void start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec);
+    std::vector<std::string> frr_start_argv(const NodeRecord& node, const Node& spec) const;
+    // A console port no lab of this host records and nothing holds now (when another program took ours).
+    std::uint16_t fresh_console_port(const LabRecord& record) const;
     void start_vpcs(LabRecord& record, NodeRecord& node, const Node& spec);
     void start_bridge(LabRecord& record, BridgeRecord& bridge);
 

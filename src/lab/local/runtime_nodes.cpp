@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "lab/local/console_guard.hpp"
 #include "lab/local/host.hpp"
 #include "lab/local/process.hpp"
@@ -29,6 +31,52 @@ std::string helper_path(const RuntimeOptions& o) {
 }
 
 }  // namespace
+
+// The router's daemons are started here, not by frrinit.sh (issue 14's profile: per router, frrinit.sh and
+// watchfrr.sh are two bash scripts with a dozen helper processes, and `vtysh -b` then loads the whole CLI
+// only to replay frr.conf: about 90 ms of CPU of the 220 a router took). Each daemon reads the integrated
+// frr.conf itself with `-f` (without `-f` a daemon that finds frr.conf skips its own config and waits for
+// `vtysh -b`), zebra first (the others connect to it), then watchfrr, which finds them all up and only
+// watches. A daemon that dies is restarted by watchfrr as before (`watchfrr.sh restart D`: the daemons file's
+// options, then `vtysh -b -d D`), so the copied daemons file stays the one source of each daemon's options.
+//
+// frrinit.sh does not enter a namespace itself (reference/devices/README.md). Its own UTS namespace gives the
+// daemons the node's hostname, so `show running-config` says `hostname r1`, not the host's name. Forwarding
+// is switched on in the same shell (/proc/sys/net is the namespace's own): one `ip netns exec` per router
+// (each costs a mount namespace and a /sys remount). IPv6 may be disabled on the host (ipv6.disable=1):
+// routers then simply route IPv4 only.
+std::vector<std::string> LocalRuntime::frr_start_argv(const NodeRecord& node, const Node& spec) const {
+    const std::string script =
+        "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1\n"
+        "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null\n"
+        "hostname \"$1\" || exit 1\n"
+        "D=$2 N=$3 C=$4\n"
+        "shift 4\n"
+        ". \"$C/daemons\" || exit 1\n"  // what frrcommon.sh reads: <daemon>_options, frr_global_options...
+        "[ -z \"$MAX_FDS\" ] || ulimit -n \"$MAX_FDS\" 2>/dev/null\n"
+        "G=\"$frr_global_options -F ${frr_profile:-traditional}\"\n"
+        "for d in \"$@\"; do\n"
+        "  eval \"o=\\$${d}_options\"\n"
+        "  \"$D/$d\" -N \"$N\" -d $G $o -f \"$C/frr.conf\" || { echo \"FRR's $d did not start\"; exit 1; }\n"
+        "done\n"
+        "exec \"$D/watchfrr\" -N \"$N\" -d $G $watchfrr_options \"$@\"\n";
+    std::vector<std::string> argv = {"ip",           "netns",
+                                     "exec",         node.netns,
+                                     "unshare",      "--uts",
+                                     "sh",           "-c",
+                                     script,         "frr-start",
+                                     spec.name,      fs::path(options_.frrinit).parent_path().string(),
+                                     node.pathspace, (options_.frr_etc / node.pathspace).string()};
+    // zebra and staticd always run (frrcommon.sh's rule), the others when the topology asks; in
+    // frrcommon.sh's order.
+    for (const char* d :
+         {"zebra", "bgpd",  "ripd",   "ripngd", "ospfd", "ospf6d",  "isisd", "babeld",  "pimd",  "pim6d",
+          "ldpd",  "nhrpd", "eigrpd", "sharpd", "pbrd",  "staticd", "bfdd",  "fabricd", "vrrpd", "pathd"})
+        if (std::string_view(d) == "zebra" || std::string_view(d) == "staticd" ||
+            std::find(spec.daemons.begin(), spec.daemons.end(), d) != spec.daemons.end())
+            argv.emplace_back(d);
+    return argv;
+}
 
 void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, const Node& spec) {
     auto etc = options_.frr_etc / node.pathspace;
@@ -53,18 +101,12 @@ void LocalRuntime::start_frr(const LabRecord& record, const NodeRecord& node, co
     // applied to vtysh).
     write_file(etc / "vtysh.conf", "service integrated-vtysh-config\nhostname " + spec.name + "\n");
     chown_to_frr(etc);
-    // frrinit.sh does not enter a namespace itself (reference/devices/README.md). Its own UTS namespace gives
-    // the daemons the node's hostname, so `show running-config` says `hostname r1`, not the host's name.
-    // Forwarding is switched on in the same shell (/proc/sys/net is the namespace's own): one `ip netns exec`
-    // per router instead of three (each costs a mount namespace and a /sys remount; issue 14's profile).
-    // IPv6 may be disabled on the host (ipv6.disable=1): routers then simply route IPv4 only.
-    const std::string start_script =
-        "echo 1 > /proc/sys/net/ipv4/ip_forward || exit 1; "
-        "{ echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; } 2>/dev/null; "
-        "hostname \"$1\" && exec \"$2\" start \"$3\"";
-    run_checked({"ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c", start_script, "frr-start",
-                 spec.name, options_.frrinit, node.pathspace},
-                60s);
+    // The run folder frrcommon.sh would make (install -d, then chmod gu+x): frr's, 0750.
+    auto run = options_.frr_run / node.pathspace;
+    fs::create_directories(run);
+    fs::permissions(run, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+    chown_to_frr(run);
+    run_checked(frr_start_argv(node, spec), 60s);
     for (const auto& cmd : spec.exec) run_checked({"ip", "netns", "exec", node.netns, "sh", "-c", cmd}, 60s);
 }
 
@@ -76,21 +118,36 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
     std::string saved = read_file(lab_dir(record.env) / "saved" / (node.name + ".vpc"));
     write_file(dir / "startup.vpc",
                "set pcname " + node.name + "\n" + (saved.empty() ? spec.config : saved) + "\n");
-    guard_console(node.console_port);  // before VPCS opens it: no window where it is reachable
-    auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
-                          std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
-                          std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
-                         10s, {}, dir);
-    (void)
-        r;  // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console.
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!tcp_accepts(node.console_port)) {
-        if (std::chrono::steady_clock::now() > deadline)
+    // The console port was free when the lab was planned, but another program (another server's lab, on a
+    // shared host) may bind it before VPCS does; VPCS then exits ("Daemon bind port: Address already in use")
+    // while the other program answers on the port. So the wait is for OUR VPCS listening, and a port taken
+    // meanwhile is replaced (issue 14's flake: a lab "running" with no VPCS process).
+    for (int attempt = 1;; ++attempt) {
+        if (attempt > 1) {
+            unguard_console(node.console_port);
+            node.console_port = fresh_console_port(record);
+        }
+        guard_console(node.console_port);  // before VPCS opens it: no window where it is reachable
+        auto r = run_command({"vpcs", "-i", "1", "-p", std::to_string(node.console_port), "-m",
+                              std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
+                              std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
+                             10s, {}, dir);
+        // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console.
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        for (;;) {
+            node.pids = pids_with_cwd_under(dir);
+            if (listens_on(node.pids, node.console_port)) return;
+            if (node.pids.empty() || std::chrono::steady_clock::now() > deadline) break;
+            std::this_thread::sleep_for(20ms);
+        }
+        terminate_pids(node.pids);
+        bool taken = tcp_accepts(node.console_port);
+        if (!taken || attempt == 3)
             throw core::internal("vpcs node " + node.name + " did not open its console on port " +
-                                 std::to_string(node.console_port) + ": " + r.output);
-        std::this_thread::sleep_for(20ms);
+                                 std::to_string(node.console_port) +
+                                 (taken ? " (another program holds it)" : "") + ": " + r.output);
+        log::warn("lab.console_port_taken", {{"node", node.name}, {"port", node.console_port}});
     }
-    node.pids = pids_with_cwd_under(dir);
 }
 
 void LocalRuntime::start_bridge(LabRecord& record, BridgeRecord& bridge) {

@@ -275,7 +275,8 @@ struct Workflows::Impl {
             if (ctx) co_await ctx->progress(0, 2, "reaching the devices");
             auto inventory = co_await provider(l.env->provider).inventory(lab_name(l.env->id));
             auto targets = device_targets(parsed.spec, inventory);
-            // Open consoles of telnet devices let go of them while the grader works (one client each).
+            // Open consoles of telnet devices let go of them while the grader works (one client each), on
+            // any provider: a local VPCS, a GNS3 node's console in a Proxmox lab (e2e_api_proxmox_tests).
             std::vector<std::string> telnet_nodes;
             for (const auto& [name, t] : targets)
                 if (t.transport == "telnet") telnet_nodes.push_back(name);

@@ -326,6 +326,26 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
 
 Api::~Api() = default;
 
+namespace {
+// A refused request (403: a teacher's action tried by a student, a missing CSRF token, a WebSocket from a
+// foreign origin...) in the audit log: who, which route, the reason; outcome denied. A failure to write it
+// is logged and does not change the answer.
+boost::asio::awaitable<void> audit_refusal(ApiDeps& d, const Context& ctx, std::string reason) {
+    json::object detail{{"method", http::method_name(ctx.request.method)},
+                        {"path", ctx.request.path.substr(0, 256)},
+                        {"reason", std::move(reason)}};
+    for (const auto& [name, value] : ctx.params) detail[name] = value.substr(0, 128);  // the objects named
+    try {
+        co_await d.pool.run([&] {
+            audit(d.store, ctx, "request.denied", "route", ctx.route.pattern, json::serialize(detail),
+                  "denied");
+        });
+    } catch (const std::exception& e) {
+        log::error("api.audit_failed", {{"rid", ctx.request.request_id}, {"error", core::redact(e.what())}});
+    }
+}
+}  // namespace
+
 boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
     auto started = std::chrono::steady_clock::now();
     std::vector<std::pair<std::string, std::string>> params;
@@ -374,6 +394,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
         metric = route->index;
         Context ctx{req, *route, nullptr, std::move(params), nullptr};
         json::object body;
+        std::string refused;  // a 403's reason, recorded in the audit log below
         try {
             // Authentication: bearer token for API clients, the HttpOnly cookie for browsers.
             std::string_view token;  // points into the request or into `cookie`
@@ -440,6 +461,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                                    req.request_id);
             res.header("Upgrade", "websocket");
         } catch (const core::Error& e) {
+            if (e.code() == core::Code::forbidden && !ctx.audited) refused = core::public_message(e);
             if (core::http_status(e.code()) >= 500)
                 log::error(
                     "api.error",
@@ -452,6 +474,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
             res = problem_response(500, "Internal error", "the server failed to handle the request",
                                    req.request_id);
         }
+        if (!refused.empty()) co_await audit_refusal(deps_, ctx, std::move(refused));
     }
     if (!res.stream && !res.websocket) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -566,6 +589,7 @@ void audit(store::Store& store, const Context& ctx, std::string action, std::str
     a.object_id = std::move(object_id);
     a.detail = std::move(detail);
     store.append_audit(a);
+    ctx.audited = true;
 }
 
 }  // namespace np::api

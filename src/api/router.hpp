@@ -72,6 +72,9 @@ struct Context {
     std::shared_ptr<const auth::Claims> caller;  // null on public routes
     http::PathParams params;
     boost::json::object* body = nullptr;  // parsed and validated when the route declares body fields
+    // Set once the handler recorded its request in the audit log (a refusal it recorded is not recorded
+    // again by the dispatcher's 403 entry).
+    mutable bool audited = false;
 
     const std::string& param(std::string_view name) const;
     bool is_teacher() const { return caller && store::is(caller->role, store::Role::teacher); }

@@ -73,6 +73,7 @@ void audit_login(store::Store& store, const Context& ctx, const std::string& use
     a.detail = json::serialize(json::object{{"realm", realm}, {"remote", ctx.request.remote_address}});
     a.outcome = outcome;
     store.append_audit(a);
+    ctx.audited = true;
 }
 
 }  // namespace

@@ -113,7 +113,8 @@ void add_job_routes(Router& r, ApiDeps& d) {
            Policy::teacher,
            "audit",
            "The audit log (who did what to which object, when, and the outcome: logins, exercises, "
-           "assignments, labs, grading, users, courses), newest first; filters combine",
+           "assignments, labs, grading requests and finished gradings, users, courses, requests refused "
+           "with 403), newest first; filters combine",
            {},
            {{"object_id", "string", false, ""},
             {"actor", "string", false, "a user id or username"},

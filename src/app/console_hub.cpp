@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <utility>
@@ -22,7 +23,12 @@ namespace asio = boost::asio;
 // A viewer gone this far behind (a stalled browser) is dropped rather than buffered without bound.
 constexpr std::size_t kMaxPending = 1024 * 1024;
 constexpr int kReconnectAttempts = 6;
-const std::string kRefused = "\r\n[netpraxis] input refused: the console is paused while grading\r\n";
+// Input kept during a pause goes to the device once it has answered the wake-up RETURN and printed nothing
+// for kQuiet, or after kAnswerBound without an answer.
+constexpr auto kQuiet = std::chrono::milliseconds(200);
+constexpr auto kAnswerBound = std::chrono::seconds(3);
+const std::string kRefused =
+    "\r\n[netpraxis] input refused: more than 4 KiB typed while the console is paused for grading\r\n";
 
 asio::awaitable<void> wait(asio::steady_timer& timer) {
     timer.expires_at(asio::steady_timer::time_point::max());
@@ -38,6 +44,7 @@ struct Viewer {
     bool interactive;
     bool closed = false;
     bool told_refused = false;  // the refusal is printed once per pause
+    std::string queued;         // typed while the device was not connected: sent when it is again
     void push(std::string_view bytes) {
         if (closed) return;
         if (pending.size() + bytes.size() > kMaxPending)
@@ -76,7 +83,7 @@ struct Link {
 }  // namespace
 
 struct ConsoleHub::Impl : std::enable_shared_from_this<Impl> {
-    Impl(asio::any_io_executor ex, Opener o) : executor(ex), open(std::move(o)), ready(ex) {
+    Impl(asio::any_io_executor ex, Opener o) : executor(ex), open(std::move(o)), ready(ex), quiet(ex) {
         ready.expires_at(asio::steady_timer::time_point::max());
     }
 
@@ -91,10 +98,13 @@ struct ConsoleHub::Impl : std::enable_shared_from_this<Impl> {
     unsigned short rows = 0, cols = 0;
     bool connecting = false;
     bool ended = false;
+    bool holding = false;       // input kept during a pause waits for the device's answer (release())
+    std::uint64_t printed = 0;  // reads from the device so far
+    asio::steady_timer quiet;   // release()'s wait, cut short by each read
 
     void broadcast(std::string_view bytes) {
         recent.append(bytes);
-        if (recent.size() > kRecent) recent.erase(0, recent.size() - kRecent);
+        if (recent.size() > kRecent) recent.erase(0, ConsoleHub::safe_start(recent, recent.size() - kRecent));
         for (auto& v : viewers) v->push(bytes);
     }
 
@@ -114,8 +124,30 @@ struct ConsoleHub::Impl : std::enable_shared_from_this<Impl> {
         if (rows && cols) link->stream->resize(rows, cols);
         // The console shows its prompt once it gets a line (VPCS, IOS): one RETURN per connection.
         link->send("\r");
+        // Then what viewers typed while it was paused (or connecting), once the device has answered that
+        // RETURN and gone quiet (VPCS drops a line that comes while it still works on the last one).
+        holding = std::any_of(viewers.begin(), viewers.end(), [](auto& v) { return !v->queued.empty(); });
+        if (holding) asio::co_spawn(executor, release(shared_from_this(), link), asio::detached);
         asio::co_spawn(executor, reader(shared_from_this(), link), asio::detached);
         asio::co_spawn(executor, writer(link), asio::detached);
+    }
+
+    // Sends the input kept during a pause after the device's answer to the wake-up RETURN and a short
+    // quiet (kQuiet without output), or after kAnswerBound when it prints nothing.
+    static asio::awaitable<void> release(std::shared_ptr<Impl> self, std::shared_ptr<Link> l) {
+        auto bound = std::chrono::steady_clock::now() + kAnswerBound;
+        for (;;) {
+            auto before = self->printed;
+            self->quiet.expires_at(self->printed ? std::min(bound, std::chrono::steady_clock::now() + kQuiet)
+                                                 : bound);
+            boost::system::error_code ec;
+            co_await self->quiet.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (l->closed || self->link != l) co_return;  // paused again, or ended: kept for the next one
+            if (self->printed == before || std::chrono::steady_clock::now() >= bound) break;
+        }
+        self->holding = false;
+        for (auto& v : self->viewers)
+            if (!v->queued.empty()) l->send(std::exchange(v->queued, {}));
     }
 
     static asio::awaitable<void> reader(std::shared_ptr<Impl> self, std::shared_ptr<Link> l) {
@@ -129,6 +161,8 @@ struct ConsoleHub::Impl : std::enable_shared_from_this<Impl> {
             }
             if (n == 0 || l->closed) break;
             self->broadcast(std::string_view(buffer.data(), n));
+            ++self->printed;
+            if (self->holding) self->quiet.cancel();
         }
         l->close();
         // The device closed it (not a pause, not the last viewer leaving): the consoles end with it.
@@ -208,9 +242,14 @@ class ViewerStream final : public lab::ConsoleStream {
         auto hub = hub_.lock();
         if (!hub || hub->ended || v_->closed) throw core::unavailable("the console closed");
         if (!v_->interactive || bytes.empty()) co_return;  // a watcher's keystrokes never reach the device
-        if (hub->pauses > 0 || !hub->link) {
-            if (!v_->told_refused) v_->push(kRefused);
-            v_->told_refused = true;
+        if (hub->pauses > 0 || !hub->link || hub->holding) {
+            // Kept for the device (bounded): it is sent when the hub connects again.
+            if (v_->queued.size() + bytes.size() <= ConsoleHub::kMaxQueued) {
+                v_->queued.append(bytes);
+            } else if (!v_->told_refused) {
+                v_->push(kRefused);
+                v_->told_refused = true;
+            }
             co_return;
         }
         hub->link->send(std::string(bytes));
@@ -239,6 +278,49 @@ class ViewerStream final : public lab::ConsoleStream {
 };
 
 }  // namespace
+
+namespace {
+// Where the escape sequence starting at `esc` (an ESC) ends (one past its last byte), or npos when `s` ends
+// first. CSI: ESC [ parameters intermediates final (0x40-0x7E); OSC, DCS, SOS, PM, APC: up to BEL or ST
+// (ESC \\); others: ESC, intermediates (0x20-0x2F), one final byte.
+std::size_t escape_end(std::string_view s, std::size_t esc) {
+    std::size_t i = esc + 1;
+    if (i >= s.size()) return std::string_view::npos;
+    char kind = s[i++];
+    if (kind == '[') {
+        while (i < s.size() && (s[i] < 0x40 || s[i] > 0x7E)) ++i;
+        return i < s.size() ? i + 1 : std::string_view::npos;
+    }
+    if (kind == ']' || kind == 'P' || kind == 'X' || kind == '^' || kind == '_') {
+        for (; i < s.size(); ++i) {
+            if (s[i] == '\a') return i + 1;
+            if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '\\') return i + 2;
+        }
+        return std::string_view::npos;
+    }
+    while (kind >= 0x20 && kind <= 0x2F && i < s.size()) kind = s[i++];
+    return i;
+}
+}  // namespace
+
+std::size_t ConsoleHub::safe_start(std::string_view s, std::size_t at) {
+    if (at == 0 || at >= s.size()) return std::min(at, s.size());
+    // Best: the start of a line within the next 1 KiB (escape sequences rarely span lines).
+    auto line = s.find('\n', at);
+    if (line != std::string_view::npos && line - at < 1024) return line + 1;
+    // Otherwise past an escape sequence `at` falls in (an ESC up to 256 bytes back: long OSC titles)...
+    std::size_t p = at;
+    auto back = at > 256 ? at - 256 : 0;
+    auto esc = s.substr(back, at - back).rfind('\x1b');
+    if (esc != std::string_view::npos) {
+        auto end = escape_end(s, back + esc);
+        if (end == std::string_view::npos) return s.size();  // still being printed: nothing of it
+        p = std::max(p, end);
+    }
+    // ...and past the rest of a UTF-8 character (continuation bytes are 10xxxxxx).
+    while (p < s.size() && (static_cast<unsigned char>(s[p]) & 0xC0) == 0x80) ++p;
+    return p;
+}
 
 ConsoleHub::ConsoleHub(asio::any_io_executor executor, Opener open)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(open))) {}
@@ -284,7 +366,7 @@ asio::awaitable<void> ConsoleHub::start() {
 
 std::unique_ptr<lab::ConsoleStream> ConsoleHub::attach(bool interactive) {
     auto v = std::make_shared<Viewer>(impl_->executor, interactive);
-    v->pending = impl_->recent;
+    v->pending = impl_->recent;  // starts at a safe place: broadcast() trims it there
     if (impl_->ended)
         v->closed = true;
     else

@@ -16,7 +16,8 @@ namespace np::app {
 
 namespace {
 const std::string kPaused =
-    "\r\n[netpraxis] grading in progress: the console is paused until it ends (input is refused)\r\n";
+    "\r\n[netpraxis] grading in progress: the console is paused until it ends (what you type is sent "
+    "then)\r\n";
 const std::string kResumed = "\r\n[netpraxis] grading done: the console is back\r\n";
 }  // namespace
 

@@ -204,6 +204,38 @@ struct Workflows::Impl {
         std::rethrow_exception(failure);
     }
 
+    // A finished grading in the audit log (blocking: on the pool): whose (the student, by id and name), the
+    // score, the environment graded; outcome ok with a score, failed when the grading ended in error.
+    void audit_finished(const store::Evaluation& ev, const std::string& environment_id) {
+        store::AuditEntry a;
+        a.at = ev.finished_at;
+        a.actor_id = ev.student_id;
+        if (auto u = store.get_user(ev.student_id)) a.actor_name = u->username;
+        a.action = "evaluation.finish";
+        a.object_type = "evaluation";
+        a.object_id = ev.id;
+        bool done = store::is(ev.status, store::EvaluationStatus::done);
+        json::object detail{{"assignment_id", ev.assignment_id},
+                            {"environment_id", environment_id},
+                            {"attempt", ev.attempt},
+                            {"status", ev.status}};
+        if (done) {
+            detail["score"] = ev.score;
+            detail["max_score"] = ev.max_score;
+        } else {
+            detail["error"] = ev.error;
+        }
+        if (!ev.run_id.empty()) detail["run_id"] = ev.run_id;  // a class grading's
+        if (ev.late) detail["late"] = true;
+        a.detail = json::serialize(detail);
+        a.outcome = done ? "ok" : "failed";
+        try {
+            store.append_audit(a);
+        } catch (const std::exception& e) {  // the grade is stored: a lost log line does not undo it
+            log::error("audit.failed", {{"evaluation", ev.id}, {"error", e.what()}});
+        }
+    }
+
     // Grades one evaluation and stores its outcome (done with a score, or error with the public reason);
     // `failure` gets the code and detail of an error for the job. `progress` may be null (class grading
     // reports per student instead).
@@ -243,7 +275,8 @@ struct Workflows::Impl {
             if (ctx) co_await ctx->progress(0, 2, "reaching the devices");
             auto inventory = co_await provider(l.env->provider).inventory(lab_name(l.env->id));
             auto targets = device_targets(parsed.spec, inventory);
-            // Open consoles of telnet devices let go of them while the grader works (one client each).
+            // Open consoles of telnet devices let go of them while the grader works (one client each), on
+            // any provider: a local VPCS, a GNS3 node's console in a Proxmox lab (e2e_api_proxmox_tests).
             std::vector<std::string> telnet_nodes;
             for (const auto& [name, t] : targets)
                 if (t.transport == "telnet") telnet_nodes.push_back(name);
@@ -270,7 +303,11 @@ struct Workflows::Impl {
             failure.detail = e.what();
         }
         ev.finished_at = core::unix_now();
-        co_await pool.run([&] { store.update_evaluation(ev); });
+        auto env_id = l.env ? l.env->id : std::string();
+        co_await pool.run([&] {
+            store.update_evaluation(ev);
+            audit_finished(ev, env_id);
+        });
         publish("evaluation.state", nullptr, ev.student_id,
                 {{"id", ev.id}, {"status", ev.status}, {"score", ev.score}, {"max_score", ev.max_score}});
         co_return ev;
@@ -394,6 +431,8 @@ asio::awaitable<void> Workflows::job_abandoned(const store::Job& job, const std:
         e->error = reason;
         e->finished_at = core::unix_now();
         d.store.update_evaluation(*e);
+        auto env = d.store.environment_for_assignment(e->assignment_id);
+        d.audit_finished(*e, env ? env->id : std::string());
         return e;
     });
     if (ev)

@@ -107,6 +107,7 @@ function watchPage(page, name) {
 }
 
 let lab = null; // the lab this run starts: removed however the run ends
+const trialEnvs = []; // the teacher's trial labs (pages.mjs): removed too
 
 async function main() {
   const s = await setup();
@@ -234,7 +235,9 @@ async function main() {
     }
 
     // Issue 11's other pages: drill-down, courses, gradebook, audit log, the realm picker.
-    await pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId: s.aliceId, files: { spec, topology, instructions } });
+    // The teacher's trial lab is removed at the end as alice's is.
+    const trackAssignment = async (id) => trialEnvs.push((await call("GET", `/api/v1/assignments/${id}`, s.admin)).environment.id);
+    await pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId: s.aliceId, files: { spec, topology, instructions }, trackAssignment });
 
     // An expired session: back to the login page, then to where the user was.
     await studentCtx.clearCookies();
@@ -274,6 +277,7 @@ main()
   })
   .finally(async () => {
     if (lab) await destroy(lab.admin, lab.aliceEnv).catch((e) => check(false, "destroy: " + e));
+    for (const env of trialEnvs) if (lab) await destroy(lab.admin, env).catch((e) => check(false, "destroy: " + e));
     console.log(failures ? `${failures} failure(s)` : "all browser checks passed");
     process.exit(failures ? 1 : 0);
   });

@@ -2,7 +2,7 @@
 // picker on the login page, a student's drill-down (report and transcript), courses (create, a field error
 // beside its field, the roster by group), the gradebook (per-check pass rate, CSV export) and the audit log
 // (filtered by outcome), the exercise editor's versions, files loaded into it and the teacher's own trial
-// lab. Each page gets an axe-core check and a screenshot.
+// lab, started and graded on the trial page. Each page gets an axe-core check and a screenshot.
 
 // The exercise assigned to alice and bob through a course (so the course's gradebook has them): the
 // course, its roster from CSV, then the course.assign job (waited for, bounded). Returns {student id:
@@ -24,7 +24,7 @@ export async function assignThroughCourse(admin, exerciseId, call) {
   return Object.fromEntries(list.items.map((a) => [a.student_id, a.id]));
 }
 
-export async function pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId, files }) {
+export async function pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId, files, trackAssignment }) {
   // The realm picker: two realms are configured, the page lists their labels; a teacher picks theirs.
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const fresh = await ctx.newPage();
@@ -132,5 +132,15 @@ export async function pageSteps({ browser, teacher, base, T, check, axe, shot, a
   await teacher.getByRole("heading", { name: "Instructions" }).waitFor({ timeout: T });
   check(await teacher.getByRole("button", { name: "Start" }).isEnabled(), "the trial opens the teacher's own assignment with its lab controls");
   await axe(teacher, "teacher trial");
+  // The trial graded: the teacher starts their lab, grades it untouched and reads the report (0 / 2, the
+  // check's failure feedback).
+  await trackAssignment(new URL(teacher.url()).pathname.split("/").pop());
+  await teacher.getByRole("button", { name: "Start" }).click();
+  await teacher.locator(".badge", { hasText: "running" }).first().waitFor({ timeout: 120_000 });
+  await teacher.getByRole("button", { name: "Grade now" }).click();
+  const report = teacher.locator(".report");
+  await report.locator(".total", { hasText: "0 / 2" }).waitFor({ timeout: 120_000 });
+  check((await report.textContent()).includes("PC1 needs ip 10.0.0.1/24"), "the trial page grades the teacher's lab and shows the report (0 / 2 and the feedback)");
+  await axe(teacher, "teacher trial graded");
   await shot(teacher, "teacher-trial");
 }

@@ -248,24 +248,43 @@ TEST(Console, StudentAndWatcherShareTheDeviceAndGradingPausesThem) {
 
     // Grading with both consoles open: the exact score, from the device itself.
     auto ev = t.call("POST", "/api/v1/assignments/" + a_id + "/evaluations", a, "", 202);
+    // What the student types once the pause is announced is kept and reaches the device after grading.
+    seen.clear();
+    read_until(mine, "grading in progress", seen);
+    ASSERT_NE(seen.find("what you type is sent then"), std::string::npos) << seen;
+    ASSERT_TRUE(mine.send("show ip\r", true));
     EXPECT_EQ(t.wait_job(std::string(ev.at("job").at("id").as_string()), a), "succeeded");
     auto graded = t.call(
         "GET", "/api/v1/evaluations/" + std::string(ev.at("evaluation").at("id").as_string()), a, "", 200);
     EXPECT_EQ(graded.at("status").as_string(), "done") << json::serialize(graded);
     EXPECT_EQ(graded.at("score").to_number<double>(), 1.0) << json::serialize(graded);
-    // Both viewers were told, and got the device back (with its prompt).
-    seen.clear();
+    // The finished grading is in the audit log: the student's, its score, the environment graded.
+    auto logged = t.call("GET",
+                         "/api/v1/audit?action=evaluation.finish&object_id=" +
+                             std::string(ev.at("evaluation").at("id").as_string()),
+                         teacher, "", 200)
+                      .at("items")
+                      .as_array();
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_EQ(logged[0].at("outcome").as_string(), "ok");
+    EXPECT_EQ(logged[0].at("actor").as_string(), "hub-a");
+    EXPECT_EQ(logged[0].at("detail").at("score").to_number<double>(), 1.0);
+    EXPECT_EQ(logged[0].at("detail").at("max_score").to_number<double>(), 1.0);
+    EXPECT_EQ(logged[0].at("detail").at("environment_id").as_string(), env_id);
+    // Both viewers were told, and got the device back (with its prompt); the input kept during the pause
+    // ran then (never refused).
     watched.clear();
     read_until(mine, "grading done", seen);
-    read_until(mine, "pc1> ", seen);
     read_until(watch, "grading done", watched);
-    EXPECT_NE(seen.find("grading in progress"), std::string::npos) << seen;
     EXPECT_NE(seen.find("grading done"), std::string::npos) << seen;
     EXPECT_NE(watched.find("grading done"), std::string::npos) << watched;
+    auto after = seen.substr(seen.find("grading done"));
+    read_until(mine, "IP/MASK", after);
+    read_until(mine, "pc1> ", after);
+    EXPECT_NE(after.find("IP/MASK     : 10.0.0.1/24"), std::string::npos) << after;
+    EXPECT_EQ(seen.find("input refused"), std::string::npos) << seen;
 
     // The console works after grading, on the same device: the address typed before is still set.
-    auto after = seen.substr(seen.find("grading done"));
-    if (after.find("pc1> ") == std::string::npos) read_until(mine, "pc1> ", after);
     seen.clear();
     watched.clear();
     ASSERT_TRUE(mine.send("show ip\r", true));

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <thread>
 
 #include "http_client.hpp"
 
@@ -138,7 +140,9 @@ TEST_F(WebPages, GradingRequestsAreAuditedAndTheLogPagesAndFilters) {
     // The deadline has passed: the student's request is refused (and recorded so); a teacher's is not.
     auto sh = login("audit-st", "student-pass-1");
     EXPECT_EQ(c.request("POST", "/api/v1/assignments/" + assignment + "/evaluations", "", sh).status, 409);
-    EXPECT_EQ(c.request("POST", "/api/v1/assignments/" + assignment + "/evaluations", "", h).status, 202);
+    auto accepted = c.request("POST", "/api/v1/assignments/" + assignment + "/evaluations", "", h);
+    EXPECT_EQ(accepted.status, 202);
+    auto eval_id = std::string(parse(accepted.body).at("evaluation").at("id").as_string());
     auto grading = audit("action=evaluation.request&object_id=" + assignment, h);
     ASSERT_EQ(grading.size(), 2u);
     EXPECT_EQ(grading[0].at("outcome").as_string(), "ok");
@@ -147,6 +151,22 @@ TEST_F(WebPages, GradingRequestsAreAuditedAndTheLogPagesAndFilters) {
     EXPECT_EQ(grading[1].at("outcome").as_string(), "denied");
     EXPECT_EQ(grading[1].at("actor").as_string(), "audit-st");
     EXPECT_NE(json::serialize(grading[1].at("detail")).find("deadline"), std::string::npos);
+
+    // The grading finished (in error: the lab was never started) and is recorded as the student's, failed,
+    // naming the environment and why.
+    json::array finished;
+    for (int i = 0; i < 600 && finished.empty(); ++i) {
+        finished = audit("action=evaluation.finish&object_id=" + eval_id, h);
+        if (finished.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(finished.size(), 1u);
+    EXPECT_EQ(finished[0].at("outcome").as_string(), "failed");
+    EXPECT_EQ(finished[0].at("actor").as_string(), "audit-st");
+    EXPECT_EQ(finished[0].at("actor_id").as_string(), student_id);
+    EXPECT_EQ(finished[0].at("object_type").as_string(), "evaluation");
+    EXPECT_EQ(finished[0].at("detail").at("assignment_id").as_string(), assignment);
+    EXPECT_FALSE(finished[0].at("detail").at("environment_id").as_string().empty());
+    EXPECT_NE(json::serialize(finished[0].at("detail").at("error")).find("not running"), std::string::npos);
 
     // The publish is there under its prefix, with the teacher's name.
     auto ex_log = audit("action=exercise.&object_id=" + ex_id, h);
@@ -174,6 +194,39 @@ TEST_F(WebPages, GradingRequestsAreAuditedAndTheLogPagesAndFilters) {
         EXPECT_NE(r.body.find(name), std::string::npos) << r.body;
     }
     EXPECT_EQ(c.request("GET", "/api/v1/audit", "", sh).status, 403);
+}
+
+// A refused request (403) is recorded: who, which route, the reason, the objects it named; once only (a
+// refusal its handler records itself, a disabled account's login, is not recorded twice).
+TEST_F(WebPages, RefusedRequestsAreAudited) {
+    auto h = admin();
+    auto c = client();
+    auto st = c.request("POST", "/api/v1/users",
+                        json::serialize(json::object{
+                            {"username", "nosy-st"}, {"role", "student"}, {"password", "student-pass-1"}}),
+                        h);
+    ASSERT_EQ(st.status, 201) << st.body;
+    auto student_id = std::string(parse(st.body).at("id").as_string());
+    auto sh = login("nosy-st", "student-pass-1");
+    EXPECT_EQ(c.request("GET", "/api/v1/audit", "", sh).status, 403);
+    EXPECT_EQ(c.request("DELETE", "/api/v1/users/" + student_id, "", sh).status, 403);
+
+    auto denied = audit("action=request.denied&actor=nosy-st", h);
+    ASSERT_EQ(denied.size(), 2u);
+    EXPECT_EQ(denied[0].at("outcome").as_string(), "denied");
+    EXPECT_EQ(denied[0].at("actor_id").as_string(), student_id);
+    EXPECT_EQ(denied[0].at("object_type").as_string(), "route");
+    EXPECT_EQ(denied[0].at("object_id").as_string(), "/api/v1/users/{id}");
+    EXPECT_EQ(denied[0].at("detail").at("method").as_string(), "DELETE");
+    EXPECT_EQ(denied[0].at("detail").at("id").as_string(), student_id);
+    EXPECT_NE(denied[0].at("detail").at("reason").as_string().find("teachers"), std::string::npos);
+    EXPECT_EQ(denied[1].at("object_id").as_string(), "/api/v1/audit");
+
+    // A disabled account's login: one entry (auth.login, denied), no second request.denied.
+    ASSERT_EQ(c.request("PATCH", "/api/v1/users/" + student_id, R"({"disabled":true})", h).status, 200);
+    EXPECT_EQ(login_raw("nosy-st", "student-pass-1").status, 403);
+    EXPECT_EQ(audit("action=auth.login&actor=nosy-st&outcome=denied", h).size(), 1u);
+    EXPECT_EQ(audit("action=request.denied&actor=nosy-st", h).size(), 2u);
 }
 
 TEST_F(WebPages, ATeachersTrialIsTheirOwnAssignmentOfADraftMadeOnce) {

@@ -2,13 +2,11 @@
 // `netpraxis pve-sim --gns3-guests` (every started VM runs a GNS3 simulator whose nodes are real VPCS and
 // FRR). A teacher publishes examples/gns3-vpcs-router as a Proxmox exercise (a mismatched copy is refused at
 // publish) and assigns it to 3 students; each environment is provisioned and started; one student addresses
-// PC2 through its telnet console and gets 10/10, the others 4/10; stop/start keeps the saved config; reset
+// PC2 in the app's browser console (WebSocket to the GNS3 node's telnet console), grades with it open and
+// gets 10/10, the others 4/10; stop/start keeps the saved config; reset
 // restores the initial one; destroy leaves no VM but the template and 0 orphaned volumes.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "ws_client.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -104,44 +103,15 @@ class PveSim {
     int port_ = 0;
 };
 
-// A student at a telnet console (host:port of the environment's inventory): sends `line`, reads until
-// `needle`.
-std::string type_on_console(const std::string& host, std::uint16_t port,
-                            const std::vector<std::pair<std::string, std::string>>& lines) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        close(fd);
-        return "connect failed";
+// Reads a browser console (WebSocket, binary frames) until its text from `from` on contains `want`.
+void read_until(WsClient& ws, std::string& text, const std::string& want, std::size_t from = 0) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (text.find(want, from) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        boost::system::error_code ec;
+        auto [data, binary] = ws.receive(ec);
+        if (ec) break;
+        text += data;
     }
-    std::string text;
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    auto read_until = [&](const std::string& what, std::size_t from) {
-        while (text.find(what, from) == std::string::npos && std::chrono::steady_clock::now() < until) {
-            pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 200) <= 0) continue;
-            char buf[2048];
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n <= 0) break;
-            text.append(buf, static_cast<std::size_t>(n));
-        }
-    };
-    EXPECT_EQ(write(fd, "\r\n", 2), 2);
-    read_until(">", 0);
-    for (const auto& [line, needle] : lines) {
-        std::size_t mark = text.size();
-        std::string input = line + "\r\n";
-        EXPECT_EQ(write(fd, input.data(), input.size()), static_cast<ssize_t>(input.size()));
-        read_until(needle, mark);
-        // ...then the prompt after it: VPCS drops a line typed while it still works on the last one.
-        auto at = text.find(needle, mark);
-        if (at != std::string::npos) read_until(">", at);
-    }
-    close(fd);
-    return text;
 }
 
 class Api {
@@ -304,13 +274,38 @@ TEST(E2eProxmox, ThreeStudentsOnPveSimWithGns3Guests) {
         }
         EXPECT_EQ(sim_stats().at("vms").as_int64(), vms_before + 4);  // the template and three environments
 
-        // Student 1 addresses PC2 on its console and saves; the others leave it as handed out.
-        auto [host, port] = console_of(env_rows[0], "PC2");
-        auto typed =
-            type_on_console(host, port, {{"ip 10.0.2.10/24 10.0.2.1", "gateway 10.0.2.1"}, {"save", "done"}});
-        EXPECT_NE(typed.find("10.0.2.10"), std::string::npos) << typed;
-        EXPECT_NE(typed.find("done"), std::string::npos) << typed;
-        EXPECT_EQ(t.grade(assignments[0], students[0]), 10.0);
+        // Student 1 addresses PC2 in the browser console (the app's WebSocket, bridged to the GNS3 node's
+        // telnet console) and saves; the others leave it as handed out.
+        EXPECT_NE(console_of(env_rows[0], "PC2").second, 0);
+        {
+            WsClient ws(server.port(), "/api/v1/environments/" + envs[0] + "/nodes/PC2/console", students[0]);
+            ASSERT_TRUE(ws.open()) << ws.status() << " " << ws.response.body();
+            std::string text;
+            read_until(ws, text, ">");  // the hub wakes the console: its prompt comes without typing
+            ASSERT_TRUE(ws.send("ip 10.0.2.10/24 10.0.2.1\r", true));
+            read_until(ws, text, "gateway 10.0.2.1");
+            read_until(ws, text, ">", text.find("gateway 10.0.2.1"));
+            EXPECT_NE(text.find("10.0.2.10"), std::string::npos) << text;
+            auto mark = text.size();
+            ASSERT_TRUE(ws.send("save\r", true));
+            read_until(ws, text, "done", mark);
+            read_until(ws, text, ">", text.find("done", mark));
+            EXPECT_NE(text.find("done", mark), std::string::npos) << text;
+            EXPECT_EQ(text.find('\xff'), std::string::npos) << "telnet negotiation reached the browser";
+            // Graded with the console open: the grader gets the device (the console pauses), the score is
+            // exact, then the console is back on the same device.
+            EXPECT_EQ(t.grade(assignments[0], students[0]), 10.0);
+            mark = text.size();
+            read_until(ws, text, "grading done", mark);
+            EXPECT_NE(text.find("grading in progress", mark), std::string::npos) << text.substr(mark);
+            auto back = text.find("grading done", mark);
+            ASSERT_NE(back, std::string::npos) << text.substr(mark);
+            read_until(ws, text, ">", back);
+            mark = text.size();
+            ASSERT_TRUE(ws.send("show ip\r", true));
+            read_until(ws, text, "10.0.2.10", mark);
+            EXPECT_NE(text.find("10.0.2.10", mark), std::string::npos) << text.substr(back);
+        }
         EXPECT_EQ(t.grade(assignments[1], students[1]), 4.0);
         EXPECT_EQ(t.grade(assignments[2], students[2]), 4.0);
 

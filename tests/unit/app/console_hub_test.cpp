@@ -167,11 +167,20 @@ TEST(ConsoleHub, APauseLetsGoOfTheDeviceAndItsEndConnectsAgain) {
     f.hub->pause("[paused]");  // two gradings at once: the connection comes back after both
     ASSERT_TRUE(f.connections[0]->closed) << "the device is free for the grader";
     ASSERT_TRUE(f.until([&] { return s->text == "[paused]"; })) << s->text;
+    // Typing while paused is kept (up to 4 KiB), not refused; beyond, refused with a message once.
     bool wrote = false;
-    asio::co_spawn(f.io, student->write("x"), [&](std::exception_ptr) { wrote = true; });
-    ASSERT_TRUE(f.until([&] { return wrote && s->text.find("input refused") != std::string::npos; }))
-        << s->text;
-    EXPECT_EQ(f.connections[0]->written, "\r");  // nothing typed reached the device
+    asio::co_spawn(f.io, student->write("ip 10.0.0.7/24\r"), [&](std::exception_ptr) { wrote = true; });
+    ASSERT_TRUE(f.until([&] { return wrote; }));
+    EXPECT_EQ(s->text, "[paused]");
+    for (int i = 0; i < 2; ++i) {
+        wrote = false;
+        asio::co_spawn(f.io, student->write(std::string(app::ConsoleHub::kMaxQueued, 'z')),
+                       [&](std::exception_ptr) { wrote = true; });
+        ASSERT_TRUE(f.until([&] { return wrote; }));
+    }
+    EXPECT_NE(s->text.find("input refused: more than 4 KiB"), std::string::npos) << s->text;
+    EXPECT_EQ(s->text.find("input refused"), s->text.rfind("input refused")) << "told once";
+    EXPECT_EQ(f.connections[0]->written, "\r");  // nothing typed reached the device yet
 
     f.hub->resume("[back]");
     for (int i = 0; i < 20; ++i) f.io.poll();
@@ -180,12 +189,19 @@ TEST(ConsoleHub, APauseLetsGoOfTheDeviceAndItsEndConnectsAgain) {
     ASSERT_TRUE(f.until([&] { return s->text.ends_with("[back]"); })) << s->text;
     ASSERT_EQ(f.connections.size(), 2u);
     auto& again = *f.connections[1];
-    ASSERT_TRUE(f.until([&] { return again.written == "\r"; })) << "woken again";
+    // Woken again; what was typed during the pause waits for the device's answer (the refused part is
+    // never sent), and what is typed meanwhile comes after it.
+    ASSERT_TRUE(f.until([&] { return again.written == "\r"; })) << again.written;
+    wrote = false;
+    asio::co_spawn(f.io, student->write("!"), [&](std::exception_ptr) { wrote = true; });
+    ASSERT_TRUE(f.until([&] { return wrote; }));
+    EXPECT_EQ(again.written, "\r");
     again.print("pc1> ");
     ASSERT_TRUE(f.until([&] { return s->text.ends_with("[back]pc1> "); })) << s->text;
+    ASSERT_TRUE(f.until([&] { return again.written == "\rip 10.0.0.7/24\r!"; })) << again.written;
     wrote = false;
     asio::co_spawn(f.io, student->write("show ip\r"), [&](std::exception_ptr) { wrote = true; });
-    ASSERT_TRUE(f.until([&] { return again.written == "\rshow ip\r"; })) << again.written;
+    ASSERT_TRUE(f.until([&] { return again.written == "\rip 10.0.0.7/24\r!show ip\r"; })) << again.written;
 
     // The device closing the connection by itself ends the consoles.
     again.closed = true;
@@ -217,4 +233,56 @@ TEST(ConsoleHub, ConsolesOpenedTogetherWaitForTheOneConnectionAndAFailedOpenEnds
     EXPECT_TRUE(error);
     EXPECT_TRUE(g.hub->ended());
     EXPECT_TRUE(g.hub_ended);
+}
+
+// A late viewer's backlog never starts inside an escape sequence or a UTF-8 character.
+TEST(ConsoleHub, TheRecentOutputStartsAtASafePlace) {
+    using H = app::ConsoleHub;
+    // A line start within 1 KiB wins.
+    std::string text = "abc\x1b[31mred\x1b[0m\r\nnext line";
+    EXPECT_EQ(H::safe_start(text, 5), text.find("next"));
+    EXPECT_EQ(H::safe_start(text, 0), 0u);
+    // No line start near: past the escape sequence the cut falls in...
+    std::string pad(2000, 'x');
+    std::string esc = pad + "\x1b[38;5;200mcolour";
+    for (std::size_t at = pad.size() + 1; at < pad.size() + 11; ++at)
+        EXPECT_EQ(H::safe_start(esc, at), pad.size() + 11) << at;
+    EXPECT_EQ(H::safe_start(esc, pad.size()), pad.size()) << "at the ESC itself: fine";
+    EXPECT_EQ(H::safe_start(esc, pad.size() + 13), pad.size() + 13) << "after it: untouched";
+    // ... an OSC title (ended by BEL or ST), a two-byte escape, one not yet complete ...
+    std::string osc = pad + "\x1b]0;my title\a" + "rest";
+    EXPECT_EQ(H::safe_start(osc, pad.size() + 4), osc.find("rest"));
+    std::string st = pad + "\x1b]2;t\x1b\\" + "rest";
+    EXPECT_EQ(H::safe_start(st, pad.size() + 3), st.find("rest"));
+    std::string two = pad + "\x1b" + "7rest";
+    EXPECT_EQ(H::safe_start(two, pad.size() + 1), two.find("rest"));
+    std::string open = pad + "\x1b[12;3";
+    EXPECT_EQ(H::safe_start(open, pad.size() + 3), open.size());
+    // ... and past a cut UTF-8 character (é is C3 A9, € is E2 82 AC).
+    std::string utf = pad + "caf\xc3\xa9 \xe2\x82\xac";
+    EXPECT_EQ(H::safe_start(utf, pad.size() + 4), pad.size() + 5);
+    EXPECT_EQ(H::safe_start(utf, pad.size() + 7), pad.size() + 9);
+    EXPECT_EQ(H::safe_start(utf, pad.size() + 8), pad.size() + 9);
+}
+
+// The hub keeps at most kRecent bytes and a late viewer's copy starts on a line.
+TEST(ConsoleHub, ALateViewerGetsWholeLines) {
+    Fixture f;
+    f.start();
+    auto student = f.hub->attach(true);
+    auto s = f.watch(*student);
+    std::string screen;
+    for (int i = 0; i < 1000; ++i)
+        screen += "\x1b[1mline " + std::to_string(i) + " \xc3\xa9t\xc3\xa9\x1b[0m\r\n";
+    f.connections[0]->print(screen);
+    ASSERT_TRUE(f.until([&] { return s->text.size() == screen.size(); }));
+    auto late = f.hub->attach(false);
+    auto l = f.watch(*late);
+    ASSERT_TRUE(f.until([&] {
+        return l->text.size() > app::ConsoleHub::kRecent - 1024 && l->text.ends_with("\x1b[0m\r\n");
+    })) << l->text.size();
+    EXPECT_LE(l->text.size(), app::ConsoleHub::kRecent);
+    EXPECT_GT(l->text.size(), app::ConsoleHub::kRecent - 1024);
+    EXPECT_TRUE(l->text.starts_with("\x1b[1mline ")) << l->text.substr(0, 40);
+    EXPECT_TRUE(screen.ends_with(l->text));
 }

@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { all, api, ApiError, Course, Exercise, get, Gradebook, Member, post } from "../api";
 import { Link } from "../router";
 import { Banner, score } from "../ui";
+import { ListPage } from "../list_page";
 import { percent } from "../format";
 
 function fieldError(err: unknown, name: string): string | undefined {
@@ -11,89 +12,32 @@ function fieldError(err: unknown, name: string): string | undefined {
 }
 
 export function Courses() {
-  const [courses, setCourses] = useState<Course[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [formError, setFormError] = useState<unknown>(null);
-  const [slug, setSlug] = useState("");
-  const [title, setTitle] = useState("");
-  const [groups, setGroups] = useState("");
-  const load = () => all<Course>("/api/v1/courses").then(setCourses).catch(setError);
-  useEffect(() => {
-    load();
-  }, []);
-  const fe = (n: string) => fieldError(formError, n);
   return (
-    <section>
-      <h1>Courses</h1>
-      <Banner error={error} />
-      <form
-        class="card"
-        aria-label="Create a course"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setFormError(null);
-          try {
-            const list = groups.split(",").map((g) => g.trim()).filter(Boolean);
-            await post("/api/v1/courses", { slug, title: title || slug, groups: list });
-            setSlug("");
-            setTitle("");
-            setGroups("");
-            load();
-          } catch (err) {
-            setFormError(err);
-          }
-        }}
-      >
-        <h2>New course</h2>
-        <Banner error={formError && !fe("slug") && !fe("title") && !fe("groups") ? formError : null} />
-        <div class="row">
-          <label>
-            Slug
-            <input required value={slug} onInput={(e) => setSlug((e.target as HTMLInputElement).value)} aria-invalid={!!fe("slug")} />
-            {fe("slug") ? <span class="field-error">{fe("slug")}</span> : null}
-          </label>
-          <label>
-            Title
-            <input value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} aria-invalid={!!fe("title")} />
-            {fe("title") ? <span class="field-error">{fe("title")}</span> : null}
-          </label>
-          <label>
-            Groups (comma-separated)
-            <input value={groups} onInput={(e) => setGroups((e.target as HTMLInputElement).value)} aria-invalid={!!fe("groups")} />
-            {fe("groups") ? <span class="field-error">{fe("groups")}</span> : null}
-          </label>
-        </div>
-        <button type="submit" class="primary">
-          Create
-        </button>
-      </form>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Course</th>
-            <th scope="col">Title</th>
-            <th scope="col">Groups</th>
-            <th scope="col">Members</th>
-            <th scope="col">Gradebook</th>
-          </tr>
-        </thead>
-        <tbody>
-          {courses.map((c) => (
-            <tr key={c.id} data-course={c.slug}>
-              <td>
-                <Link href={`/courses/${c.id}`}>{c.slug}</Link>
-              </td>
-              <td>{c.title}</td>
-              <td>{c.groups.join(", ") || "—"}</td>
-              <td>{c.members}</td>
-              <td>
-                <Link href={`/courses/${c.id}/gradebook`}>Gradebook of {c.slug}</Link>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+    <ListPage<Course>
+      title="Courses"
+      path="/api/v1/courses"
+      noun="course"
+      fields={[
+        { name: "slug", label: "Slug", required: true },
+        { name: "title", label: "Title" },
+        { name: "groups", label: "Groups (comma-separated)" },
+      ]}
+      body={(v) => ({ slug: v.slug, title: v.title || v.slug, groups: v.groups.split(",").map((g) => g.trim()).filter(Boolean) })}
+      columns={["Course", "Title", "Groups", "Members", "Gradebook"]}
+      row={(c) => (
+        <tr key={c.id} data-course={c.slug}>
+          <td>
+            <Link href={`/courses/${c.id}`}>{c.slug}</Link>
+          </td>
+          <td>{c.title}</td>
+          <td>{c.groups.join(", ") || "—"}</td>
+          <td>{c.members}</td>
+          <td>
+            <Link href={`/courses/${c.id}/gradebook`}>Gradebook of {c.slug}</Link>
+          </td>
+        </tr>
+      )}
+    />
   );
 }
 

@@ -137,18 +137,11 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
   }, [id]);
 
   const finished = useRef(new Map<string, any>());
-  // VPCS serves one console client at a time: the open console closes while the grader uses the device,
-  // and opens again when grading ends.
-  const reopen = useRef<string | null>(null);
   const endJob = (watch: JobWatch, data: any) => {
     if (data.state !== "succeeded")
       (watch.label.startsWith("Grading") ? setGradeError : setLabError)({ title: "Failed", detail: data.error || data.message });
     jobRef.current = null;
     setJob(null);
-    if (watch.label.startsWith("Grading") && reopen.current) {
-      setTab(reopen.current);
-      reopen.current = null;
-    }
   };
   const watchJob = (watch: JobWatch) => {
     const done = finished.current.get(watch.id);
@@ -265,9 +258,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
                 <Console key={tab} env={env.id} node={tab} watch={teacher && a.student_id !== me.id} />
               </div>
             ) : (
-              <p class="note">
-                {job?.label === "Grading" ? "Consoles are closed while grading (a device serves one console at a time)." : "Open a device's console with its tab."}
-              </p>
+              <p class="note">Open a device's console with its tab. Grading pauses it; what you type meanwhile is sent when grading ends.</p>
             )}
           </div>
         ) : null}

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/config.hpp"
 
@@ -24,6 +26,9 @@ struct CommandRegistrar {
 
 // Loads --config (or the defaults) and applies NETPRAXIS_* environment overrides.
 core::Config load_config(const GlobalOptions& global);
+
+// A port range flag's value "LOW-HIGH" (1-65535, LOW <= HIGH); core::invalid naming `flag` otherwise.
+std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string& text, const char* flag);
 
 // Exit codes shared by commands: 0 ok, 1 failure, 2 usage, 3 partial failure (some items failed).
 inline constexpr int kExitFailure = 1;

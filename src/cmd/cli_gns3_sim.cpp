@@ -26,26 +26,14 @@ struct SimFlags {
     bool password_stdin = false;
 };
 
-std::pair<std::uint16_t, std::uint16_t> port_range(const std::string& text, const char* flag) {
-    auto dash = text.find('-');
-    try {
-        if (dash != std::string::npos) {
-            int lo = std::stoi(text.substr(0, dash)), hi = std::stoi(text.substr(dash + 1));
-            if (lo > 0 && hi <= 65535 && lo <= hi)
-                return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
-        }
-    } catch (const std::exception&) {
-    }
-    throw core::invalid(std::string(flag) + " '" + text + "' must look like LOW-HIGH, e.g. 5000-5999");
-}
-
 gns3sim::SimOptions sim_options(const SimFlags& f) {
     gns3sim::SimOptions o;
     o.console_host = f.address;
-    std::tie(o.console_port_min, o.console_port_max) = port_range(f.consoles, "--console-ports");
+    std::tie(o.console_port_min, o.console_port_max) = parse_port_range(f.consoles, "--console-ports");
     std::tie(o.runtime.console_port_min, o.runtime.console_port_max) =
-        port_range(f.lab_consoles, "--lab-console-ports");
-    std::tie(o.runtime.tunnel_port_min, o.runtime.tunnel_port_max) = port_range(f.tunnels, "--tunnel-ports");
+        parse_port_range(f.lab_consoles, "--lab-console-ports");
+    std::tie(o.runtime.tunnel_port_min, o.runtime.tunnel_port_max) =
+        parse_port_range(f.tunnels, "--tunnel-ports");
     o.node_start_delay = core::parse_duration(f.start_delay, "--start-delay");
     o.node_stop_delay = core::parse_duration(f.stop_delay, "--stop-delay");
     o.project_open_delay = core::parse_duration(f.open_delay, "--open-delay");

@@ -37,6 +37,7 @@ struct Gns3GuestFlags {
     std::string state_dir, start_delay = "0s";
     int address_octet = 0;
     std::uint16_t lab_port_base = 20000;
+    std::string console_ports = "5000-5999";
 };
 
 void add_gns3_guest_flags(CLI::App* cmd, Gns3GuestFlags& g) {
@@ -50,6 +51,11 @@ void add_gns3_guest_flags(CLI::App* cmd, Gns3GuestFlags& g) {
     cmd->add_option("--gns3-address-octet", g.address_octet, "R of 127.R.H.L (default: random in 64-250)");
     cmd->add_option("--gns3-lab-ports", g.lab_port_base,
                     "first of the VPCS console/tunnel ports of the VMs' devices (32 per running VM)")
+        ->capture_default_str();
+    cmd->add_option(
+           "--gns3-console-ports", g.console_ports,
+           "the GNS3 node console ports of every VM, on its own address (GNS3's console port range); "
+           "on a host shared with local labs, a range their VPCS consoles do not use")
         ->capture_default_str();
     cmd->add_option("--gns3-start-delay", g.start_delay, "added to each GNS3 node start, e.g. 2s")
         ->capture_default_str();
@@ -66,6 +72,8 @@ std::shared_ptr<pvesim::Gns3Guests> make_gns3_guests(asio::any_io_executor ex, c
     }
     o.address_octet = g.address_octet;
     o.lab_port_base = g.lab_port_base;
+    std::tie(o.console_port_min, o.console_port_max) =
+        parse_port_range(g.console_ports, "--gns3-console-ports");
     o.node_start_delay = core::parse_duration(g.start_delay, "--gns3-start-delay");
     return std::make_shared<pvesim::Gns3Guests>(ex, o);
 }

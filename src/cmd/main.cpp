@@ -1,6 +1,8 @@
 // netpraxis: one binary, subcommands registered by src/app/cli_*.cpp (see cli.hpp).
 #include <algorithm>
 #include <iostream>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "cmd/cli.hpp"
@@ -22,6 +24,19 @@ std::vector<std::pair<int, CommandSetup>>& registry() {
 
 CommandRegistrar::CommandRegistrar(int order, CommandSetup setup) {
     registry().emplace_back(order, setup);
+}
+
+std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string& text, const char* flag) {
+    auto dash = text.find('-');
+    try {
+        if (dash != std::string::npos) {
+            int lo = std::stoi(text.substr(0, dash)), hi = std::stoi(text.substr(dash + 1));
+            if (lo > 0 && hi <= 65535 && lo <= hi)
+                return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
+        }
+    } catch (const std::exception&) {
+    }
+    throw core::invalid(std::string(flag) + " '" + text + "' must look like LOW-HIGH, e.g. 5000-5999");
 }
 
 core::Config load_config(const GlobalOptions& global) {

@@ -60,8 +60,8 @@ struct Gns3Guests::Impl {
     gns3sim::SimOptions sim_options(int vmid, int slot) const {
         gns3sim::SimOptions o;
         o.console_host = address_of(vmid);
-        o.console_port_min = 5000;
-        o.console_port_max = 5999;
+        o.console_port_min = options.console_port_min;
+        o.console_port_max = options.console_port_max;
         o.node_start_delay = options.node_start_delay;
         o.node_stop_delay = options.node_stop_delay;
         o.project_open_delay = options.project_open_delay;

@@ -24,8 +24,11 @@ struct Gns3GuestOptions {
     int address_octet = 0;            // R of 127.R.H.L; 0: chosen at random in 64..250
     std::uint16_t port = 3080;        // the GNS3 API port of every VM
     // Each running VM gets `ports_per_vm` VPCS console ports and as many UDP tunnel ports on 127.0.0.1,
-    // from lab_port_base up (slot by slot); node consoles listen on the VM's own address (5000-5999).
+    // from lab_port_base up (slot by slot); node consoles listen on the VM's own address, in
+    // console_port_min..max (GNS3's console range; VPCS binds every address, so on a host shared with local
+    // labs give the guests a range their consoles do not use).
     std::uint16_t lab_port_base = 20000;
+    std::uint16_t console_port_min = 5000, console_port_max = 5999;
     std::uint16_t ports_per_vm = 16;
     std::chrono::milliseconds node_start_delay{0}, node_stop_delay{0}, project_open_delay{0};
     std::string helper_binary;  // the netpraxis binary for `lab _bridge`; empty: /proc/self/exe

@@ -76,7 +76,9 @@ class PveSim {
             auto dir = state_dir.string();
             execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
                   "--profile", "fast", "--gns3-guests", "--gns3-address-octet", "71", "--gns3-state-dir",
-                  dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(), static_cast<char*>(nullptr));
+                  dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(),
+                  // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
+                  "--gns3-console-ports", "12000-12499", static_cast<char*>(nullptr));
             _exit(127);
         }
         close(out[1]);

@@ -76,6 +76,9 @@ struct World {
             std::mt19937 rng(std::random_device{}());
             g.lab_port_base = static_cast<std::uint16_t>(30000 + (rng() % 60) * 100);
             g.helper_binary = NETPRAXIS_BINARY;
+            // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
+            g.console_port_min = 12500;
+            g.console_port_max = 12999;
             guests = std::make_shared<pvesim::Gns3Guests>(io.get_executor(), g);
             sim->attach_gns3_guests(guests);
         }

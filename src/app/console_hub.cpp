@@ -282,21 +282,23 @@ class ViewerStream final : public lab::ConsoleStream {
 namespace {
 // Where the escape sequence starting at `esc` (an ESC) ends (one past its last byte), or npos when `s` ends
 // first. CSI: ESC [ parameters intermediates final (0x40-0x7E); OSC, DCS, SOS, PM, APC: up to BEL or ST
-// (ESC \\); others: ESC, intermediates (0x20-0x2F), one final byte.
+// (ESC \\); others: ESC, intermediates (0x20-0x2F), one final byte. One that does not end within its bound
+// (64 bytes for CSI, 1 KiB for a string) is garbage: it ends after ESC and its kind.
 std::size_t escape_end(std::string_view s, std::size_t esc) {
     std::size_t i = esc + 1;
     if (i >= s.size()) return std::string_view::npos;
     char kind = s[i++];
     if (kind == '[') {
-        while (i < s.size() && (s[i] < 0x40 || s[i] > 0x7E)) ++i;
-        return i < s.size() ? i + 1 : std::string_view::npos;
+        for (; i < s.size() && i - esc < 64; ++i)
+            if (s[i] >= 0x40 && s[i] <= 0x7E) return i + 1;
+        return i < s.size() ? esc + 2 : std::string_view::npos;
     }
     if (kind == ']' || kind == 'P' || kind == 'X' || kind == '^' || kind == '_') {
-        for (; i < s.size(); ++i) {
+        for (; i < s.size() && i - esc < 1024; ++i) {
             if (s[i] == '\a') return i + 1;
             if (s[i] == '\x1b' && i + 1 < s.size() && s[i + 1] == '\\') return i + 2;
         }
-        return std::string_view::npos;
+        return i < s.size() ? esc + 2 : std::string_view::npos;
     }
     while (kind >= 0x20 && kind <= 0x2F && i < s.size()) kind = s[i++];
     return i;

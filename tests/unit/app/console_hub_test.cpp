@@ -258,6 +258,9 @@ TEST(ConsoleHub, TheRecentOutputStartsAtASafePlace) {
     EXPECT_EQ(H::safe_start(two, pad.size() + 1), two.find("rest"));
     std::string open = pad + "\x1b[12;3";
     EXPECT_EQ(H::safe_start(open, pad.size() + 3), open.size());
+    // A CSI that never ends (garbage) does not cost the whole backlog.
+    std::string garbage = pad + "\x1b[" + std::string(100, ';') + "tail";
+    EXPECT_EQ(H::safe_start(garbage, pad.size() + 5), pad.size() + 5);
     // ... and past a cut UTF-8 character (é is C3 A9, € is E2 82 AC).
     std::string utf = pad + "caf\xc3\xa9 \xe2\x82\xac";
     EXPECT_EQ(H::safe_start(utf, pad.size() + 4), pad.size() + 5);

@@ -10,6 +10,7 @@
 #include "core/ids.hpp"
 #include "core/offload.hpp"
 #include "lab/registry.hpp"
+#include "store/states.hpp"
 #include "store/store.hpp"
 
 namespace np::app {
@@ -114,7 +115,7 @@ boost::asio::awaitable<Consoles::Session> Consoles::open(const store::Environmen
         if (owner->address.empty())
             throw core::unavailable("the lab lives on " + name + ", whose address is not known");
     }
-    if (environment.observed_state != "running")
+    if (!store::is(environment.observed_state, store::ObservedState::running))
         throw core::conflict("the lab is " + environment.observed_state + ", not running: start it first");
     // The slot is taken before the (slow) connection, so a burst of requests cannot pass the limit.
     if (options_.max_per_user > 0 && open_count(user_id) >= options_.max_per_user)

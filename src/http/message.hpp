@@ -102,6 +102,10 @@ struct Response {
     // When set on the answer to an upgrade request, the server accepts the upgrade (101, with `headers`
     // added) and runs this session on the connection. Any other answer is written as usual: no upgrade.
     WebSocketHandler websocket;
+    // The status line's reason phrase; empty: the standard one. (Proxmox puts its error's first line there.)
+    std::string reason;
+    // Close the connection without answering (a simulator's "lost reply" fault); nothing else is read.
+    bool drop = false;
 
     Response& header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));

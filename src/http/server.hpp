@@ -32,6 +32,8 @@ struct ServerOptions {
     // HTTPS: the PEM certificate chain and its private key (both or neither; `serve`'s server.tls.cert and
     // server.tls.key). Every connection on the port is then TLS, WebSockets included; Request::tls is set.
     std::string tls_cert_file, tls_key_file;
+    // Or the same in memory (PEM text), for a certificate made at run time (pve-sim's self-signed one).
+    std::string tls_cert_pem, tls_key_pem;
 };
 
 class Server {
@@ -54,8 +56,9 @@ class Server {
     std::size_t in_flight() const;
     std::size_t websockets() const;  // open WebSocket sessions
 
+    struct Impl;  // server_impl.hpp (internal to src/http)
+
  private:
-    struct Impl;
     std::shared_ptr<Impl> impl_;
 };
 

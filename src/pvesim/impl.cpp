@@ -93,7 +93,7 @@ http::Response pve_error(int status, const std::string& message) {
     o["data"] = nullptr;
     o["message"] = message + "\n";
     auto r = http::json_response(status, json::serialize(o));
-    r.header("x-pve-reason", message.substr(0, message.find('\n')));
+    r.reason = message.substr(0, message.find('\n'));
     return r;
 }
 
@@ -104,7 +104,7 @@ http::Response param_error(const std::map<std::string, std::string>& errors) {
     o["errors"] = std::move(e);
     o["message"] = "Parameter verification failed.\n";
     auto r = http::json_response(400, json::serialize(o));
-    r.header("x-pve-reason", "Parameter verification failed.");
+    r.reason = "Parameter verification failed.";
     return r;
 }
 
@@ -457,7 +457,7 @@ asio::awaitable<http::Response> Simulator::Impl::handle(http::Request& req) {
     if (drop_after) {
         // The request was carried out but its reply is lost.
         ++faults_drop;
-        res.header("x-sim-drop", "1");
+        res.drop = true;
     }
     co_return res;
 }
@@ -515,7 +515,7 @@ std::optional<http::Response> Simulator::Impl::inject_fault(bool& drop_after) {
     if (drop && !drop_after) {
         ++faults_drop;
         http::Response r;
-        r.header("x-sim-drop", "1");
+        r.drop = true;
         return r;
     }
     return std::nullopt;
@@ -526,8 +526,8 @@ std::optional<http::Response> Simulator::Impl::inject_fault(bool& drop_after) {
 http::Response Simulator::Impl::dispatch(http::Request& req, const std::vector<std::string>& seg, Params& p,
                                          const std::string& user, bool authenticated, bool& login_refused) {
     std::map<std::string, std::string> vars;
-    bool path_known = false;
-    const Route* route = routes.match(req.method, seg, vars, path_known);
+    const Route* route = routes.match(
+        req.method, std::string_view(req.path).substr(std::string_view("/api2/json").size()), vars);
     if (!authenticated) {
         http::Response none;
         none.status = 0;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "http/path_router.hpp"
 #include "pvesim/gns3_guests.hpp"  // GNS3 guests hook
 #include "pvesim/profile.hpp"
 #include "pvesim/simulator.hpp"
@@ -37,7 +38,7 @@ using Params = std::map<std::string, std::string>;
 
 // ---- replies in PVE's shapes ----
 http::Response reply(boost::json::value data, int status = 200);
-// PVE 8.3+ error body: data null plus the message; the status line carries the first line (TLS listener).
+// PVE 8.3+ error body: data null plus the message; the status line carries the first line (Response::reason).
 http::Response pve_error(int status, const std::string& message);
 http::Response param_error(const std::map<std::string, std::string>& errors);
 // 403 "Permission check failed (/vms/101, VM.PowerMgmt)" (RPCEnvironment's raise_perm_exc).
@@ -116,20 +117,18 @@ struct Route {
     std::string kind;  // copied into Call::kind
 };
 
+// The routes of the simulator, matched by http::PathRouter (the one path matcher of src/http).
 class RouteTable {
  public:
     void add(Route route);
-    // Finds the route for a path (segments after /api2/json) and method; fills `vars`. nullptr: no route
-    // (then `path_known` says whether another method would match).
-    const Route* match(http::Method method, const std::vector<std::string>& segments,
-                       std::map<std::string, std::string>& vars, bool& path_known) const;
+    // The route for a path (after /api2/json) and method, with `vars` set to its {placeholders}; nullptr:
+    // no route (PVE answers 501 whether or not another method would match). HEAD matches nothing, as in PVE.
+    const Route* match(http::Method method, std::string_view path,
+                       std::map<std::string, std::string>& vars) const;
 
  private:
-    struct Compiled {
-        Route route;
-        std::vector<std::string> parts;
-    };
-    std::vector<Compiled> routes_;
+    http::PathRouter router_;
+    std::vector<Route> routes_;  // by the router's index
 };
 
 // Each API family adds its routes (routes_*.cpp, access.cpp, auth.cpp, lifecycle.cpp).

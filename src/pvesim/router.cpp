@@ -1,36 +1,24 @@
-// The simulator's route table: patterns of literal segments and {placeholders}, matched segment by segment.
+// The simulator's route table on http::PathRouter: patterns of literal segments and {placeholders}.
 #include "pvesim/impl.hpp"
 
 namespace np::pvesim {
 
 void RouteTable::add(Route route) {
-    Compiled c;
-    c.parts = split_path(route.pattern);
-    c.route = std::move(route);
-    routes_.push_back(std::move(c));
+    router_.add(route.method, route.pattern);
+    routes_.push_back(std::move(route));
 }
 
-const Route* RouteTable::match(http::Method method, const std::vector<std::string>& segments,
-                               std::map<std::string, std::string>& vars, bool& path_known) const {
-    path_known = false;
-    for (const auto& c : routes_) {
-        if (c.parts.size() != segments.size()) continue;
-        std::map<std::string, std::string> found;
-        bool ok = true;
-        for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-            const auto& part = c.parts[i];
-            if (part.size() > 2 && part.front() == '{' && part.back() == '}')
-                found[part.substr(1, part.size() - 2)] = segments[i];
-            else
-                ok = part == segments[i];
-        }
-        if (!ok) continue;
-        path_known = true;
-        if (c.route.method != method) continue;
-        vars = std::move(found);
-        return &c.route;
-    }
-    return nullptr;
+const Route* RouteTable::match(http::Method method, std::string_view path,
+                               std::map<std::string, std::string>& vars) const {
+    // http::PathRouter answers HEAD with a GET route; pveproxy does not (501), so HEAD looks for no method.
+    if (method == http::Method::head) method = http::Method::other;
+    http::PathParams params;
+    bool method_mismatch = false;
+    auto index = router_.match(method, path, params, method_mismatch);
+    if (!index) return nullptr;
+    vars.clear();
+    for (auto& [name, value] : params) vars[name] = std::move(value);
+    return &routes_[*index];
 }
 
 }  // namespace np::pvesim

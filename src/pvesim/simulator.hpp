@@ -27,8 +27,8 @@ class Simulator {
     Simulator(const Simulator&) = delete;
     Simulator& operator=(const Simulator&) = delete;
 
-    // The request handler (for np::http::Server or the TLS listener). A response carrying the header
-    // "x-sim-drop" must not be sent: the connection is to be dropped instead.
+    // The request handler (for np::http::Server). A response with `drop` set is not sent: the connection is
+    // dropped instead (np::http::Server does so); PVE's error line is in the response's `reason`.
     boost::asio::awaitable<http::Response> handle(http::Request& request);
     http::Handler handler();
 
@@ -50,7 +50,8 @@ struct SimServerOptions {
     bool tls = false;
 };
 
-// Serves a simulator over plain HTTP (np::http::Server) or TLS (a self-signed certificate made at start).
+// Serves a simulator through np::http::Server, over plain HTTP or TLS (a self-signed certificate made at
+// start).
 class SimServer {
  public:
     SimServer(boost::asio::any_io_executor executor, Simulator& sim, SimServerOptions options);

@@ -111,14 +111,30 @@ export async function all<T>(path: string): Promise<T[]> {
   return out;
 }
 
+// --- The names of states and roles: the one list on the web side, the same as the server's
+// (src/store/states.hpp; the CTest test web_state_names compares them). Compare with these types' values:
+// TypeScript rejects a name that is not one of them. ---
+export const OBSERVED_STATES = ["absent", "creating", "stopped", "running", "degraded", "deleting", "error", "unavailable"] as const;
+export type ObservedState = (typeof OBSERVED_STATES)[number];
+export const DESIRED_STATES = ["absent", "stopped", "running"] as const;
+export type DesiredState = (typeof DESIRED_STATES)[number];
+export const JOB_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+// A job in one of these states is over.
+export const FINAL_JOB_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled"];
+export const EVALUATION_STATUSES = ["queued", "running", "done", "error"] as const;
+export type EvaluationStatus = (typeof EVALUATION_STATUSES)[number];
+export const ROLES = ["teacher", "student"] as const;
+export type Role = (typeof ROLES)[number];
+
 // --- The objects of the API (what the pages use of them) ---
 export interface Environment {
   id: string;
   assignment_id: string;
   student_id: string;
   provider: string;
-  desired_state: string;
-  observed_state: string;
+  desired_state: DesiredState;
+  observed_state: ObservedState;
   addresses: { devices?: { node: string; kind?: string; platform?: string }[] } | null;
   last_error: string;
   updated_at: string | null;
@@ -150,7 +166,7 @@ export interface Evaluation {
   assignment_id: string;
   student_id: string;
   attempt: number;
-  status: string;
+  status: EvaluationStatus;
   score: number;
   max_score: number;
   results: CheckResult[];
@@ -162,7 +178,7 @@ export interface Evaluation {
 export interface Job {
   id: string;
   kind: string;
-  state: string;
+  state: JobState;
   progress: { done: number; total: number; message: string };
   owner_id: string;
   subject: { type: string; id: string };
@@ -190,7 +206,7 @@ export interface Version {
 export interface User {
   id: string;
   username: string;
-  role: string;
+  role: Role;
   realm: string;
   display_name: string;
   disabled: boolean;

@@ -50,6 +50,16 @@ struct TestServer {
                 if (req.path == "/echo")  // what this request carried, nothing from an earlier one
                     co_return http::text_response(
                         200, std::string(req.header("x-foo")) + "|" + req.query + "|" + req.body);
+                if (req.path == "/reason") {  // the handler's reason phrase (Proxmox puts its error there)
+                    auto r = http::json_response(500, "{}");
+                    r.reason = "cluster not ready - no quorum?";
+                    co_return r;
+                }
+                if (req.path == "/drop") {  // no answer: the connection just closes
+                    http::Response r;
+                    r.drop = true;
+                    co_return r;
+                }
                 if (req.path == "/evil")  // a header value that would split the response
                     co_return http::json_response(200, "{}")
                         .header("X-Fine", "yes")
@@ -124,6 +134,15 @@ TEST(HttpServer, ResponseHeadsAreExact) {
     EXPECT_NE(evil.find("X-Fine: yes\r\n"), std::string::npos);
     EXPECT_EQ(evil.find("stolen"), std::string::npos);
     EXPECT_EQ(evil.find("X-Evil"), std::string::npos);
+}
+
+TEST(HttpServer, HandlerSetsTheReasonPhraseOrDropsTheConnection) {
+    TestServer s;
+    auto r = exchange(s.port, "GET /reason HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 500 cluster not ready - no quorum?");
+    // A dropped request gets no byte, even on a keep-alive connection with another request behind it.
+    EXPECT_EQ(exchange(s.port, "GET /drop HTTP/1.1\r\nHost: t\r\n\r\nGET /x HTTP/1.1\r\nHost: t\r\n\r\n"),
+              "");
 }
 
 TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -1,6 +1,6 @@
 // Teacher: the jobs (lab changes, grading) with live progress.
 import { useEffect, useState } from "preact/hooks";
-import { get, Job, Page, post } from "../api";
+import { get, Job, JOB_STATES, Page, post } from "../api";
 import { subscribe } from "../events";
 import { Banner, Progress, StateBadge, when } from "../ui";
 
@@ -43,7 +43,7 @@ export function Jobs() {
         State
         <select value={filter} onChange={(e) => setFilter((e.target as HTMLSelectElement).value)}>
           <option value="">all</option>
-          {["queued", "running", "succeeded", "failed", "cancelled"].map((s) => (
+          {JOB_STATES.map((s) => (
             <option key={s} value={s}>
               {s}
             </option>

@@ -2,7 +2,7 @@
 // grading with live progress, attempt history). A teacher opening an assignment sees the same page and
 // watches consoles read-only.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { all, Assignment, Environment, Evaluation, get, Me, post } from "../api";
+import { all, Assignment, Environment, Evaluation, EvaluationStatus, FINAL_JOB_STATES, get, JobState, Me, ObservedState, post } from "../api";
 import { subscribe } from "../events";
 import { renderMarkdown } from "../markdown";
 import { Link } from "../router";
@@ -138,7 +138,7 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
 
   const finished = useRef(new Map<string, any>());
   const endJob = (watch: JobWatch, data: any) => {
-    if (data.state !== "succeeded")
+    if ((data.state as JobState) !== "succeeded")
       (watch.label.startsWith("Grading") ? setGradeError : setLabError)({ title: "Failed", detail: data.error || data.message });
     jobRef.current = null;
     setJob(null);
@@ -161,16 +161,16 @@ export function AssignmentPage({ id, me }: { id: string; me: Me }) {
         const job = jobRef.current;
         if (e.type === "environment.state" && env && e.data.id === env.id) {
           setEnv((cur) => (cur ? { ...cur, observed_state: e.data.observed, desired_state: e.data.desired, last_error: e.data.error } : cur));
-          if (e.data.observed === "running") get<Environment>(`/api/v1/environments/${env.id}`).then(setEnv).catch(() => {});
+          if ((e.data.observed as ObservedState) === "running") get<Environment>(`/api/v1/environments/${env.id}`).then(setEnv).catch(() => {});
         }
-        const final = e.type === "job.state" && ["succeeded", "failed", "cancelled"].includes(e.data.state);
+        const final = e.type === "job.state" && FINAL_JOB_STATES.includes(e.data.state as JobState);
         // A short job may end before the request that made it has answered: remember how it ended.
         if (final) finished.current.set(e.data.id, e.data);
         if ((e.type === "job.progress" || e.type === "job.state") && job && e.data.id === job.id) {
           setJob((j) => (j ? { ...j, done: e.data.done ?? j.done, total: e.data.total ?? j.total, message: e.data.message ?? j.message } : j));
           if (final) endJob(job, e.data);
         }
-        if (e.type === "evaluation.state" && (e.data.status === "done" || e.data.status === "error")) {
+        if (e.type === "evaluation.state" && ((e.data.status as EvaluationStatus) === "done" || (e.data.status as EvaluationStatus) === "error")) {
           const list = await loadEvals();
           const ev = list.find((x) => x.id === e.data.id);
           if (ev) setShown(await get<Evaluation>(`/api/v1/evaluations/${ev.id}`));

@@ -79,6 +79,7 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
     labpve::ProxmoxProvider provider(w.io.get_executor(), w.options());
     const std::string env = "npt" + core::random_hex(4);
     std::int64_t vms_before = w.stats().at("vms").as_int64();
+    pve::Client root(w.io.get_executor(), w.options().client);  // reads the student's grants
     w.run([&]() -> asio::awaitable<void> {
         auto req = request(env);
         req.owner = lab::LabOwner{"proxmox", "bob@students"};  // a user of the fast profile
@@ -118,7 +119,6 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
             pc2->close();
         }
         auto grants = [&]() -> asio::awaitable<std::vector<std::string>> {
-            pve::Client root(w.io.get_executor(), w.options().client);
             std::vector<std::string> out;
             for (const auto& e : co_await pve::read_acl(root))
                 if (e.ugid == "bob@students" && e.roleid == pve::kStudentRole) out.push_back(e.path);
@@ -130,7 +130,6 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
         auto after_reset = co_await grants();  // the new VM is the student's again, the old one is gone
         EXPECT_EQ(before_reset.size(), 1u);
         EXPECT_EQ(after_reset.size(), 1u);
-        pve::Client root(w.io.get_executor(), w.options().client);
         for (const auto& r : co_await root.cluster_resources("vm")) {
             if (r.name == env && !after_reset.empty()) {
                 EXPECT_EQ(after_reset.front(), "/vms/" + std::to_string(r.vmid));

@@ -37,6 +37,7 @@ class FakeProvider final : public lab::Provider {
     std::map<std::string, lab::LabOwner> owners;  // env -> the owner its create request named
     std::vector<std::string> create_steps;        // reported on the attached progress sink by create
     std::map<std::string, std::int64_t> destroy_facts;  // reported by destroy
+    std::vector<lab::ProviderCounter> counter_values;   // what counters() answers
 
     void set(const std::string& env, lab::EnvState state, std::vector<std::string> problems = {}) {
         labs[env].state = state;
@@ -110,6 +111,7 @@ class FakeProvider final : public lab::Provider {
         throw core::not_found("fake lab '" + env + "' has no console for '" + node + "'");
         co_return nullptr;
     }
+    std::vector<lab::ProviderCounter> counters() const override { return counter_values; }
     boost::asio::awaitable<std::vector<std::string>> recover() override {
         call("recover", "");
         co_return recovered;

@@ -249,8 +249,9 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
                          (d.options.metrics != "public" && !is_loopback(ctx.request.remote_address)))
                          throw core::not_found("no route for " + ctx.request.path);
                      auto jobs = co_await d.pool.run([&] { return d.store.count_jobs_by_state(); });
-                     co_return http::text_response(200, m->render(jobs, m->sse_clients),
-                                                   "text/plain; version=0.0.4; charset=utf-8");
+                     auto text = m->render(jobs, m->sse_clients);
+                     if (d.more_metrics) text += d.more_metrics();
+                     co_return http::text_response(200, text, "text/plain; version=0.0.4; charset=utf-8");
                  }});
     router_.add({http::Method::get,
                  "/api/v1/openapi.json",

@@ -65,6 +65,8 @@ struct ApiDeps {
     // Refuses (core::invalid) a version whose lab the server's providers cannot build (the GNS3 project of
     // the proxmox provider); null: no check. Blocking.
     std::function<void(const store::ExerciseVersion&)> check_lab;
+    // More Prometheus text appended to /metrics (the lab providers' counters); null: none.
+    std::function<std::string()> more_metrics;
 };
 
 class Metrics;

@@ -1,12 +1,16 @@
 #include "app/workflows.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <boost/json.hpp>
+#include <tuple>
 
 #include "app/consoles.hpp"
 #include "app/device_targets.hpp"
 #include "app/events.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "auth/proxmox_realm.hpp"
 #include "core/config.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -69,6 +73,20 @@ std::map<std::string, std::string> spec_devices(const std::string& spec_yaml) {
     return out;
 }
 
+// A provider's steps on the job (progress and the event stream), its facts kept for the environment record.
+class JobProgress final : public lab::ProgressSink {
+ public:
+    explicit JobProgress(JobContext& ctx) : ctx_(ctx) {}
+    asio::awaitable<void> step(std::string text) override {
+        co_await ctx_.progress(1, 3, "driving the lab: " + text);
+    }
+    void fact(std::string key, std::int64_t value) override { facts[std::move(key)] = value; }
+    std::map<std::string, std::int64_t> facts;
+
+ private:
+    JobContext& ctx_;
+};
+
 }  // namespace
 
 struct Workflows::Impl {
@@ -82,7 +100,8 @@ struct Workflows::Impl {
                         ? eval::PlatformRegistry::with_overrides(config.get_string("eval.platforms_dir"))
                         : eval::PlatformRegistry::builtin()),
           providers(r),
-          engine(platforms, engine_options(config, p)) {}
+          engine(platforms, engine_options(config, p)),
+          realms(config.node("auth.realms")) {}
 
     static eval::EngineOptions engine_options(const core::Config& config, core::WorkerPool& pool) {
         eval::EngineOptions o;
@@ -103,6 +122,7 @@ struct Workflows::Impl {
     lab::ProviderRegistry& providers;
     eval::Engine engine;
     Consoles* consoles = nullptr;  // pause_consoles_with
+    YAML::Node realms;             // auth.realms: how a student is known to their realm (lab::LabOwner)
 
     lab::Provider& provider(const std::string& name) { return providers.get(name); }
 
@@ -116,17 +136,49 @@ struct Workflows::Impl {
         bus.publish(std::move(e));
     }
 
+    // Drives the lab of `env` towards its desired state (reconcile's middle).
+    template <class Record>
+    asio::awaitable<void> drive(JobContext& ctx, lab::Provider& prov, const lab::LabRequest& request,
+                                const store::Environment& env, const std::string& action, Record& record) {
+        const auto& name = request.env;
+        co_await ctx.progress(0, 3, "observing the lab");
+        auto seen = co_await prov.observe(name);
+        co_await ctx.progress(1, 3, "driving the lab to " + env.desired_state);
+        // (An unknown desired state, which the store's CHECK refuses, is driven to absent as before.)
+        auto desired =
+            store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
+        if (desired == store::DesiredState::running) {
+            prov.check_request(request);
+            if (seen.state == lab::EnvState::absent) {
+                co_await record(store::str(store::ObservedState::creating), "");
+                co_await prov.ensure_template(request);
+                co_await prov.create(request);
+                co_await prov.start(name);
+            } else if (action == "reset") {
+                co_await prov.reset(name);
+            } else if (seen.state != lab::EnvState::running) {
+                co_await prov.start(name);
+            }
+        } else if (desired == store::DesiredState::stopped) {
+            if (seen.state != lab::EnvState::absent && seen.state != lab::EnvState::stopped)
+                co_await prov.stop(name);
+        } else {
+            co_await record(store::str(store::ObservedState::deleting), "");
+            co_await prov.destroy(name);
+        }
+    }
+
     asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
         const auto& env_id = params.environment_id;
         const auto& action = params.action;
-        auto [env, version] = co_await pool.run([&] {
+        auto [env, version, student] = co_await pool.run([&] {
             auto e = store.get_environment(env_id);
             if (!e) throw core::not_found("environment " + env_id + " no longer exists");
             auto a = store.get_assignment(e->assignment_id);
             if (!a) throw core::not_found("assignment " + e->assignment_id + " no longer exists");
             auto v = store.get_version_by_id(a->exercise_version_id);
             if (!v) throw core::not_found("exercise version " + a->exercise_version_id + " no longer exists");
-            return std::make_pair(*e, *v);
+            return std::make_tuple(*e, *v, store.get_user(e->student_id));
         });
         require_owner(env, ctx.instance_id());
         auto name = lab_name(env.id);
@@ -135,6 +187,10 @@ struct Workflows::Impl {
         request.topology = version.topology;
         request.gns3_project = version.gns3_project;
         request.devices = spec_devices(version.spec);
+        if (student) {
+            auto who = auth::realm_user(realms, student->realm, student->username);
+            request.owner = lab::LabOwner{who.kind, who.id};
+        }
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
             env.observed_state = observed;
@@ -150,34 +206,12 @@ struct Workflows::Impl {
         std::string failure_text;
         try {
             auto& prov = provider(env.provider);
-            co_await ctx.progress(0, 3, "observing the lab");
-            auto seen = co_await prov.observe(name);
-            co_await ctx.progress(1, 3, "driving the lab to " + env.desired_state);
-            // (An unknown desired state, which the store's CHECK refuses, is driven to absent as before.)
-            auto desired =
-                store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
-            if (desired == store::DesiredState::running) {
-                prov.check_request(request);
-                if (seen.state == lab::EnvState::absent) {
-                    co_await record(store::str(store::ObservedState::creating), "");
-                    co_await prov.ensure_template(request);
-                    co_await prov.create(request);
-                    co_await prov.start(name);
-                } else if (action == "reset") {
-                    co_await prov.reset(name);
-                } else if (seen.state != lab::EnvState::running) {
-                    co_await prov.start(name);
-                }
-            } else if (desired == store::DesiredState::stopped) {
-                if (seen.state != lab::EnvState::absent && seen.state != lab::EnvState::stopped)
-                    co_await prov.stop(name);
-            } else {
-                co_await record(store::str(store::ObservedState::deleting), "");
-                co_await prov.destroy(name);
-            }
+            JobProgress sink(ctx);
+            auto attached = prov.attach_progress(name, sink);
+            co_await drive(ctx, prov, request, env, action, record);
             co_await ctx.progress(2, 3, "checking the outcome");
             // Trust what exists, not what the calls answered.
-            seen = co_await prov.observe(name);
+            auto seen = co_await prov.observe(name);
             json::array devices;
             if (seen.state == lab::EnvState::running || seen.state == lab::EnvState::degraded) {
                 for (const auto& d : co_await prov.inventory(name))
@@ -189,12 +223,15 @@ struct Workflows::Impl {
                                                    {"port", d.port}});
             }
             env.addresses = json::serialize(json::object{{"devices", devices}});
-            env.provider_ids = json::serialize(json::object{{"lab", name}});
+            json::object ids{{"lab", name}}, result;
+            for (const auto& [key, value] : sink.facts) ids[key] = result[key] = value;
+            env.provider_ids = json::serialize(ids);
             std::string problems;
             for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
             co_await record(std::string(lab::env_state_name(seen.state)), problems);
             co_await ctx.progress(3, 3, "lab is " + env.observed_state);
-            co_return json::serialize(json::object{{"observed", env.observed_state}});
+            result["observed"] = env.observed_state;
+            co_return json::serialize(result);
         } catch (const core::Error& e) {
             failure = std::current_exception();
             failure_text = core::public_message(e);  // the student reads it; the job keeps the detail

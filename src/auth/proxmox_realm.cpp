@@ -92,4 +92,16 @@ std::unique_ptr<Realm> make_proxmox_realm(const YAML::Node& entry, RealmDeps& de
     }
 }
 
+RealmUser realm_user(const YAML::Node& list, const std::string& realm, const std::string& username) {
+    if (!list || !list.IsSequence()) return {realm == "local" ? "local" : "", username};
+    for (const auto& entry : list) {
+        if (!entry.IsMap() || !entry["name"] || entry["name"].as<std::string>("") != realm) continue;
+        auto kind = entry["kind"] ? entry["kind"].as<std::string>("") : std::string{};
+        if (kind != "proxmox") return {kind, username};
+        auto pve_realm = entry["pve_realm"] ? entry["pve_realm"].as<std::string>("") : realm;
+        return {kind, username + "@" + (pve_realm.empty() ? realm : pve_realm)};
+    }
+    return {"", username};
+}
+
 }  // namespace np::auth

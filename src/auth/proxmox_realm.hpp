@@ -9,11 +9,21 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "auth/realm.hpp"
 
 namespace np::auth {
 
 std::unique_ptr<Realm> make_proxmox_realm(const YAML::Node& entry, RealmDeps& deps);
+
+// How a user who logged in through the netpraxis realm `realm` (users.realm) is known to that realm's
+// backend, from `realms` (the `auth.realms` list of the configuration): its kind (local | ldap | proxmox; ""
+// when `realm` is not configured) and id: the Proxmox userid
+// `<username>@<pve_realm>` for a realm of kind proxmox, else the username.
+struct RealmUser {
+    std::string kind, id;
+};
+RealmUser realm_user(const YAML::Node& realms, const std::string& realm, const std::string& username);
 
 }  // namespace np::auth

@@ -299,7 +299,8 @@ int serve(const core::Config& config, const ServeOptions& options,
                                   return workflows.lint(spec, instructions);
                               },
                               &consoles,
-                              [&workflows](const store::ExerciseVersion& v) { workflows.check_lab(v); }});
+                              [&workflows](const store::ExerciseVersion& v) { workflows.check_lab(v); },
+                              [&providers] { return providers->render_metrics(); }});
 
     http::ServerOptions sopts;
     std::tie(sopts.address, sopts.port) = parse_listen(options.listen, config);

@@ -6,14 +6,17 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lab/access.hpp"
+#include "lab/progress.hpp"
 #include "lab/state.hpp"
 
 namespace np::lab {
@@ -22,6 +25,13 @@ namespace np::lab {
 struct ResourceHints {
     int cpus = 0;       // per node / VM
     int memory_mb = 0;  // per node / VM
+};
+
+// Who a lab is for, as the realm they log in with knows them. A provider that can give rights of its own
+// grants them to this identity (proxmox: a role on the student's own VM for a student of a `proxmox` realm).
+struct LabOwner {
+    std::string realm_kind;  // the kind of the student's login realm: local | ldap | proxmox ("": unknown)
+    std::string userid;      // their id in that realm's backend (proxmox: user@<pve realm>); may be empty
 };
 
 // What to build for one environment, not how: each provider takes from the exercise version what it
@@ -34,6 +44,7 @@ struct LabRequest {
     std::map<std::string, std::string>
         devices;  // the grading spec's devices: name -> platform (may be empty)
     ResourceHints resources;
+    LabOwner owner;
 };
 
 // A byte stream to a device console: a PTY (shells, vtysh) or a telnet socket (VPCS, GNS3 nodes).
@@ -50,6 +61,13 @@ class ConsoleStream {
     virtual void resize(unsigned short rows, unsigned short cols) = 0;
     // Ends the session (kills the shell of a PTY console; never sends `quit` to VPCS).
     virtual void close() = 0;
+};
+
+// A counter a provider exposes on /metrics as netpraxis_lab_<name>_total{provider="<provider>"}.
+struct ProviderCounter {
+    std::string name;  // snake_case, e.g. "orphaned_volumes_cleaned"
+    std::string help;  // one line
+    std::uint64_t value = 0;
 };
 
 class Provider {
@@ -80,6 +98,31 @@ class Provider {
     // Cleans what a crash of this process left behind (local: labs interrupted while being made or
     // removed); returns the environments it cleaned. The server calls it once at start.
     virtual boost::asio::awaitable<std::vector<std::string>> recover() = 0;
+    // Counters for /metrics (ProviderRegistry::render_metrics); none by default.
+    virtual std::vector<ProviderCounter> counters() const { return {}; }
+
+    // Attaches `sink` to the calls on `env` until the returned scope ends (progress.hpp); the sink must
+    // outlive the scope. One sink per environment (a later attach replaces the earlier one).
+    class ProgressScope {
+     public:
+        ProgressScope(Provider& provider, std::string env) : provider_(&provider), env_(std::move(env)) {}
+        ProgressScope(const ProgressScope&) = delete;
+        ProgressScope& operator=(const ProgressScope&) = delete;
+        ~ProgressScope();
+
+     private:
+        Provider* provider_;
+        std::string env_;
+    };
+    [[nodiscard]] ProgressScope attach_progress(const std::string& env, ProgressSink& sink);
+
+ protected:
+    // The sink attached to `env`, or one that drops everything.
+    ProgressSink& progress(const std::string& env);
+
+ private:
+    std::mutex progress_mutex_;
+    std::map<std::string, ProgressSink*, std::less<>> progress_;
 };
 
 }  // namespace np::lab

@@ -30,4 +30,26 @@ std::vector<std::string> ProviderRegistry::names() const {
     return out;
 }
 
+std::string ProviderRegistry::render_metrics() const {
+    struct Family {
+        std::string help;
+        std::vector<std::string> samples;
+    };
+    std::map<std::string, Family> families;  // by metric name, so each gets one HELP/TYPE
+    for (const auto& [provider_name, provider] : providers_)
+        for (const auto& c : provider->counters()) {
+            auto name = "netpraxis_lab_" + c.name + "_total";
+            auto& f = families[name];
+            if (f.help.empty()) f.help = c.help;
+            f.samples.push_back(name + "{provider=\"" + provider_name + "\"} " + std::to_string(c.value) +
+                                "\n");
+        }
+    std::string out;
+    for (const auto& [name, f] : families) {
+        out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " counter\n";
+        for (const auto& line : f.samples) out += line;
+    }
+    return out;
+}
+
 }  // namespace np::lab

@@ -23,6 +23,8 @@ class ProviderRegistry {
     bool contains(std::string_view name) const { return providers_.find(name) != providers_.end(); }
     // Registered names, sorted.
     std::vector<std::string> names() const;
+    // Every provider's counters() as Prometheus text (one HELP/TYPE per counter name), for /metrics.
+    std::string render_metrics() const;
 
  private:
     std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers_;

@@ -18,6 +18,8 @@
 #include "lab/local/console.hpp"
 #include "lab/telnet_console.hpp"
 #include "labpve/project_check.hpp"
+#include "labpve/student_access.hpp"
+#include "pve/access.hpp"
 #include "pve/tasks.hpp"
 #include "pve/workloads.hpp"
 
@@ -159,6 +161,7 @@ struct ProxmoxProvider::Impl {
     ProxmoxOptions options;
     pve::Client client;
     ProxmoxStats stats;
+    StudentAccess access{client};
     std::map<std::string, std::string> env_template;  // env -> template name (reset clones it again)
     std::set<std::string> building;                   // templates being built by this process
 
@@ -247,7 +250,7 @@ struct ProxmoxProvider::Impl {
         }
     }
 
-    asio::awaitable<void> build(const std::string& name, std::string zip) {
+    asio::awaitable<void> build(const std::string& name, std::string zip, lab::ProgressSink& sink) {
         pve::TemplateBuild b;
         b.base_vmid = options.base_vmid;
         b.name = name;
@@ -258,6 +261,9 @@ struct ProxmoxProvider::Impl {
         b.import_project = [this, &zip, deadline](const std::string& ip, int vmid) -> asio::awaitable<void> {
             log::info("labpve.template_import", {{"vmid", vmid}, {"address", ip}});
             co_await import_lab_project(executor, options, ip, zip, deadline);
+        };
+        b.on_step = [&sink](std::string step) -> asio::awaitable<void> {
+            co_await sink.step(std::move(step));
         };
         auto summary = co_await pve::build_template(client, b, {});
         if (summary.failed || summary.vmid == 0) {
@@ -317,7 +323,7 @@ struct ProxmoxProvider::Impl {
         co_await wait_task(co_await client.shutdown(pve::GuestKind::qemu, vm.node, vm.vmid, 60, true));
     }
 
-    asio::awaitable<void> ensure_built(const std::string& name, std::string zip) {
+    asio::awaitable<void> ensure_built(const std::string& name, std::string zip, lab::ProgressSink& sink) {
         auto rows = co_await client.cluster_resources("vm");
         if (find_guest(rows, name, true)) co_return;
         if (options.base_vmid <= 0)
@@ -330,7 +336,47 @@ struct ProxmoxProvider::Impl {
             d.limits = limits();
             co_await pve::delete_batch(client, d, {});
         }
-        co_await build(name, std::move(zip));
+        co_await build(name, std::move(zip), sink);
+    }
+
+    // Gives each of `students` the student role on the VM of `env`; when Proxmox refuses, the VM goes
+    // (nothing left behind that its student cannot use) and the refusal is the error.
+    asio::awaitable<void> grant_or_remove(const std::string& env, const pve::Resource& vm,
+                                          const std::vector<std::string>& students) {
+        std::optional<core::Error> refused;
+        for (const auto& userid : students) {
+            try {
+                co_await access.grant(userid, vm.vmid);
+                ++stats.acl_grants;
+            } catch (const core::Error& e) {
+                refused = core::Error(e.code(), "Proxmox did not give " + userid + " the role " +
+                                                    pve::kStudentRole + " on VM " + std::to_string(vm.vmid) +
+                                                    " (" + e.what() + "); the VM was removed");
+                break;
+            }
+        }
+        if (!refused) co_return;
+        log::warn("labpve.grant_failed", {{"env", env}, {"vmid", vm.vmid}, {"error", refused->what()}});
+        std::vector<int> vmids{
+            vm.vmid};  // (a named local: GCC 12 miscompiles braced temporaries in co_await)
+        co_await remove_vms(env, std::move(vmids));
+        throw *refused;
+    }
+
+    // Revokes the students' roles, then the verified delete; returns the orphaned volumes it removed.
+    asio::awaitable<std::uint64_t> remove_vms(const std::string& env, std::vector<int> vmids) {
+        for (int vmid : vmids) stats.acl_revokes += co_await access.revoke_all(vmid);
+        pve::DeleteBatch d;
+        d.vmids = std::move(vmids);
+        d.limits = limits();
+        auto summary = co_await pve::delete_batch(client, d, {});
+        stats.orphans_cleaned += summary.orphans_cleaned;
+        if (summary.failed) {
+            std::string why;
+            for (const auto& e : summary.errors) why += (why.empty() ? "" : "; ") + e;
+            throw core::upstream("deleting the VM of " + env + " failed: " + why);
+        }
+        co_return summary.orphans_cleaned;
     }
 
     asio::awaitable<lab::Observed> observe_lab(const pve::Resource& vm);
@@ -385,7 +431,7 @@ asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& re
     impl->building.insert(name);
     std::exception_ptr failure;
     try {
-        co_await impl->ensure_built(name, std::move(zip));
+        co_await impl->ensure_built(name, std::move(zip), progress(request.env));
     } catch (...) {
         failure = std::current_exception();
     }
@@ -395,9 +441,16 @@ asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& re
 
 asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
     auto impl = impl_;
-    if (co_await impl->find_vm(request.env)) co_return;  // idempotent
-    auto name = template_name(project_bytes(impl->options.projects_dir, request.gns3_project));
-    co_await impl->clone(request.env, name);
+    auto vm = co_await impl->find_vm(request.env);  // idempotent: an existing VM is kept (and granted)
+    if (!vm) {
+        auto name = template_name(project_bytes(impl->options.projects_dir, request.gns3_project));
+        co_await impl->clone(request.env, name);
+        vm = co_await impl->require_vm(request.env);
+    }
+    if (auto student = proxmox_student(request.owner); !student.empty()) {
+        std::vector<std::string> students{student};
+        co_await impl->grant_or_remove(request.env, *vm, students);
+    }
 }
 
 asio::awaitable<void> ProxmoxProvider::start(const std::string& env) {
@@ -427,8 +480,10 @@ asio::awaitable<void> ProxmoxProvider::reset(const std::string& env) {
     auto impl = impl_;
     auto vm = co_await impl->require_vm(env);
     auto tpl = co_await impl->template_of(vm);
+    auto students = co_await impl->access.holders(vm.vmid);  // revoked by destroy, granted again below
     co_await destroy(env);
     co_await impl->clone(env, tpl);
+    if (!students.empty()) co_await impl->grant_or_remove(env, co_await impl->require_vm(env), students);
     co_await start(env);
 }
 
@@ -443,17 +498,11 @@ asio::awaitable<void> ProxmoxProvider::destroy(const std::string& env) {
             d.vmids.push_back(r.vmid);
         }
     if (d.vmids.empty()) co_return;  // absent is success
-    d.limits = impl->limits();
-    auto summary = co_await pve::delete_batch(impl->client, d, {});
-    impl->stats.orphans_cleaned += summary.orphans_cleaned;
-    if (summary.failed) {
-        std::string why;
-        for (const auto& e : summary.errors) why += (why.empty() ? "" : "; ") + e;
-        throw core::upstream("deleting the VM of " + env + " failed: " + why);
-    }
+    auto orphans = co_await impl->remove_vms(env, std::move(d.vmids));
+    progress(env).fact("orphaned_volumes_cleaned", static_cast<std::int64_t>(orphans));
     ++impl->stats.destroys;
     impl->env_template.erase(env);
-    log::info("labpve.destroyed", {{"env", env}, {"orphans_cleaned", summary.orphans_cleaned}});
+    log::info("labpve.destroyed", {{"env", env}, {"orphans_cleaned", orphans}});
 }
 
 asio::awaitable<lab::Observed> ProxmoxProvider::observe(const std::string& env) {
@@ -519,6 +568,17 @@ asio::awaitable<std::vector<std::string>> ProxmoxProvider::recover() {
 
 ProxmoxStats ProxmoxProvider::stats() const {
     return impl_->stats;
+}
+
+std::vector<lab::ProviderCounter> ProxmoxProvider::counters() const {
+    const auto& s = impl_->stats;
+    return {{"templates_built", "Template VMs built.", s.templates_built},
+            {"clones", "Environment VMs cloned.", s.clones},
+            {"destroys", "Environment VMs destroyed by a verified delete.", s.destroys},
+            {"orphaned_volumes_cleaned", "Volumes a verified delete found left behind and removed.",
+             s.orphans_cleaned},
+            {"student_grants", "Student roles granted on their VMs.", s.acl_grants},
+            {"student_revokes", "Student roles revoked from their VMs.", s.acl_revokes}};
 }
 
 }  // namespace np::labpve

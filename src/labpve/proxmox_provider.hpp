@@ -48,6 +48,7 @@ struct ProxmoxOptions {
 // Counters for /metrics and tests.
 struct ProxmoxStats {
     std::uint64_t templates_built = 0, clones = 0, destroys = 0, orphans_cleaned = 0;
+    std::uint64_t acl_grants = 0, acl_revokes = 0;  // student roles on /vms/{vmid} (student_access.hpp)
 };
 
 class ProxmoxProvider : public lab::Provider {
@@ -70,6 +71,7 @@ class ProxmoxProvider : public lab::Provider {
     boost::asio::awaitable<std::vector<std::string>> recover() override;
 
     ProxmoxStats stats() const;
+    std::vector<lab::ProviderCounter> counters() const override;
 
     struct Impl;
 

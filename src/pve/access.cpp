@@ -1,6 +1,8 @@
 #include "pve/access.hpp"
 
 #include <boost/json.hpp>
+#include <set>
+#include <string_view>
 
 #include "core/error.hpp"
 
@@ -46,6 +48,22 @@ asio::awaitable<void> put_acl(Client& client, const std::string& userid, int vmi
     co_await client.call("PUT", "/access/acl", p);  // idempotent: the same entry set twice is one entry
 }
 
+// A role's privileges as GET /access/roles lists them ("VM.Audit,VM.Console").
+std::set<std::string> privilege_set(std::string_view joined) {
+    std::set<std::string> out;
+    std::size_t start = 0;
+    while (start <= joined.size()) {
+        auto end = joined.find(',', start);
+        if (end == std::string_view::npos) end = joined.size();
+        auto item = joined.substr(start, end - start);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) out.emplace(item);
+        start = end + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> student_role_privileges() {
@@ -53,16 +71,21 @@ std::vector<std::string> student_role_privileges() {
 }
 
 asio::awaitable<void> ensure_role(Client& client, std::string roleid, std::vector<std::string> privileges) {
-    auto roles = co_await client.call("GET", "/access/roles");
-    if (roles.is_array())
-        for (const auto& r : roles.get_array())
-            if (r.is_object() && str(r.get_object(), "roleid") == roleid) co_return;
     std::string privs;
     for (const auto& p : privileges) privs += (privs.empty() ? "" : ",") + p;
     // (named locals, not braced temporaries inside co_await: GCC 12 miscompiles those)
     Params params;
-    params.emplace_back("roleid", roleid);
     params.emplace_back("privs", privs);
+    auto roles = co_await client.call("GET", "/access/roles");
+    if (roles.is_array())
+        for (const auto& r : roles.get_array()) {
+            if (!r.is_object() || str(r.get_object(), "roleid") != roleid) continue;
+            if (privilege_set(str(r.get_object(), "privs")) == privilege_set(privs)) co_return;
+            // Made by an older netpraxis or edited by hand: set it back to exactly these privileges.
+            co_await client.call("PUT", "/access/roles/" + roleid, params);
+            co_return;
+        }
+    params.emplace_back("roleid", roleid);
     CallOptions once;
     once.idempotent = false;
     try {

@@ -23,7 +23,8 @@ struct AclEntry {
     bool propagate = true;
 };
 
-// Creates the role with these privileges when it does not exist yet (an existing one is left as it is).
+// Creates the role with these privileges when it does not exist yet; an existing one with other
+// privileges gets exactly these (PUT /access/roles/{roleid}).
 boost::asio::awaitable<void> ensure_role(Client& client, std::string roleid,
                                          std::vector<std::string> privileges);
 // Creates netpraxis's student role (kStudentRole) when missing.

@@ -541,11 +541,14 @@ asio::awaitable<Summary> build_template(Client& client, TemplateBuild build, Pro
         try {
             if (names.count(name)) throw core::conflict("a guest named '" + name + "' already exists");
             // A full clone of the base: the template must not depend on the base's disks.
+            if (build.on_step) co_await build.on_step("cloning base VM");
             int vmid = co_await clone_one(run, alloc, src, name, true, "");
             const auto& node = base.row.node;
+            if (build.on_step) co_await build.on_step("starting the VM");
             auto start_upid = co_await client.start(GuestKind::qemu, node, vmid);
             co_await run.waiter.wait_ok(start_upid, run.limits.task_timeout);
             // Poll the guest agent: it answers only after boot, and may first report only lo (API.md §6).
+            if (build.on_step) co_await build.on_step("waiting for guest agent");
             std::optional<std::string> ip;
             auto deadline = client.clock().now() + run.limits.agent_timeout;
             PollSchedule schedule(run.limits.poll);
@@ -564,9 +567,14 @@ asio::awaitable<Summary> build_template(Client& client, TemplateBuild build, Pro
                 first = false;
             }
             log::info("pve.template_ip", {{"vmid", vmid}, {"ip", *ip}});
-            if (build.import_project) co_await build.import_project(*ip, vmid);
+            if (build.import_project) {
+                if (build.on_step) co_await build.on_step("importing project");
+                co_await build.import_project(*ip, vmid);
+            }
+            if (build.on_step) co_await build.on_step("shutting down");
             auto down = co_await client.shutdown(GuestKind::qemu, node, vmid, 120, true);
             co_await run.waiter.wait_ok(down, run.limits.task_timeout);
+            if (build.on_step) co_await build.on_step("converting to template");
             auto tpl = co_await client.make_template(GuestKind::qemu, node, vmid);
             if (!tpl.empty()) co_await run.waiter.wait_ok(tpl, run.limits.task_timeout);
             run.summary.vmids.push_back(vmid);

@@ -69,6 +69,9 @@ struct TemplateBuild {
     // The seam for the GNS3 project import (src/gns3 arrives later): called with the VM's IP once the
     // guest agent reports one; empty: no import.
     std::function<boost::asio::awaitable<void>(const std::string& ip, int vmid)> import_project;
+    // Told each step as it begins ("cloning base VM", "starting the VM", "waiting for guest agent",
+    // "importing project", "shutting down", "converting to template"); empty: nothing told.
+    std::function<boost::asio::awaitable<void>(std::string step)> on_step;
     WorkloadLimits limits;
 };
 

@@ -2,7 +2,8 @@
 // custom roles, users, ACL entries on paths with propagation, and the permission walk of
 // PVE::AccessControl::roles (from "/" down to the path; at each level a user's own entries replace what
 // was inherited, else their groups' do; an entry applies below its path only with propagate; NoAccess
-// wins). root@pam (and its tokens, which the simulator treats as privsep=0) may do everything.
+// wins). root@pam (and its tokens made with privsep=0) may do everything; a token with privsep=1 (Proxmox's
+// default) holds what its own ACL entries grant, within its user's privileges.
 // Routes: /access/acl (GET, PUT with delete=1), /access/roles, /access/permissions, /access/users.
 #include <algorithm>
 #include <boost/json.hpp>
@@ -138,13 +139,15 @@ std::optional<std::set<std::string>> Simulator::Impl::role_privs(const std::stri
     return std::nullopt;
 }
 
-Privs Simulator::Impl::permissions(const std::string& id, const std::string& path) const {
+bool Simulator::Impl::token_privsep(const std::string& tokenid) const {
+    for (const auto& t : profile.tokens)
+        if (t.id == tokenid) return t.privsep;
+    return true;
+}
+
+// PVE::AccessControl::roles for one user (its own entries, else its groups') or one token (its own only).
+Privs Simulator::Impl::acl_walk(const std::string& ugid, bool token, const std::string& path) const {
     Privs out;
-    if (is_root(id)) {
-        for (const auto& p : builtin().valid) out[p] = true;
-        return out;
-    }
-    auto user = user_of(id);  // tokens: privsep=0, the user's privileges
     std::map<std::string, bool> roles;
     std::vector<std::string> levels{"/"};
     for (const auto& part : split_path(path))
@@ -156,9 +159,9 @@ Privs Simulator::Impl::permissions(const std::string& id, const std::string& pat
         std::map<std::string, bool> own, grouped;
         for (const auto& e : it->second) {
             if (!final && !e.propagate) continue;
-            if (e.type == "user" && e.ugid == user) own[e.roleid] = e.propagate;
+            if (e.type == (token ? "token" : "user") && e.ugid == ugid) own[e.roleid] = e.propagate;
             auto g = groups.find(e.ugid);
-            if (e.type == "group" && g != groups.end() && g->second.count(user))
+            if (!token && e.type == "group" && g != groups.end() && g->second.count(ugid))
                 grouped[e.roleid] = e.propagate;
         }
         if (!own.empty())
@@ -170,6 +173,21 @@ Privs Simulator::Impl::permissions(const std::string& id, const std::string& pat
     for (const auto& [role, propagate] : roles)
         if (auto privs = role_privs(role))
             for (const auto& p : *privs) out[p] = out[p] || propagate;
+    return out;
+}
+
+Privs Simulator::Impl::permissions(const std::string& id, const std::string& path) const {
+    Privs out;
+    if (is_root(id)) {
+        for (const auto& p : builtin().valid) out[p] = true;
+        return out;
+    }
+    auto user = user_of(id);
+    auto user_privs = user == "root@pam" ? permissions(user, path) : acl_walk(user, false, path);
+    if (user == id || !token_privsep(id)) return user_privs;
+    // RPCEnvironment::permissions: a privilege-separated token gets what both it and its user hold.
+    for (const auto& [priv, propagate] : acl_walk(id, true, path))
+        if (auto u = user_privs.find(priv); u != user_privs.end()) out[priv] = propagate && u->second;
     return out;
 }
 
@@ -337,6 +355,26 @@ http::Response create_role(Sim& sim, Call& c) {
     return reply(nullptr);
 }
 
+// PUT /access/roles/{roleid}: privs replace the role's (append=1: added to them), as PVE::API2::Role.
+http::Response update_role(Sim& sim, Call& c) {
+    const auto& id = c.var("roleid");
+    if (auto denied = sim.need(c, "/access", "Sys.Modify")) return *denied;
+    if (builtin().roles.count(id))
+        return pve_error(500, "auto-generated role '" + id + "' cannot be modified");
+    auto it = sim.custom_roles.find(id);
+    if (it == sim.custom_roles.end())
+        return pve_error(500, "update role failed: role '" + id + "' does not exist");
+    PrivSet privs;
+    if (c.p.count("append") && c.p["append"] == "1") privs = it->second;
+    for (const auto& priv : split_list(c.p["privs"])) {
+        if (!builtin().valid.count(priv))
+            return pve_error(500, "update role failed: invalid privilege '" + priv + "'");
+        privs.insert(priv);
+    }
+    it->second = std::move(privs);
+    return reply(nullptr);
+}
+
 http::Response delete_role(Sim& sim, Call& c) {
     const auto& id = c.var("roleid");
     if (auto denied = sim.need(c, "/access", "Sys.Modify")) return *denied;
@@ -427,6 +465,7 @@ void add_access_routes(RouteTable& t) {
     t.add({M::get, "/access/roles", list_roles});
     t.add({M::post, "/access/roles", create_role});
     t.add({M::get, "/access/roles/{roleid}", read_role});
+    t.add({M::put, "/access/roles/{roleid}", update_role});
     t.add({M::del, "/access/roles/{roleid}", delete_role});
     t.add({M::get, "/access/permissions", permissions});
     t.add({M::get, "/access/users", list_users});

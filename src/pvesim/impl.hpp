@@ -192,9 +192,12 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     bool known_realm(const std::string& user) const;
 
     // ---- privileges (access.cpp) ----
+    // root@pam, or one of its tokens made without privilege separation.
     bool is_root(const std::string& user) const {
-        return user == "root@pam" || user.rfind("root@pam!", 0) == 0;
+        return user == "root@pam" || (user.rfind("root@pam!", 0) == 0 && !token_privsep(user));
     }
+    bool token_privsep(const std::string& tokenid) const;  // true for an unknown token
+    Privs acl_walk(const std::string& ugid, bool token, const std::string& path) const;
     std::optional<std::set<std::string>> role_privs(const std::string& roleid) const;
     Privs permissions(const std::string& user, const std::string& path) const;
     bool has(const std::string& user, const std::string& path, const std::string& priv) const;

@@ -27,7 +27,8 @@ Profile base_cluster() {
         {9500, "pve1", "ct-tpl", "lxc", true, "local-lvm", 4LL << 30, 1LL << 30, false, false},
     };
     p.users = {{"root@pam", "rootpass"}, {"alice@teachers", "alice-pw"}, {"bob@students", "bob-pw"}};
-    p.tokens = {{"root@pam!ci", "6f1e2a9c-2b1d-4c3e-9a8b-7d6c5e4f3a21"}};
+    // (made with --privsep 0: the token acts as root@pam, as CI setups usually do)
+    p.tokens = {{"root@pam!ci", "6f1e2a9c-2b1d-4c3e-9a8b-7d6c5e4f3a21", false}};
     // The teacher administers guests and storage and sees the nodes' tasks; students start with nothing.
     p.acl = {{"/vms", "alice@teachers", "PVEVMAdmin", true},
              {"/storage", "alice@teachers", "PVEDatastoreAdmin", true},
@@ -157,9 +158,13 @@ Profile load_profile(std::string_view name) {
         }
         if (auto it = o.find("tokens"); it != o.end()) {
             p.tokens.clear();
-            for (const auto& t : it->value().as_array())
-                p.tokens.push_back(
-                    {std::string(t.at("id").as_string()), std::string(t.at("secret").as_string())});
+            for (const auto& t : it->value().as_array()) {
+                TokenSpec spec{std::string(t.at("id").as_string()), std::string(t.at("secret").as_string())};
+                if (auto pr = t.as_object().find("privsep"); pr != t.as_object().end())
+                    spec.privsep =
+                        pr->value().is_bool() ? pr->value().as_bool() : pr->value().to_number<int>() != 0;
+                p.tokens.push_back(std::move(spec));
+            }
         }
         if (auto it = o.find("acl"); it != o.end()) {
             p.acl.clear();

@@ -33,7 +33,7 @@ struct UserSpec {
     std::string userid, password;  // "alice@teachers"
 };
 
-// An ACL entry of user.cfg at start (a user; the simulator treats tokens as privsep=0).
+// An ACL entry of user.cfg at start (a user).
 struct AclSpec {
     std::string path, userid, roleid;  // "/vms", "alice@teachers", "PVEVMAdmin"
     bool propagate = true;
@@ -41,6 +41,9 @@ struct AclSpec {
 
 struct TokenSpec {
     std::string id, secret;  // "root@pam!ci", a UUID
+    // Privilege separation (`pveum user token add --privsep`, default 1 as in Proxmox): the token holds
+    // only what ACL entries on the token itself grant, within its user's privileges; 0: the user's own.
+    bool privsep = true;
 };
 
 struct Profile {

@@ -34,6 +34,10 @@ class FakeProvider final : public lab::Provider {
     std::vector<std::string> recovered;           // what recover() reports as cleaned
     lab::Inventory inventory_of_new_labs;         // given to labs made by create
     std::optional<lab::Observed> stuck;           // what observe() answers whatever the calls did
+    std::map<std::string, lab::LabOwner> owners;  // env -> the owner its create request named
+    std::vector<std::string> create_steps;        // reported on the attached progress sink by create
+    std::map<std::string, std::int64_t> destroy_facts;  // reported by destroy
+    std::vector<lab::ProviderCounter> counter_values;   // what counters() answers
 
     void set(const std::string& env, lab::EnvState state, std::vector<std::string> problems = {}) {
         labs[env].state = state;
@@ -55,6 +59,8 @@ class FakeProvider final : public lab::Provider {
     }
     boost::asio::awaitable<void> create(const lab::LabRequest& request) override {
         call("create", request.env);
+        owners[request.env] = request.owner;
+        for (const auto& s : create_steps) co_await progress(request.env).step(s);
         auto& l = labs[request.env];
         if (l.state == lab::EnvState::absent) {
             l.state = lab::EnvState::stopped;
@@ -85,6 +91,7 @@ class FakeProvider final : public lab::Provider {
     boost::asio::awaitable<void> destroy(const std::string& env) override {
         call("destroy", env);
         labs.erase(env);
+        for (const auto& [key, value] : destroy_facts) progress(env).fact(key, value);
         co_return;
     }
     boost::asio::awaitable<lab::Observed> observe(const std::string& env) override {
@@ -104,6 +111,7 @@ class FakeProvider final : public lab::Provider {
         throw core::not_found("fake lab '" + env + "' has no console for '" + node + "'");
         co_return nullptr;
     }
+    std::vector<lab::ProviderCounter> counters() const override { return counter_values; }
     boost::asio::awaitable<std::vector<std::string>> recover() override {
         call("recover", "");
         co_return recovered;

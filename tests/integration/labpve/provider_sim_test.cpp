@@ -17,8 +17,8 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "labpve/proxmox_provider.hpp"
-#include "pvesim/gns3_guests.hpp"
-#include "pvesim/simulator.hpp"
+#include "pve/access.hpp"
+#include "sim_world.hpp"
 
 namespace {
 
@@ -26,6 +26,8 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace np;
 using Ms = std::chrono::milliseconds;
+using labpve::testing::request;
+using labpve::testing::World;
 
 bool have_devices() {
     return geteuid() == 0 && access("/usr/lib/frr/frrinit.sh", X_OK) == 0 &&
@@ -59,84 +61,6 @@ asio::awaitable<std::string> converse(lab::ConsoleStream& console, const std::st
     co_return *out;
 }
 
-struct World {
-    fs::path dir = fs::temp_directory_path() / ("np-labpve-" + core::random_hex(4));
-    asio::io_context io;
-    std::unique_ptr<pvesim::Simulator> sim;
-    std::unique_ptr<pvesim::SimServer> server;
-    std::shared_ptr<pvesim::Gns3Guests> guests;
-    std::uint16_t port = 0;
-
-    explicit World(bool with_guests) {
-        sim = std::make_unique<pvesim::Simulator>(io.get_executor(), pvesim::load_profile("fast"), 1);
-        if (with_guests) {
-            pvesim::Gns3GuestOptions g;
-            g.address_octet = 70;  // lab prefix "qy": apart from the API end-to-end test's "qz" (71)
-            g.state_dir = dir / "guests";
-            std::mt19937 rng(std::random_device{}());
-            g.lab_port_base = static_cast<std::uint16_t>(30000 + (rng() % 60) * 100);
-            g.helper_binary = NETPRAXIS_BINARY;
-            // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
-            g.console_port_min = 12500;
-            g.console_port_max = 12999;
-            guests = std::make_shared<pvesim::Gns3Guests>(io.get_executor(), g);
-            sim->attach_gns3_guests(guests);
-        }
-        server = std::make_unique<pvesim::SimServer>(io.get_executor(), *sim,
-                                                     pvesim::SimServerOptions{"127.0.0.1", 0, false});
-        port = server->start();
-    }
-    ~World() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-
-    labpve::ProxmoxOptions options(std::string password = "rootpass") const {
-        labpve::ProxmoxOptions o;
-        o.client.url = "http://127.0.0.1:" + std::to_string(port);
-        o.client.credentials.user = "root@pam";
-        o.client.credentials.password = std::move(password);
-        o.client.retry = {Ms(5), Ms(50), 3};
-        o.base_vmid = 100;
-        o.vmid_low = 20000;
-        o.vmid_high = 20999;
-        o.projects_dir = std::string(NETPRAXIS_SOURCE_DIR) + "/examples";
-        o.poll_interval = Ms(50);
-        o.boot_timeout = Ms(60'000);
-        o.nodes_timeout = Ms(60'000);
-        return o;
-    }
-    boost::json::object stats() const { return boost::json::parse(sim->stats_json()).as_object(); }
-
-    template <class Body>
-    void run(Body body) {
-        auto fut = asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                std::exception_ptr failure;
-                try {
-                    co_await body();
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-                if (guests) co_await guests->shutdown();
-                co_await server->stop();
-                if (failure) std::rethrow_exception(failure);
-            },
-            asio::use_future);
-        io.run();
-        fut.get();
-    }
-};
-
-lab::LabRequest request(const std::string& env) {
-    lab::LabRequest r;
-    r.env = env;
-    r.gns3_project = "gns3-vpcs-router/gns3-vpcs-router.gns3project";
-    r.devices = {{"PC1", "vpcs"}, {"PC2", "vpcs"}, {"R1", "frr"}};
-    return r;
-}
-
 std::string netns_list() {
     std::string out;
     if (FILE* p = popen("ip netns list 2>/dev/null", "r")) {
@@ -155,8 +79,10 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
     labpve::ProxmoxProvider provider(w.io.get_executor(), w.options());
     const std::string env = "npt" + core::random_hex(4);
     std::int64_t vms_before = w.stats().at("vms").as_int64();
+    pve::Client root(w.io.get_executor(), w.options().client);  // reads the student's grants
     w.run([&]() -> asio::awaitable<void> {
         auto req = request(env);
+        req.owner = lab::LabOwner{"proxmox", "bob@students"};  // a user of the fast profile
         provider.check_request(req);
         EXPECT_EQ((co_await provider.observe(env)).state, lab::EnvState::absent);
         co_await provider.ensure_template(req);
@@ -192,8 +118,23 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
             EXPECT_NE(out.find("10.0.2.10/24"), std::string::npos) << out;
             pc2->close();
         }
+        auto grants = [&]() -> asio::awaitable<std::vector<std::string>> {
+            std::vector<std::string> out;
+            for (const auto& e : co_await pve::read_acl(root))
+                if (e.ugid == "bob@students" && e.roleid == pve::kStudentRole) out.push_back(e.path);
+            co_return out;
+        };
+        auto before_reset = co_await grants();
         co_await provider.reset(env);
         EXPECT_EQ((co_await provider.observe(env)).state, lab::EnvState::running);
+        auto after_reset = co_await grants();  // the new VM is the student's again, the old one is gone
+        EXPECT_EQ(before_reset.size(), 1u);
+        EXPECT_EQ(after_reset.size(), 1u);
+        for (const auto& r : co_await root.cluster_resources("vm")) {
+            if (r.name == env && !after_reset.empty()) {
+                EXPECT_EQ(after_reset.front(), "/vms/" + std::to_string(r.vmid));
+            }
+        }
         {  // back to the exercise's initial state
             auto pc2 = co_await provider.console(env, "PC2");
             auto out = co_await converse(*pc2, "show ip\n", "GATEWAY");
@@ -203,6 +144,7 @@ TEST(ProxmoxProvider, AnEnvironmentLivesAndDiesOnPveSimWithRealDevices) {
         }
         co_await provider.destroy(env);
         co_await provider.destroy(env);  // absent is success
+        EXPECT_TRUE((co_await grants()).empty());
         EXPECT_EQ((co_await provider.observe(env)).state, lab::EnvState::absent);
     });
     auto st = w.stats();

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "pve/tasks.hpp"
 #include "pvesim/profile.hpp"
@@ -187,6 +188,69 @@ TEST(PveAccess, BadGrantsAreRefusedAndNothingIsStored) {
         auto acl = co_await read_acl(root);
         EXPECT_TRUE(
             std::none_of(acl.begin(), acl.end(), [](const AclEntry& e) { return e.path == "/vms/9001"; }));
+    });
+}
+
+// Proxmox's defaults: a token is privilege-separated (it holds only what ACL entries on the token grant,
+// within its user's privileges), root@pam's included; --privsep 0 gives it its user's privileges.
+TEST(PveAccess, TokensArePrivilegeSeparatedByDefault) {
+    auto profile = pvesim::load_profile("fast");
+    profile.tokens.push_back({"alice@teachers!sep", "11111111-2222-3333-4444-555555555555"});
+    profile.tokens.push_back({"alice@teachers!full", "66666666-7777-8888-9999-000000000000", false});
+    profile.tokens.push_back({"root@pam!sep", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"});
+    SimFixture sim(profile);
+    sim.run([&]() -> asio::awaitable<void> {
+        Client root(sim.io.get_executor(), sim.options());
+        auto as_token = [&](const char* id, const char* secret) {
+            auto o = sim.options();
+            o.credentials.user.clear();
+            o.credentials.password.clear();
+            o.credentials.token_id = id;
+            o.credentials.token_secret = secret;
+            return Client(sim.io.get_executor(), o);
+        };
+        auto sep = as_token("alice@teachers!sep", "11111111-2222-3333-4444-555555555555");
+        auto full = as_token("alice@teachers!full", "66666666-7777-8888-9999-000000000000");
+        auto root_sep = as_token("root@pam!sep", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+        EXPECT_TRUE((co_await sep.cluster_resources("vm")).empty());  // no ACL on the token: nothing
+        EXPECT_TRUE((co_await root_sep.cluster_resources("vm")).empty());
+        EXPECT_FALSE((co_await full.cluster_resources("vm")).empty());  // alice's PVEVMAdmin on /vms
+        co_await refused([&]() -> asio::awaitable<void> { co_await sep.start(GuestKind::qemu, "pve1", 100); },
+                         core::Code::forbidden);
+        // An entry on the token gives it what both it and alice hold: VM.Audit, not VM.PowerMgmt.
+        Params grant{{"path", "/vms/100"}, {"tokens", "alice@teachers!sep"}, {"roles", "PVEAuditor"}};
+        co_await root.call("PUT", "/access/acl", grant);
+        auto rows = co_await sep.cluster_resources("vm");
+        EXPECT_TRUE(lists(rows, 100));
+        EXPECT_FALSE(lists(rows, 9000));
+        co_await refused([&]() -> asio::awaitable<void> { co_await sep.start(GuestKind::qemu, "pve1", 100); },
+                         core::Code::forbidden);
+    });
+}
+
+// ensure_role puts an existing role back to exactly netpraxis's privileges (PUT /access/roles/{roleid}).
+TEST(PveAccess, EnsureRoleCorrectsARoleWhosePrivilegesDiffer) {
+    SimFixture sim(pvesim::load_profile("fast"));
+    sim.run([&]() -> asio::awaitable<void> {
+        Client root(sim.io.get_executor(), sim.options());
+        Params made{{"roleid", kStudentRole}, {"privs", "VM.Audit,VM.Allocate"}};
+        CallOptions once;
+        once.idempotent = false;
+        co_await root.call("POST", "/access/roles", made, once);
+        co_await ensure_student_role(root);
+        auto role = co_await root.call("GET", std::string("/access/roles/") + kStudentRole);
+        std::set<std::string> privs;
+        for (const auto& kv : role.as_object()) privs.insert(std::string(kv.key()));
+        auto want = student_role_privileges();
+        EXPECT_EQ(privs, std::set<std::string>(want.begin(), want.end()));
+        co_await ensure_student_role(root);  // equal now: nothing to do
+        auto why = co_await refused(
+            [&]() -> asio::awaitable<void> {
+                std::vector<std::string> audit{"VM.Audit"};
+                co_await ensure_role(root, "PVEVMUser", audit);
+            },
+            core::Code::upstream);
+        EXPECT_NE(why.find("cannot be modified"), std::string::npos) << why;
     });
 }
 

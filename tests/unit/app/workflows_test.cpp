@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -76,12 +77,14 @@ struct World {
     store::Assignment assignment;
     store::Environment env;
 
-    explicit World(std::string topology = kTopology, std::string provider = "local") {
+    explicit World(std::string topology = kTopology, std::string provider = "local",
+                   const std::string& more_config = "") {
         dir = std::filesystem::temp_directory_path() / ("np-workflows-" + core::random_hex(4));
         std::filesystem::create_directories(dir / "platforms");
         std::ofstream(dir / "platforms" / "shell.yaml") << kShellPlatform;
-        config = std::make_unique<core::Config>(core::Config::from_string(
-            "eval:\n  platforms_dir: " + (dir / "platforms").string() + "\n  open_timeout: 2s\n"));
+        config = std::make_unique<core::Config>(
+            core::Config::from_string("eval:\n  platforms_dir: " + (dir / "platforms").string() +
+                                      "\n  open_timeout: 2s\n" + more_config));
         // A SQLite file in the test's own folder: like "sqlite::memory:" (a private throwaway database), but
         // not under the shared temp folder, which SqliteStoreMemory counts while tests run in parallel.
         store = store::open_store("sqlite:" + (dir / "np.db").string());
@@ -482,4 +485,42 @@ TEST(WorkflowsEvaluate, ALabThatIsNotRunningIsNotGraded) {
     EXPECT_NE(row.error.find("not running"), std::string::npos) << row.error;
     EXPECT_EQ(w.store->count_evaluations(w.assignment.id), 0);
     EXPECT_TRUE(w.fake->calls.empty());
+}
+
+// A student of a `proxmox` realm is named to the provider as their Proxmox user; the provider's steps show
+// on the job and its facts (orphaned volumes a destroy cleaned) on the environment and the job's result.
+TEST(WorkflowsReconcile, TheProviderLearnsTheOwnerAndReportsStepsAndFacts) {
+    World w(kTopology, "local",
+            "auth:\n  realms:\n    - {name: local, kind: local}\n"
+            "    - {name: students, kind: proxmox, role: student, pve_realm: ldap-students}\n");
+    auto u = w.student;
+    u.realm = "students";
+    w.store->update_user(u);
+    w.fake->create_steps = {"cloning base VM", "converting to template"};
+    w.fake->destroy_facts = {{"orphaned_volumes_cleaned", 2}};
+    w.record("running");
+    auto job = w.reconcile();
+    EXPECT_EQ(job.state, "succeeded") << job.error;
+    EXPECT_EQ(w.fake->owners[w.lab()].realm_kind, "proxmox");
+    EXPECT_EQ(w.fake->owners[w.lab()].userid, "s1@ldap-students");
+    std::vector<std::string> messages;
+    for (const auto& e : w.events("job.progress"))
+        if (e.contains("message")) messages.push_back(str(e.at("message")));
+    for (const char* step : {"driving the lab: cloning base VM", "driving the lab: converting to template"})
+        EXPECT_NE(std::find(messages.begin(), messages.end(), step), messages.end()) << step;
+
+    w.record("absent", "running");
+    job = w.reconcile();
+    EXPECT_EQ(job.state, "succeeded") << job.error;
+    auto ids = json::parse(w.environment().provider_ids).as_object();
+    EXPECT_EQ(ids.at("orphaned_volumes_cleaned").as_int64(), 2);
+    EXPECT_EQ(json::parse(job.result).as_object().at("orphaned_volumes_cleaned").as_int64(), 2);
+}
+
+TEST(WorkflowsReconcile, AStudentOfAnotherRealmIsNamedWithThatRealmsKind) {
+    World w;
+    w.record("running");
+    EXPECT_EQ(w.reconcile().state, "succeeded");
+    EXPECT_EQ(w.fake->owners[w.lab()].realm_kind, "local");
+    EXPECT_EQ(w.fake->owners[w.lab()].userid, "s1");
 }

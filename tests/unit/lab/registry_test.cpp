@@ -47,3 +47,23 @@ TEST(ProviderRegistry, ANameIsRegisteredOnce) {
     EXPECT_THROW(r.add(std::make_unique<testkit::FakeProvider>("")), core::Error);
     EXPECT_EQ(r.names(), std::vector<std::string>{"local"});
 }
+
+TEST(ProviderRegistry, RendersEveryProvidersCountersAsPrometheusTextOneFamilyPerName) {
+    lab::ProviderRegistry r;
+    auto a = std::make_unique<testkit::FakeProvider>("local");
+    auto b = std::make_unique<testkit::FakeProvider>("proxmox");
+    b->counter_values = {{"orphaned_volumes_cleaned", "Volumes left behind and removed.", 3},
+                         {"clones", "VMs cloned.", 7}};
+    a->counter_values = {{"clones", "Labs made.", 2}};
+    r.add(std::move(a));
+    r.add(std::move(b));
+    EXPECT_EQ(r.render_metrics(),
+              "# HELP netpraxis_lab_clones_total Labs made.\n"
+              "# TYPE netpraxis_lab_clones_total counter\n"
+              "netpraxis_lab_clones_total{provider=\"local\"} 2\n"
+              "netpraxis_lab_clones_total{provider=\"proxmox\"} 7\n"
+              "# HELP netpraxis_lab_orphaned_volumes_cleaned_total Volumes left behind and removed.\n"
+              "# TYPE netpraxis_lab_orphaned_volumes_cleaned_total counter\n"
+              "netpraxis_lab_orphaned_volumes_cleaned_total{provider=\"proxmox\"} 3\n");
+    EXPECT_EQ(lab::ProviderRegistry{}.render_metrics(), "");
+}

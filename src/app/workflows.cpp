@@ -5,6 +5,7 @@
 #include "app/consoles.hpp"
 #include "app/device_targets.hpp"
 #include "app/events.hpp"
+#include "app/exercise_files.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "core/config.hpp"
@@ -135,6 +136,9 @@ struct Workflows::Impl {
         request.topology = version.topology;
         request.gns3_project = version.gns3_project;
         request.devices = spec_devices(version.spec);
+        // An uploaded GNS3 project: its sha256 now, its bytes (one read) only when the lab is built below.
+        request.gns3_project_sha256 =
+            co_await pool.run([&] { return project_attachment(store, version).sha256; });
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
             env.observed_state = observed;
@@ -157,6 +161,9 @@ struct Workflows::Impl {
             auto desired =
                 store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
             if (desired == store::DesiredState::running) {
+                if (seen.state == lab::EnvState::absent && !request.gns3_project_sha256.empty())
+                    request.gns3_project_bytes = co_await pool.run(
+                        [&] { return store.attachment_bytes(request.gns3_project_sha256).value_or(""); });
                 prov.check_request(request);
                 if (seen.state == lab::EnvState::absent) {
                     co_await record(store::str(store::ObservedState::creating), "");
@@ -421,6 +428,11 @@ void Workflows::check_lab(const store::ExerciseVersion& version) const {
     request.topology = version.topology;
     request.gns3_project = version.gns3_project;
     request.devices = spec_devices(version.spec);
+    // An uploaded project is checked from the store (blocking: check_lab runs on the worker pool).
+    if (auto uploaded = project_attachment(impl_->store, version); !uploaded.sha256.empty()) {
+        request.gns3_project_sha256 = uploaded.sha256;
+        request.gns3_project_bytes = impl_->store.attachment_bytes(uploaded.sha256).value_or("");
+    }
     impl_->providers.get("proxmox").check_request(request);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -445,7 +446,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             if (stopping) co_return;
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-            parser.body_limit(options.body_limit);
+            parser.body_limit(std::max(options.body_limit, options.upload_limit));
 
             beast::get_lowest_layer(stream).expires_after(options.idle_timeout);
             auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
@@ -468,13 +469,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             auto started = std::chrono::steady_clock::now();
 
             auto& hdr = parser.get();
-            if (hdr[bhttp::field::expect] == "100-continue") {
-                if (auto len = parser.content_length(); len && *len > options.body_limit) {
-                    co_await write_simple(stream, 413, "Payload too large",
-                                          "the request body exceeds the server's limit", false);
-                    co_await linger(beast::get_lowest_layer(stream));
-                    co_return;
-                }
+            std::size_t body_limit = options.body_limit;
+            if (options.body_limit_for) {
+                auto verb = hdr.method();
+                Method m = verb == bhttp::verb::put    ? Method::put
+                           : verb == bhttp::verb::post ? Method::post
+                                                       : Method::other;
+                if (auto special = options.body_limit_for(m, std::string_view(hdr.target())))
+                    body_limit = special;
+            }
+            parser.body_limit(body_limit);
+            if (auto len = parser.content_length(); len && *len > body_limit) {  // said up front: answer now
+                const std::string detail =
+                    "the request body exceeds this route's limit of " + std::to_string(body_limit) + " bytes";
+                co_await write_simple(stream, 413, "Payload too large", detail, false);
+                co_await linger(beast::get_lowest_layer(stream));
+                co_return;
+            }
+            if (hdr[bhttp::field::expect] == "100-continue") {  // (a body over the limit was refused above)
                 // (a named local: GCC 12 mishandles conditional temporaries inside co_await arguments)
                 std::string_view cont =
                     hdr.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
@@ -598,7 +610,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         static char discard[16384];
         std::size_t total = 0;
         stream.expires_after(std::chrono::seconds(2));
-        while (total < 8 * options.body_limit + (1 << 20)) {
+        while (total < 8 * std::max(options.body_limit, options.upload_limit) + (1 << 20)) {
             auto [rec, n] = co_await stream.async_read_some(asio::buffer(discard), use_nothrow);
             if (rec) break;
             total += n;

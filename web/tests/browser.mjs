@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { assignThroughCourse, pageSteps } from "./pages.mjs";
+import { uploadSteps } from "./uploads.mjs";
 
 const require = createRequire(import.meta.url);
 const base = process.env.NP_URL;
@@ -235,6 +236,7 @@ async function main() {
 
     // Issue 11's other pages: drill-down, courses, gradebook, audit log, the realm picker.
     await pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId: s.aliceId, files: { spec, topology, instructions } });
+    await uploadSteps({ teacher, T, check, axe, shot, files: { spec, topology, instructions } });
 
     // An expired session: back to the login page, then to where the user was.
     await studentCtx.clearCookies();

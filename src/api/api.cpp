@@ -201,6 +201,14 @@ static http::Response problem_from(const core::Error& e, std::string_view rid) {
     return r;
 }
 
+std::size_t Api::body_limit(http::Method method, std::string_view target) const {
+    auto path = target.substr(0, target.find('?'));
+    http::PathParams params;
+    bool mismatch = false;
+    const Route* route = router_.match(method, path, params, mismatch);
+    return route && !route->upload.empty() ? deps_.options.uploads.max_file : 0;
+}
+
 Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()) {
     auto& d = deps_;
     if (!d.options.static_dir.empty())
@@ -310,6 +318,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
     add_auth_routes(router_, deps_);
     add_user_routes(router_, deps_);
     add_exercise_routes(router_, deps_);
+    add_exercise_file_routes(router_, deps_);
     add_assignment_routes(router_, deps_);
     add_job_routes(router_, deps_);
     add_docs_routes(router_);
@@ -443,6 +452,10 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
                     throw core::invalid("Content-Type must be application/json");
                 body = validate_body(*route, req.body);
                 ctx.body = &body;
+            } else if (!route->upload.empty()) {
+                if (req.body.empty())
+                    throw core::invalid("the upload is empty",
+                                        {{"body", "send the file's bytes as the body"}});
             } else if (!req.body.empty() && unsafe_method(req.method)) {
                 throw core::invalid("this request takes no body");
             }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/router.hpp"
+#include "app/exercise_files.hpp"
 #include "core/error.hpp"
 #include "http/message.hpp"
 
@@ -46,6 +47,7 @@ struct ApiOptions {
     std::vector<std::string> allowed_origins;
     std::string metrics = "loopback";          // who reads /metrics: loopback | public | off
     std::vector<std::string> trusted_proxies;  // addresses whose X-Forwarded-Proto is believed
+    app::UploadLimits uploads;                 // exercises.*: uploaded projects and zips
 };
 
 struct ApiDeps {
@@ -77,6 +79,9 @@ class Api {
     ~Api();
     boost::asio::awaitable<http::Response> handle(http::Request& request);
     const Router& router() const { return router_; }
+    // The body limit of the route a request goes to, for http::ServerOptions::body_limit_for: an upload
+    // route's (exercises.max_file), 0 for any other (server.body_limit). Thread-safe.
+    std::size_t body_limit(http::Method method, std::string_view target) const;
 
  private:
     ApiDeps deps_;

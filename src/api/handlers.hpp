@@ -66,6 +66,15 @@ json::object audit_json(const store::AuditEntry& a);
 void audit(store::Store& store, const Context& ctx, std::string action, std::string object_type,
            std::string object_id, std::string detail = "{}", std::string outcome = "ok");
 
+// Exercises (routes_exercises.cpp), shared with routes_exercise_files.cpp. Blocking ones: inside pool.run.
+int version_param(const Context& ctx);
+store::Exercise require_exercise(store::Store& st, const std::string& id);  // by id or slug; not_found
+std::pair<store::Exercise, store::ExerciseVersion> require_version(store::Store& st, const std::string& id,
+                                                                   int n);
+// A version's content checked as the API checks it when it is sent (YAML, topology, project name): a 400
+// with one field per problem.
+void check_version_content(const store::ExerciseVersion& v);
+
 void add_auth_routes(Router& r, ApiDeps& d);
 void add_user_routes(Router& r, ApiDeps& d);
 void add_exercise_routes(Router& r, ApiDeps& d);
@@ -76,5 +85,6 @@ void add_websocket_routes(Router& r, ApiDeps& d);
 void add_course_routes(Router& r, ApiDeps& d);     // issue 12: courses, rosters, assigning to a course
 void add_gradebook_routes(Router& r, ApiDeps& d);  // issue 12: gradebooks, class grading
 void add_web_routes(Router& r, ApiDeps& d);
+void add_exercise_file_routes(Router& r, ApiDeps& d);  // issues 10 and 11: uploaded projects and zips
 
 }  // namespace np::api

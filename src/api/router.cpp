@@ -135,6 +135,13 @@ std::string Router::openapi(std::string_view version) const {
             op["requestBody"] =
                 json::object{{"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}};
         }
+        if (!r.upload.empty()) {
+            json::object content;
+            for (const auto& type : r.upload)
+                content[type] = json::object{{"schema", {{"type", "string"}, {"format", "binary"}}}};
+            op["requestBody"] = json::object{{"required", true}, {"content", std::move(content)}};
+            op["x-upload"] = true;
+        }
         json::object responses;
         if (r.websocket) {
             op["x-websocket"] = true;

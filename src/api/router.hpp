@@ -62,6 +62,10 @@ struct Route {
     // http::websocket_response(session), which the server runs on the upgraded connection. A refusal is
     // an ordinary problem response; a plain GET gets 426. Exported as x-websocket in the OpenAPI document.
     bool websocket = false;
+    // An upload (issues 10 and 11): the body is raw bytes (`upload` names their media types, e.g.
+    // "application/zip"), not JSON, up to exercises.max_file instead of server.body_limit; the handler reads
+    // Request::body. Documented as such in the OpenAPI document.
+    std::vector<std::string> upload;
     std::size_t index = 0;  // position in the table (set by Router::add; metrics use it)
 };
 

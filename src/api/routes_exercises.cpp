@@ -77,18 +77,24 @@ store::ExerciseVersion version_from_body(const Context& ctx, const std::string& 
     return v;
 }
 
+const std::vector<Field> kContentFields = {
+    {"spec", "string", false, "exercise.yaml text (FORMATS.md)"},
+    {"instructions", "string", false, "Markdown"},
+    {"topology", "string", false, "topology.yaml text for the local provider"},
+    {"gns3_project", "string", false, "GNS3 project for the proxmox provider"}};
+
+}  // namespace
+
 int version_param(const Context& ctx) {
     return static_cast<int>(parse_int(ctx.param("version"), "version", 1, INT32_MAX));
 }
 
-// The exercise named by id or slug (blocking: call inside pool.run); not_found names it.
 store::Exercise require_exercise(store::Store& st, const std::string& id) {
     auto ex = st.get_exercise(id);
     if (!ex) throw core::not_found("no exercise '" + id + "'");
     return *ex;
 }
 
-// One version of an exercise (blocking); not_found names what is missing.
 std::pair<store::Exercise, store::ExerciseVersion> require_version(store::Store& st, const std::string& id,
                                                                    int n) {
     auto ex = require_exercise(st, id);
@@ -97,13 +103,12 @@ std::pair<store::Exercise, store::ExerciseVersion> require_version(store::Store&
     return {ex, *v};
 }
 
-const std::vector<Field> kContentFields = {
-    {"spec", "string", false, "exercise.yaml text (FORMATS.md)"},
-    {"instructions", "string", false, "Markdown"},
-    {"topology", "string", false, "topology.yaml text for the local provider"},
-    {"gns3_project", "string", false, "GNS3 project for the proxmox provider"}};
-
-}  // namespace
+void check_version_content(const store::ExerciseVersion& v) {
+    check_yaml("spec", v.spec);
+    check_yaml("topology", v.topology);
+    check_topology(v.topology);
+    check_gns3_project(v.gns3_project);
+}
 
 void add_exercise_routes(Router& r, ApiDeps& d) {
     r.add({http::Method::get,
@@ -215,6 +220,9 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    store::ExerciseVersion out;
                    d.store.transaction([&] {
                        out = d.store.add_version(nv);
+                       // The uploaded files (a GNS3 project) carry over to the new version: shared bytes.
+                       if (auto prev = d.store.get_version(ex.id, out.version - 1))
+                           d.store.copy_attachments(prev->id, out.id);
                        audit(d.store, ctx, "exercise.version.add", "exercise", ex.id);
                    });
                    return out;

@@ -8,6 +8,7 @@
 #include "app/consoles.hpp"
 #include "app/device_targets.hpp"
 #include "app/events.hpp"
+#include "app/exercise_files.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
 #include "auth/proxmox_realm.hpp"
@@ -138,7 +139,7 @@ struct Workflows::Impl {
 
     // Drives the lab of `env` towards its desired state (reconcile's middle).
     template <class Record>
-    asio::awaitable<void> drive(JobContext& ctx, lab::Provider& prov, const lab::LabRequest& request,
+    asio::awaitable<void> drive(JobContext& ctx, lab::Provider& prov, lab::LabRequest& request,
                                 const store::Environment& env, const std::string& action, Record& record) {
         const auto& name = request.env;
         co_await ctx.progress(0, 3, "observing the lab");
@@ -148,6 +149,9 @@ struct Workflows::Impl {
         auto desired =
             store::parse<store::DesiredState>(env.desired_state).value_or(store::DesiredState::absent);
         if (desired == store::DesiredState::running) {
+            if (seen.state == lab::EnvState::absent && !request.gns3_project_sha256.empty())
+                request.gns3_project_bytes = co_await pool.run(
+                    [&] { return store.attachment_bytes(request.gns3_project_sha256).value_or(""); });
             prov.check_request(request);
             if (seen.state == lab::EnvState::absent) {
                 co_await record(store::str(store::ObservedState::creating), "");
@@ -191,6 +195,9 @@ struct Workflows::Impl {
             auto who = auth::realm_user(realms, student->realm, student->username);
             request.owner = lab::LabOwner{who.kind, who.id};
         }
+        // An uploaded GNS3 project: its sha256 now, its bytes (one read) only when the lab is built below.
+        request.gns3_project_sha256 =
+            co_await pool.run([&] { return project_attachment(store, version).sha256; });
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
             env.observed_state = observed;
@@ -497,6 +504,11 @@ void Workflows::check_lab(const store::ExerciseVersion& version) const {
     request.topology = version.topology;
     request.gns3_project = version.gns3_project;
     request.devices = spec_devices(version.spec);
+    // An uploaded project is checked from the store (blocking: check_lab runs on the worker pool).
+    if (auto uploaded = project_attachment(impl_->store, version); !uploaded.sha256.empty()) {
+        request.gns3_project_sha256 = uploaded.sha256;
+        request.gns3_project_bytes = impl_->store.attachment_bytes(uploaded.sha256).value_or("");
+    }
     impl_->providers.get("proxmox").check_request(request);
 }
 

@@ -160,6 +160,20 @@ std::map<std::string, app::JobKindOptions> job_kinds(const core::Config& config)
     return kinds;
 }
 
+// exercises.*: how large an uploaded GNS3 project or exercise zip may be (examples/netpraxis.yaml).
+app::UploadLimits upload_limits(const core::Config& config) {
+    app::UploadLimits l;
+    auto size = [&](const char* key, std::size_t fallback) {
+        auto v = config.get_int(key, static_cast<std::int64_t>(fallback));
+        if (v < 1) throw core::invalid(std::string(key) + " must be a positive number of bytes or entries");
+        return static_cast<std::size_t>(v);
+    };
+    l.max_file = size("exercises.max_file", l.max_file);
+    l.zip_max_entries = size("exercises.zip_max_entries", l.zip_max_entries);
+    l.zip_max_total = size("exercises.zip_max_total", l.zip_max_total);
+    return l;
+}
+
 // The lab providers of this server. A new provider is built and added here (one line), under its name.
 std::unique_ptr<lab::ProviderRegistry> make_providers(const core::Config& config,
                                                       asio::any_io_executor executor,
@@ -294,6 +308,7 @@ int serve(const core::Config& config, const ServeOptions& options,
         config.node("server.static_dir") ? config.get_string("server.static_dir", "") : default_web_dir();
     aopts.environment_provider = new_environment_provider;
     aopts.sse_keepalive = config.get_duration("events.keepalive", std::chrono::seconds(15));
+    aopts.uploads = upload_limits(config);  // exercises.*: uploaded GNS3 projects and zips
     api::Api api(api::ApiDeps{*store, pool, jwt, login, bus, jobs, aopts, [&] { return !shutting_down; },
                               [&workflows](const std::string& spec, const std::string& instructions) {
                                   return workflows.lint(spec, instructions);
@@ -315,6 +330,10 @@ int serve(const core::Config& config, const ServeOptions& options,
     sopts.ws_max_message =
         static_cast<std::size_t>(config.get_int("server.websocket_max_message", 1024 * 1024));
     // HTTPS on the same port (issue 16): both PEM files, or neither; session cookies are then Secure.
+    sopts.upload_limit = aopts.uploads.max_file;  // upload routes take larger bodies than server.body_limit
+    sopts.body_limit_for = [&api](http::Method m, std::string_view target) {
+        return api.body_limit(m, target);
+    };
     sopts.tls_cert_file = config.get_string("server.tls.cert", "");
     sopts.tls_key_file = config.get_string("server.tls.key", "");
     const std::string scheme = sopts.tls_cert_file.empty() ? "http://" : "https://";

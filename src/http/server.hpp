@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,11 @@ struct ServerOptions {
     std::uint16_t port = 8080;  // 0: pick a free port (tests)
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
+    // A route-specific body limit (uploads: an exercise's GNS3 project or zip), asked with the method and
+    // target once the headers are read; 0 keeps body_limit. Beyond it: 413. `upload_limit` is the largest
+    // it ever answers (the parser's bound while headers are read).
+    std::function<std::size_t(Method, std::string_view target)> body_limit_for;
+    std::size_t upload_limit = 0;
     std::chrono::milliseconds idle_timeout{60'000};    // keep-alive: waiting for a request's first bytes
     std::chrono::milliseconds read_timeout{30'000};    // reading one request once it has started
     std::chrono::milliseconds write_timeout{30'000};   // writing one response (or one stream chunk)

@@ -1,6 +1,7 @@
 // The HTTP exchange of one connection (Server::Impl, server_impl.hpp): read a request under the header and
 // body limits and the per-phase timeouts, call the handler, write the answer (whole, streamed, or hand the
 // connection to a WebSocket session in server_ws.cpp), keep the connection alive or end it.
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
@@ -45,7 +46,7 @@ asio::awaitable<void> Server::Impl::serve_connection(Stream& stream, beast::flat
         if (stopping) co_return;
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-        parser.body_limit(options.body_limit);
+        parser.body_limit(std::max(options.body_limit, options.upload_limit));
         if (!co_await read_request(stream, buffer, parser, me)) co_return;
         auto started = std::chrono::steady_clock::now();
 
@@ -107,13 +108,23 @@ asio::awaitable<bool> Server::Impl::read_request(Stream& stream, beast::flat_buf
     me.state = State::busy;
     ++busy;
     auto& hdr = parser.get();
-    if (hdr[bhttp::field::expect] == "100-continue") {
-        if (auto len = parser.content_length(); len && *len > options.body_limit) {
-            co_await write_simple(stream, 413, "Payload too large",
-                                  "the request body exceeds the server's limit", false);
-            co_await linger(beast::get_lowest_layer(stream));
-            co_return false;
-        }
+    std::size_t body_limit = options.body_limit;
+    if (options.body_limit_for) {
+        auto verb = hdr.method();
+        Method m = verb == bhttp::verb::put    ? Method::put
+                   : verb == bhttp::verb::post ? Method::post
+                                               : Method::other;
+        if (auto special = options.body_limit_for(m, std::string_view(hdr.target()))) body_limit = special;
+    }
+    parser.body_limit(body_limit);
+    if (auto len = parser.content_length(); len && *len > body_limit) {  // said up front: answer now
+        const std::string detail =
+            "the request body exceeds this route's limit of " + std::to_string(body_limit) + " bytes";
+        co_await write_simple(stream, 413, "Payload too large", detail, false);
+        co_await linger(beast::get_lowest_layer(stream));
+        co_return false;
+    }
+    if (hdr[bhttp::field::expect] == "100-continue") {  // (a body over the limit was refused above)
         // (a named local: GCC 12 mishandles conditional temporaries inside co_await arguments)
         std::string_view cont =
             hdr.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
@@ -207,7 +218,7 @@ asio::awaitable<void> Server::Impl::linger(beast::tcp_stream& stream) {
     static char discard[16384];
     std::size_t total = 0;
     stream.expires_after(std::chrono::seconds(2));
-    while (total < 8 * options.body_limit + (1 << 20)) {
+    while (total < 8 * std::max(options.body_limit, options.upload_limit) + (1 << 20)) {
         auto [rec, n] = co_await stream.async_read_some(asio::buffer(discard), use_nothrow);
         if (rec) break;
         total += n;

@@ -41,6 +41,11 @@ struct LabRequest {
     std::string env;           // environment name, unique per provider (prefixes everything it makes)
     std::string topology;      // the exercise version's topology.yaml text (configs inlined); may be empty
     std::string gns3_project;  // the exercise version's GNS3 project name; may be empty
+    // The project uploaded with the exercise version (stored by the server, migration 0006), read once per
+    // request: its sha256, and its bytes when the lab is to be built (else empty). An empty sha256: the name
+    // is a file of the provider's own folder (proxmox: pve.projects_dir).
+    std::string gns3_project_sha256;
+    std::string gns3_project_bytes;
     std::map<std::string, std::string>
         devices;  // the grading spec's devices: name -> platform (may be empty)
     ResourceHints resources;

@@ -71,10 +71,9 @@ ProxmoxOptions ProxmoxOptions::from_config(const core::Config& config) {
     o.full_clone = config.get_bool("pve.full_clone", false);
     o.pool = config.get_string("pve.pool");
     o.nodes = comma_list(config.get_string("pve.nodes"));
+    // Optional: exercises whose project was uploaded through the API take it from the store; this folder
+    // serves those whose gns3_project names a file of the server instead.
     o.projects_dir = config.get_string("pve.projects_dir");
-    if (o.projects_dir.empty())
-        throw core::invalid(
-            "lab provider proxmox: pve.projects_dir (the folder of the exercises' GNS3 projects) is not set");
     o.gns3_port = static_cast<std::uint16_t>(config.get_int("pve.gns3.port", 3080));
     o.gns3_user = config.get_string("pve.gns3.user");
     o.gns3_password = config.get_string("pve.gns3.password");

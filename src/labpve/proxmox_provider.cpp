@@ -1,7 +1,5 @@
 #include "labpve/proxmox_provider.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "core/bundle.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "gns3/client.hpp"
@@ -42,19 +41,6 @@ std::string read_file(const std::filesystem::path& path) {
     return out.str();
 }
 
-std::string sha256_hex(std::string_view bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
-    return out;
-}
-
 std::string project_bytes(const std::filesystem::path& dir, const std::string& name) {
     if (dir.empty())
         throw core::invalid(
@@ -63,8 +49,19 @@ std::string project_bytes(const std::filesystem::path& dir, const std::string& n
     return read_file(core::resolve_in_bundle(dir, name));
 }
 
-std::string template_name(const std::string& project_zip) {
-    return "np-tpl-" + sha256_hex(project_zip).substr(0, 12);
+// The project of a request: the uploaded bytes the server read from its store, or the file of projects_dir
+// (read here; empty when the request names an uploaded project whose bytes it did not load).
+std::string request_project(const std::filesystem::path& dir, const lab::LabRequest& request) {
+    if (!request.gns3_project_bytes.empty() || !request.gns3_project_sha256.empty())
+        return request.gns3_project_bytes;
+    return project_bytes(dir, request.gns3_project);
+}
+
+// One template per project content: the sha256 the store already knows, or the hash of the file's bytes.
+std::string template_name(const lab::LabRequest& request, std::string_view project_zip) {
+    auto sha =
+        request.gns3_project_sha256.empty() ? core::sha256_hex(project_zip) : request.gns3_project_sha256;
+    return "np-tpl-" + sha.substr(0, 12);
 }
 
 std::optional<pve::Resource> find_guest(const std::vector<pve::Resource>& rows, const std::string& name,
@@ -142,11 +139,12 @@ void check_gns3_exercise(const std::filesystem::path& projects_dir, const lab::L
                             {{"lab.gns3", "is required: name the exercise's portable GNS3 project"}});
     std::string zip;
     try {
-        zip = project_bytes(projects_dir, request.gns3_project);
+        zip = request_project(projects_dir, request);
     } catch (const core::Error& e) {
         if (e.code() != core::Code::invalid) throw;
         throw core::invalid("gns3_project is not usable", {{field, e.what()}});
     }
+    if (zip.empty()) return;  // an uploaded project not loaded: its lab exists, checked when it was built
     auto nodes = portable_project_nodes(zip, field);
     auto problems = check_project_devices(nodes, request.devices, field);
     if (!problems.empty())
@@ -423,8 +421,10 @@ void ProxmoxProvider::check_request(const lab::LabRequest& request) const {
 
 asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& request) {
     auto impl = impl_;
-    auto zip = project_bytes(impl->options.projects_dir, request.gns3_project);
-    auto name = template_name(zip);
+    auto zip = request_project(impl->options.projects_dir, request);
+    if (zip.empty())
+        throw core::internal("the uploaded GNS3 project's bytes were not loaded for " + request.env);
+    auto name = template_name(request, zip);
     impl->env_template[request.env] = name;
     // One build per template in this process: the others wait for it (claimed before any co_await).
     while (impl->building.count(name)) co_await sleep_for(impl->options.poll_interval);
@@ -443,7 +443,12 @@ asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
     auto impl = impl_;
     auto vm = co_await impl->find_vm(request.env);  // idempotent: an existing VM is kept (and granted)
     if (!vm) {
-        auto name = template_name(project_bytes(impl->options.projects_dir, request.gns3_project));
+        // The template ensure_template chose (no second read of the project), or the uploaded project's.
+        auto it = impl->env_template.find(request.env);
+        auto name = it != impl->env_template.end() ? it->second
+                    : !request.gns3_project_sha256.empty()
+                        ? template_name(request, {})
+                        : template_name(request, project_bytes(impl->options.projects_dir, request.gns3_project));
         co_await impl->clone(request.env, name);
         vm = co_await impl->require_vm(request.env);
     }

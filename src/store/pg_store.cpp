@@ -146,11 +146,25 @@ class PgStmt {
     std::int64_t i64(int col) const { return std::strtoll(PQgetvalue(res_, row_, col), nullptr, 10); }
     int i32(int col) const { return static_cast<int>(i64(col)); }
     double real(int col) const { return std::strtod(PQgetvalue(res_, row_, col), nullptr); }
+    // A BYTEA column: text results carry it hex-escaped, which libpq decodes.
+    std::string blob(int col) const {
+        if (PQgetisnull(res_, row_, col)) return {};
+        std::size_t n = 0;
+        unsigned char* p =
+            PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(res_, row_, col)), &n);
+        if (!p) throw core::internal("PostgreSQL: cannot decode a BYTEA value (out of memory)");
+        std::string out(reinterpret_cast<const char*>(p), n);
+        PQfreemem(p);
+        return out;
+    }
 
  private:
     template <class T>
     void add(const T& v) {
-        if constexpr (std::is_same_v<T, bool>) {
+        formats_.push_back(std::is_same_v<T, sql::Blob> ? 1 : 0);  // bytes go as a binary parameter
+        if constexpr (std::is_same_v<T, sql::Blob>) {
+            values_.emplace_back(v.bytes);
+        } else if constexpr (std::is_same_v<T, bool>) {
             values_.emplace_back(v ? "1" : "0");
         } else if constexpr (std::is_integral_v<T>) {
             values_.push_back(std::to_string(v));
@@ -164,10 +178,15 @@ class PgStmt {
     }
     void execute() {
         std::vector<const char*> params;
+        std::vector<int> lengths;
         params.reserve(values_.size());
-        for (const auto& v : values_) params.push_back(v.c_str());
+        lengths.reserve(values_.size());
+        for (const auto& v : values_) {
+            params.push_back(v.c_str());
+            lengths.push_back(static_cast<int>(v.size()));
+        }
         PGresult* res = PQexecPrepared(conn_, name_.c_str(), static_cast<int>(params.size()), params.data(),
-                                       nullptr, nullptr, 0);
+                                       lengths.data(), formats_.data(), 0);
         auto status = PQresultStatus(res);
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) raise(conn_, res, "running a statement");
         res_ = res;
@@ -176,6 +195,7 @@ class PgStmt {
     PGconn* conn_;
     std::string name_;
     std::vector<std::string> values_;
+    std::vector<int> formats_;  // per parameter: 0 text, 1 binary (sql::Blob)
     PGresult* res_ = nullptr;
     int row_ = -1;
 };

@@ -33,6 +33,12 @@ namespace np::store::sql {
 // One SQL argument: text or integer or real.
 using Arg = std::variant<std::string, std::int64_t, double>;
 
+// Binary bytes to bind (a BLOB in SQLite, a BYTEA in PostgreSQL: migration 0006); the statement reads them
+// back with blob(col).
+struct Blob {
+    std::string_view bytes;
+};
+
 // Runs `fn` as one transaction on `c`: C::kBegin at the outermost level (SQLite: `BEGIN IMMEDIATE` takes
 // the write lock first, so a writer waits on the busy timeout instead of failing on a stale snapshot), a
 // savepoint when nested (a nested failure undoes only its own writes; the outer transaction decides).

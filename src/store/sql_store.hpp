@@ -46,6 +46,13 @@ class SqlStore : public Store {
     void update_draft(const ExerciseVersion& version) override;
     void publish_version(const std::string& exercise_id, int version, std::int64_t now) override;
 
+    Attachment put_attachment(const Attachment& meta, const std::string& bytes) override;
+    std::optional<Attachment> get_attachment(const std::string& version_id, const std::string& name) override;
+    std::vector<Attachment> list_attachments(const std::string& version_id) override;
+    std::optional<std::string> attachment_bytes(const std::string& sha256) override;
+    void delete_attachment(const std::string& version_id, const std::string& name) override;
+    int copy_attachments(const std::string& from_version_id, const std::string& to_version_id) override;
+
     void create_assignment(const Assignment& a) override;
     std::optional<Assignment> get_assignment(const std::string& id) override;
     PageResult<Assignment> list_assignments(const AssignmentFilter& filter, const Page& page) override;

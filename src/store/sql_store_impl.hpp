@@ -6,6 +6,7 @@
 
 #include "store/instances_ops.hpp"
 #include "store/sql_assignments.hpp"
+#include "store/sql_attachments.hpp"
 #include "store/sql_audit.hpp"
 #include "store/sql_course_ops.hpp"
 #include "store/sql_environments.hpp"

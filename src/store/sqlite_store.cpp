@@ -129,12 +129,21 @@ class SqliteStmt {
     std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
     int i32(int col) const { return sqlite3_column_int(stmt_, col); }
     double real(int col) const { return sqlite3_column_double(stmt_, col); }
+    std::string blob(int col) const {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+        auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col));
+        return p ? std::string(p, n) : std::string();
+    }
 
  private:
     template <class T>
     void bind_one(int i, const T& v) {
         int rc;
-        if constexpr (std::is_same_v<T, bool>) {
+        if constexpr (std::is_same_v<T, sql::Blob>) {
+            // (a null pointer would bind NULL: an empty file is a zero-length blob)
+            rc = sqlite3_bind_blob64(stmt_, i, v.bytes.empty() ? "" : v.bytes.data(), v.bytes.size(),
+                                     kTransient);
+        } else if constexpr (std::is_same_v<T, bool>) {
             rc = sqlite3_bind_int(stmt_, i, v ? 1 : 0);
         } else if constexpr (std::is_integral_v<T>) {
             rc = sqlite3_bind_int64(stmt_, i, static_cast<sqlite3_int64>(v));

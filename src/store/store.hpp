@@ -85,6 +85,17 @@ struct ExerciseVersion {
     std::int64_t published_at = 0;
 };
 
+// A file attached to an exercise version (migration 0006): the uploaded GNS3 project, the files of an
+// uploaded zip. The bytes are stored once per content (sha256) and shared by every version that has them.
+struct Attachment {
+    std::string version_id;
+    std::string name;  // e.g. "lab.gns3project": unique per version
+    std::string media_type = "application/octet-stream";
+    std::string sha256;  // lowercase hex of the bytes (set by the store)
+    std::int64_t size = 0;
+    std::int64_t created_at = 0;
+};
+
 struct Assignment {
     std::string id;
     std::string exercise_id;
@@ -299,6 +310,22 @@ class Store {
     virtual void update_draft(const ExerciseVersion& version) = 0;
     // Marks a draft published (sets published_at); throws conflict when already published.
     virtual void publish_version(const std::string& exercise_id, int version, std::int64_t now) = 0;
+
+    // Attachments of exercise versions (migration 0006). put_attachment stores the bytes under their sha256
+    // (once per content) and adds or replaces the version's file of that name; it returns the row. Throws
+    // not_found for an unknown version and conflict when the version is published (immutable).
+    virtual Attachment put_attachment(const Attachment& meta, const std::string& bytes) = 0;
+    virtual std::optional<Attachment> get_attachment(const std::string& version_id,
+                                                     const std::string& name) = 0;
+    virtual std::vector<Attachment> list_attachments(const std::string& version_id) = 0;  // sorted by name
+    // The bytes of a content (an attachment's sha256); nullopt when no attachment holds it.
+    virtual std::optional<std::string> attachment_bytes(const std::string& sha256) = 0;
+    // Removes a draft's file (conflict when published, not_found when absent); the bytes go with the last
+    // attachment that held them.
+    virtual void delete_attachment(const std::string& version_id, const std::string& name) = 0;
+    // Gives version `to` (a draft) every file of version `from` that it lacks, sharing their bytes; returns
+    // how many it copied.
+    virtual int copy_attachments(const std::string& from_version_id, const std::string& to_version_id) = 0;
 
     // Assignments (unique per exercise and student: conflict).
     virtual void create_assignment(const Assignment& a) = 0;

@@ -47,14 +47,16 @@ function csrf(): string {
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A file (Blob) goes as the raw body: the upload routes (a GNS3 project, an exercise's zip).
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? "application/zip" : "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrf();
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? (body as Blob) : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch {
@@ -202,6 +204,18 @@ export interface Version {
   topology?: string;
   instructions?: string;
   gns3_project?: string;
+}
+// A file stored with an exercise version (its uploaded GNS3 project).
+export interface StoredFile {
+  name: string;
+  media_type: string;
+  sha256: string;
+  size: number;
+}
+// What POST /api/v1/exercises/import answers.
+export interface Imported extends Exercise {
+  created: boolean;
+  version: Version;
 }
 export interface User {
   id: string;

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { assignThroughCourse, pageSteps } from "./pages.mjs";
+import { uploadSteps } from "./uploads.mjs";
 
 const require = createRequire(import.meta.url);
 const base = process.env.NP_URL;
@@ -238,6 +239,7 @@ async function main() {
     // The teacher's trial lab is removed at the end as alice's is.
     const trackAssignment = async (id) => trialEnvs.push((await call("GET", `/api/v1/assignments/${id}`, s.admin)).environment.id);
     await pageSteps({ browser, teacher, base, T, check, axe, shot, adminPassword, aliceId: s.aliceId, files: { spec, topology, instructions }, trackAssignment });
+    await uploadSteps({ teacher, T, check, axe, shot, files: { spec, topology, instructions } });
 
     // An expired session: back to the login page, then to where the user was.
     await studentCtx.clearCookies();

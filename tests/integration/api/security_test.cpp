@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "http_client.hpp"
@@ -395,6 +396,16 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
                   json::serialize(json::object{{"slug", "matrix"}, {"title", "m"}, {"spec", kSpec}}), t);
     ASSERT_EQ(ex.status, 201) << ex.body;
     auto ex_id = std::string(parse(ex.body).at("id").as_string());
+    // A stored file (issues 10 and 11), so that GET .../files/{name} has one to answer with.
+    std::ifstream project_file(
+        std::string(NETPRAXIS_SOURCE_DIR) + "/examples/gns3-vpcs-router/gns3-vpcs-router.gns3project",
+        std::ios::binary);
+    std::string project{std::istreambuf_iterator<char>(project_file), {}};
+    auto zip_headers = t;
+    zip_headers.emplace_back("Content-Type", "application/zip");
+    ASSERT_EQ(
+        c.request("PUT", "/api/v1/exercises/" + ex_id + "/versions/1/project", project, zip_headers).status,
+        200);
     ASSERT_EQ(c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", "", t).status, 200);
     auto as = c.request(
         "POST", "/api/v1/assignments",
@@ -455,6 +466,7 @@ TEST_F(Security, AuthorizationMatrixFromTheRouteTable) {
         put("{id}", id);
         put("{user_id}", o.user);
         put("{version}", "1");
+        put("{name}", "lab.gns3project");
         return pattern;
     };
     auto doc = parse(c.request("GET", "/api/v1/openapi.json").body);

@@ -21,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "gns3/zip.hpp"
 #include "http_client.hpp"
 #include "ws_client.hpp"
 
@@ -42,11 +43,11 @@ std::string run(const std::string& cmd) {
 
 // The namespaces of this test's GNS3 guests: pve-sim runs with --gns3-address-octet 71, so their lab prefix
 // is "qz" (gns3_guests.cpp); other tests running at the same time make namespaces of their own.
-std::set<std::string> netns() {
+std::set<std::string> netns(const std::string& prefix = "qz") {
     std::set<std::string> out;
     std::istringstream in(run("ip netns list 2>/dev/null"));
     for (std::string line; std::getline(in, line);)
-        if (line.starts_with("qz")) out.insert(line.substr(0, line.find(' ')));
+        if (line.starts_with(prefix)) out.insert(line.substr(0, line.find(' ')));
     return out;
 }
 
@@ -63,7 +64,9 @@ std::string read_file(const fs::path& p) {
 // `netpraxis pve-sim --gns3-guests` on a free port, killed (and its labs removed by SIGTERM) at the end.
 class PveSim {
  public:
-    explicit PveSim(const fs::path& state_dir) {
+    // `octet`: the guests' addresses 127.<octet>.x.y and lab prefix (71: "qz"; 69: "qx").
+    explicit PveSim(const fs::path& state_dir, int octet = 71) {
+        const auto octet_arg = std::to_string(octet);
         std::mt19937 rng(std::random_device{}());
         auto lab_ports = std::to_string(30000 + (rng() % 60) * 100);
         int out[2];
@@ -75,8 +78,8 @@ class PveSim {
             close(out[1]);
             auto dir = state_dir.string();
             execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
-                  "--profile", "fast", "--gns3-guests", "--gns3-address-octet", "71", "--gns3-state-dir",
-                  dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(),
+                  "--profile", "fast", "--gns3-guests", "--gns3-address-octet", octet_arg.c_str(),
+                  "--gns3-state-dir", dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(),
                   // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
                   "--gns3-console-ports", "12000-12499", static_cast<char*>(nullptr));
             _exit(127);
@@ -329,6 +332,87 @@ TEST(E2eProxmox, ThreeStudentsOnPveSimWithGns3Guests) {
     // Every device namespace the guests made is gone once pve-sim has stopped.
     sim.reset();
     for (const auto& n : netns()) EXPECT_TRUE(before.count(n)) << "namespace left behind: " << n;
+    std::error_code ec;
+    fs::remove_all(sim_dir, ec);
+}
+
+// Issues 10 and 11: the project uploaded through the API, with no pve.projects_dir at all. The exercise
+// arrives as a zip of examples/gns3-vpcs-router; a draft whose spec does not match the uploaded project is
+// refused at publish exactly as a projects_dir one; the student's VM is built from the stored project and
+// grades exactly.
+TEST(E2eProxmox, AnUploadedProjectIsBuiltFromTheStore) {
+    if (!have_devices()) GTEST_SKIP() << "needs root, FRR and VPCS";
+    const fs::path example = fs::path(NETPRAXIS_SOURCE_DIR) / "examples" / "gns3-vpcs-router";
+    auto before = netns("qx");
+    auto sim_dir = fs::temp_directory_path() / ("np-e2e-pve-up-" + std::to_string(getpid()));
+    std::optional<PveSim> sim;
+    sim.emplace(sim_dir, 69);
+    ASSERT_GT(sim->port(), 0);
+    HttpClient sim_http(static_cast<std::uint16_t>(sim->port()));
+    auto vms = [&] { return json::parse(sim_http.request("GET", "/sim/stats").body).at("vms").as_int64(); };
+    const auto vms_before = vms();
+    {
+        ServerProcess server({},
+                             "lab:\n  provider: proxmox\n  state_dir: {dir}/labs\n"
+                             "pve:\n  url: http://127.0.0.1:" +
+                                 std::to_string(sim->port()) +
+                                 "\n  user: root@pam\n  password: rootpass\n  base_vmid: 100\n"
+                                 "  vmid_range: 22000-22999\n  poll_interval: 100ms\n");
+        Api t(server);
+        auto teacher = t.login("admin", server.admin_password());
+        np::gns3::Files files;
+        for (const auto& e : fs::directory_iterator(example))
+            files["gns3-vpcs-router/" + e.path().filename().string()] = read_file(e.path());
+        const auto zip = np::gns3::write_zip(files);
+        Api::H upload = teacher;
+        upload.emplace_back("Content-Type", "application/zip");
+        auto imported = t.call("POST", "/api/v1/exercises/import", upload, zip, 201);
+        auto ex_id = std::string(imported.at("id").as_string());
+        EXPECT_EQ(imported.at("version").at("gns3_project").as_string(), "gns3-vpcs-router.gns3project");
+
+        // Version 2 (a spec naming PC9, the project carried over) is refused at publish, naming both sides.
+        auto spec = read_file(example / "exercise.yaml");
+        auto bad_spec =
+            std::regex_replace(spec, std::regex("  PC2: \\{platform: vpcs\\}"), "  PC9: {platform: vpcs}");
+        t.call("POST", "/api/v1/exercises/" + ex_id + "/versions", teacher,
+               json::serialize(
+                   json::object{{"spec", bad_spec}, {"gns3_project", "gns3-vpcs-router.gns3project"}}),
+               201);
+        auto bad_pub = t.c.request("POST", "/api/v1/exercises/" + ex_id + "/versions/2/publish", "", teacher);
+        EXPECT_EQ(bad_pub.status, 400) << bad_pub.body;
+        EXPECT_NE(bad_pub.body.find("PC9"), std::string::npos) << bad_pub.body;
+        EXPECT_NE(bad_pub.body.find("PC2"), std::string::npos) << bad_pub.body;
+        // A project that is not a portable one cannot even be uploaded.
+        auto junk =
+            t.c.request("PUT", "/api/v1/exercises/" + ex_id + "/versions/2/project", "not a zip", upload);
+        EXPECT_EQ(junk.status, 400) << junk.body;
+        t.call("POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+
+        auto sid = std::string(
+            t.call("POST", "/api/v1/users", teacher,
+                   R"({"username":"up-student","role":"student","password":"student-pass-1"})", 201)
+                .at("id")
+                .as_string());
+        auto as = t.call("POST", "/api/v1/assignments", teacher,
+                         json::serialize(json::object{{"exercise_id", ex_id},
+                                                      {"student_ids", json::array{json::value(sid)}}}),
+                         201);
+        auto student = t.login("up-student", "student-pass-1");
+        auto assignment = std::string(as.at("items").at(0).at("id").as_string());
+        auto env_id = std::string(t.call("GET", "/api/v1/assignments/" + assignment, student, "", 200)
+                                      .at("environment")
+                                      .at("id")
+                                      .as_string());
+        auto env = t.act(env_id, "start", student);
+        EXPECT_EQ(env.at("observed_state").as_string(), "running") << json::serialize(env);
+        EXPECT_EQ(env.at("addresses").at("devices").as_array().size(), 3u);
+        EXPECT_EQ(vms(), vms_before + 2);  // the template built from the stored project, and the student's VM
+        EXPECT_EQ(t.grade(assignment, student), 4.0);
+        EXPECT_EQ(t.act(env_id, "destroy", teacher).at("observed_state").as_string(), "absent");
+        EXPECT_EQ(vms(), vms_before + 1);  // only the template
+    }
+    sim.reset();
+    for (const auto& n : netns("qx")) EXPECT_TRUE(before.count(n)) << "namespace left behind: " << n;
     std::error_code ec;
     fs::remove_all(sim_dir, ec);
 }

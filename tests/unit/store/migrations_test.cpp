@@ -8,17 +8,13 @@
 namespace np::store {
 namespace {
 
-// Numbers are handed out to parallel branches ahead of time (0007 landed before 0006 may), and the store
-// applies every migration it has not recorded, in order, so a gap is harmless: the numbers must start at 1
-// and increase.
-TEST(Migrations, EmbeddedAreNumberedFromOneAndIncrease) {
+// Numbered from one with no gaps: the store applies every migration it has not recorded, in order, and a
+// missing number would mean a branch's migration was lost in a merge.
+TEST(Migrations, EmbeddedAreNumberedFromOneWithNoGaps) {
     auto all = embedded_migrations();
     ASSERT_FALSE(all.empty());
-    EXPECT_EQ(all[0].version, 1);
     for (std::size_t i = 0; i < all.size(); ++i) {
-        if (i > 0) {
-            EXPECT_GT(all[i].version, all[i - 1].version);
-        }
+        EXPECT_EQ(all[i].version, static_cast<int>(i) + 1) << all[i].name;
         EXPECT_FALSE(all[i].name.empty());
         EXPECT_TRUE(all[i].sql.find("CREATE TABLE") != std::string_view::npos ||
                     all[i].sql.find("ALTER TABLE") != std::string_view::npos)

@@ -1,7 +1,7 @@
 // Teacher: the exercises, and the editor of one (spec, topology and instructions as text; the spec is
 // linted as it is typed and each error is shown at its line); save a draft, publish it.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { all, api, ApiError, Assignment, Exercise, get, LintError, post, Version } from "../api";
+import { all, api, ApiError, Assignment, Exercise, get, Imported, LintError, post, StoredFile, Version } from "../api";
 import { Link, navigate } from "../router";
 import { Banner, StateBadge, when } from "../ui";
 import { exercisePart, maxExerciseFile } from "../format";
@@ -133,6 +133,8 @@ export function ExerciseEditor({ id }: { id: string | null }) {
   const [spec, setSpec] = useState("");
   const [topology, setTopology] = useState("");
   const [instructions, setInstructions] = useState("");
+  const [gns3Project, setGns3Project] = useState("");
+  const [files, setFiles] = useState<StoredFile[]>([]);
   const [lint, setLint] = useState<LintError[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState("");
@@ -148,6 +150,8 @@ export function ExerciseEditor({ id }: { id: string | null }) {
     setSpec(v.spec ?? "");
     setTopology(v.topology ?? "");
     setInstructions(v.instructions ?? "");
+    setGns3Project(v.gns3_project ?? "");
+    setFiles((await get<{ items: StoredFile[] }>(`/api/v1/exercises/${full.id}/versions/${v.version}/files`)).items);
   };
   useEffect(() => {
     if (id) load(id).catch(setError);
@@ -167,7 +171,7 @@ export function ExerciseEditor({ id }: { id: string | null }) {
   }, [spec, instructions]);
 
   const fieldError = (name: string) => (error instanceof ApiError ? error.field(name) : undefined);
-  const content = { spec, topology, instructions };
+  const content = { spec, topology, instructions, gns3_project: gns3Project };
   const save = async () => {
     setBusy(true);
     setError(null);
@@ -243,6 +247,44 @@ export function ExerciseEditor({ id }: { id: string | null }) {
     setSaved(`Loaded ${loaded.join(", ")}: review, then Save.`);
   };
 
+  // A whole exercise as one zip of its folder: a new exercise, or a new draft version of the one with the
+  // same id (exercise.yaml's). The server checks every entry; its refusal is shown in the banner.
+  const uploadZip = async (file: File | undefined) => {
+    if (!file) return;
+    setBusy(true);
+    setError(null);
+    setSaved("");
+    try {
+      const made = await post<Imported>("/api/v1/exercises/import", file);
+      setSaved(`${made.created ? "Created" : "Added"} version ${made.version.version} of ${made.slug} from ${file.name}.`);
+      if (made.id !== ex?.id) navigate(`/exercises/${made.id}`, true);
+      else await load(made.id);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  // The draft's GNS3 portable project (the proxmox provider builds the students' VMs from it).
+  const uploadProject = async (file: File | undefined) => {
+    if (!file || !ex || !version) return;
+    setBusy(true);
+    setError(null);
+    setSaved("");
+    try {
+      const name = /\.gns3project$/i.test(file.name) ? file.name : "lab.gns3project";
+      const path = `/api/v1/exercises/${ex.id}/versions/${version.version}/project?name=${encodeURIComponent(name)}`;
+      const stored = await api<StoredFile>("PUT", path, file);
+      setSaved(`Uploaded ${stored.name} (${Math.ceil(stored.size / 1024)} KiB) to draft version ${version.version}.`);
+      await load(ex.id, version.version);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const project = files.find((f) => f.name === gns3Project);
+
   return (
     <section>
       <h1>{ex ? ex.title : "New exercise"}</h1>
@@ -281,6 +323,34 @@ export function ExerciseEditor({ id }: { id: string | null }) {
           Load from files (exercise.yaml, topology.yaml, instructions.md)
           <input type="file" multiple accept=".yaml,.yml,.md" onChange={(e) => loadFiles((e.target as HTMLInputElement).files)} />
         </label>
+        <label>
+          Upload zip (an exercise's folder: exercise.yaml, instructions, topology, .gns3project)
+          <input type="file" accept=".zip,application/zip" disabled={busy} onChange={(e) => uploadZip((e.target as HTMLInputElement).files?.[0])} />
+        </label>
+        {ex && version ? (
+          <div class="project" data-project={gns3Project}>
+            <p>
+              GNS3 project:{" "}
+              {project ? (
+                <>
+                  <a href={`/api/v1/exercises/${ex.id}/versions/${version.version}/files/${encodeURIComponent(project.name)}`}>{project.name}</a> (
+                  {Math.ceil(project.size / 1024)} KiB, stored with this version)
+                </>
+              ) : gns3Project ? (
+                <code>{gns3Project}</code>
+              ) : (
+                "none"
+              )}
+            </p>
+            {fieldError("gns3_project") ? <span class="field-error">{fieldError("gns3_project")}</span> : null}
+            {version.state === "draft" ? (
+              <label>
+                Upload GNS3 project (.gns3project)
+                <input type="file" accept=".gns3project,.zip" disabled={busy} onChange={(e) => uploadProject((e.target as HTMLInputElement).files?.[0])} />
+              </label>
+            ) : null}
+          </div>
+        ) : null}
         <CodeArea id="spec" label="Grading spec (exercise.yaml)" value={spec} onInput={setSpec} errors={lint} fieldError={fieldError("spec")} />
         <CodeArea id="topology" label="Topology (topology.yaml, local labs)" value={topology} onInput={setTopology} fieldError={fieldError("topology")} />
         <CodeArea id="instructions" label="Instructions (Markdown)" value={instructions} onInput={setInstructions} fieldError={fieldError("instructions")} />

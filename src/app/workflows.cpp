@@ -7,6 +7,7 @@
 #include "app/events.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "app/provisioning.hpp"
 #include "core/config.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -116,6 +117,39 @@ struct Workflows::Impl {
         bus.publish(std::move(e));
     }
 
+    // Records an environment's observed state and error, and publishes it.
+    asio::awaitable<void> record_state(store::Environment& env, const std::string& observed,
+                                       const std::string& error) {
+        env.observed_state = observed;
+        env.last_error = error;
+        env.updated_at = core::unix_now();
+        co_await pool.run([&] { store.update_environment(env); });
+        publish("environment.state", &env, env.student_id,
+                {{"id", env.id}, {"desired", env.desired_state}, {"observed", observed}, {"error", error}});
+    }
+
+    // Looks at what exists (observe, and the inventory of a lab that runs) and records it.
+    asio::awaitable<void> observe_and_record(store::Environment& env) {
+        auto& prov = provider(env.provider);
+        auto name = lab_name(env.id);
+        auto seen = co_await prov.observe(name);
+        json::array devices;
+        if (seen.state == lab::EnvState::running || seen.state == lab::EnvState::degraded) {
+            for (const auto& d : co_await prov.inventory(name))
+                devices.push_back(json::object{{"node", d.node},
+                                               {"kind", d.kind},
+                                               {"platform", d.platform},
+                                               {"transport", d.transport},
+                                               {"host", d.host},
+                                               {"port", d.port}});
+        }
+        env.addresses = json::serialize(json::object{{"devices", devices}});
+        env.provider_ids = json::serialize(json::object{{"lab", name}});
+        std::string problems;
+        for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
+        co_await record_state(env, std::string(lab::env_state_name(seen.state)), problems);
+    }
+
     asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
         const auto& env_id = params.environment_id;
         const auto& action = params.action;
@@ -130,20 +164,10 @@ struct Workflows::Impl {
         });
         require_owner(env, ctx.instance_id());
         auto name = lab_name(env.id);
-        lab::LabRequest request;  // what to build; the provider takes from it what it builds from
-        request.env = name;
-        request.topology = version.topology;
-        request.gns3_project = version.gns3_project;
-        request.devices = spec_devices(version.spec);
+        auto request = lab_request(env.id, version);  // the provider takes from it what it builds from
 
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
-            env.observed_state = observed;
-            env.last_error = error;
-            env.updated_at = core::unix_now();
-            co_await pool.run([&] { store.update_environment(env); });
-            publish(
-                "environment.state", &env, env.student_id,
-                {{"id", env.id}, {"desired", env.desired_state}, {"observed", observed}, {"error", error}});
+            co_await record_state(env, observed, error);
         };
 
         std::exception_ptr failure;
@@ -176,23 +200,7 @@ struct Workflows::Impl {
                 co_await prov.destroy(name);
             }
             co_await ctx.progress(2, 3, "checking the outcome");
-            // Trust what exists, not what the calls answered.
-            seen = co_await prov.observe(name);
-            json::array devices;
-            if (seen.state == lab::EnvState::running || seen.state == lab::EnvState::degraded) {
-                for (const auto& d : co_await prov.inventory(name))
-                    devices.push_back(json::object{{"node", d.node},
-                                                   {"kind", d.kind},
-                                                   {"platform", d.platform},
-                                                   {"transport", d.transport},
-                                                   {"host", d.host},
-                                                   {"port", d.port}});
-            }
-            env.addresses = json::serialize(json::object{{"devices", devices}});
-            env.provider_ids = json::serialize(json::object{{"lab", name}});
-            std::string problems;
-            for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
-            co_await record(std::string(lab::env_state_name(seen.state)), problems);
+            co_await observe_and_record(env);  // trust what exists, not what the calls answered
             co_await ctx.progress(3, 3, "lab is " + env.observed_state);
             co_return json::serialize(json::object{{"observed", env.observed_state}});
         } catch (const core::Error& e) {
@@ -301,6 +309,19 @@ asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
     co_return co_await impl_->grade(evaluation_id, nullptr, failure);
 }
 
+asio::awaitable<void> Workflows::record_state(store::Environment& env, std::string observed,
+                                              std::string error) {
+    co_await impl_->record_state(env, observed, error);
+}
+
+asio::awaitable<void> Workflows::observe_and_record(store::Environment& env) {
+    co_await impl_->observe_and_record(env);
+}
+
+lab::ProviderRegistry& Workflows::providers() {
+    return impl_->providers;
+}
+
 void Workflows::pause_consoles_with(Consoles& consoles) {
     impl_->consoles = &consoles;
 }
@@ -322,6 +343,7 @@ void Workflows::register_with(JobRunner& jobs) {
             auto env = ev ? impl->store.environment_for_assignment(ev->assignment_id) : std::nullopt;
             return env ? pin_environment(impl->store, env->id) : std::string();
         });
+    register_provisioning(jobs, *this, impl->store, impl->pool, impl->bus);  // provisioning.cpp
 }
 
 asio::awaitable<void> Workflows::reconcile_at_start() {
@@ -412,6 +434,16 @@ std::vector<core::FieldError> Workflows::lint(const std::string& spec,
             out.push_back({d.path.empty() ? std::string("spec") : "spec." + d.path,
                            (d.line ? "line " + std::to_string(d.line) + ": " : "") + d.message});
     return out;
+}
+
+lab::LabRequest Workflows::lab_request(const std::string& environment_id,
+                                       const store::ExerciseVersion& version) {
+    lab::LabRequest request;
+    request.env = lab_name(environment_id);
+    request.topology = version.topology;
+    request.gns3_project = version.gns3_project;
+    request.devices = spec_devices(version.spec);
+    return request;
 }
 
 void Workflows::check_lab(const store::ExerciseVersion& version) const {

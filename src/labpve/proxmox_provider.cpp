@@ -161,6 +161,21 @@ struct ProxmoxProvider::Impl {
     ProxmoxStats stats;
     std::map<std::string, std::string> env_template;  // env -> template name (reset clones it again)
     std::set<std::string> building;                   // templates being built by this process
+    std::set<std::string> claimed;  // environments a batch (batch.cpp) or create is cloning now
+
+    // Waits until none of `names` is claimed (a batch of this process clones them), then claims them all.
+    asio::awaitable<void> claim(const std::vector<std::string>& names) {
+        auto busy = [&] {
+            for (const auto& n : names)
+                if (claimed.count(n)) return true;
+            return false;
+        };
+        while (busy()) co_await sleep_for(Ms(50));
+        claimed.insert(names.begin(), names.end());
+    }
+    void release(const std::vector<std::string>& names) {
+        for (const auto& n : names) claimed.erase(n);
+    }
 
     Impl(asio::any_io_executor ex, ProxmoxOptions o)
         : executor(ex), options(std::move(o)), client(ex, options.client) {}
@@ -395,13 +410,24 @@ asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& re
 
 asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
     auto impl = impl_;
-    if (co_await impl->find_vm(request.env)) co_return;  // idempotent
     auto name = template_name(project_bytes(impl->options.projects_dir, request.gns3_project));
-    co_await impl->clone(request.env, name);
+    const std::vector<std::string> mine{request.env};
+    co_await impl->claim(mine);  // after a batch cloning it (class provisioning)
+    std::exception_ptr failure;
+    try {
+        if (!co_await impl->find_vm(request.env)) co_await impl->clone(request.env, name);  // idempotent
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    impl->release(mine);
+    if (failure) std::rethrow_exception(failure);
 }
 
 asio::awaitable<void> ProxmoxProvider::start(const std::string& env) {
     auto impl = impl_;
+    const std::vector<std::string> mine{env};
+    co_await impl->claim(mine);  // a batch of this process may be cloning it: wait for its clone
+    impl->release(mine);
     auto vm = co_await impl->require_vm(env);
     if (vm.status != "running")
         co_await impl->wait_task(co_await impl->client.start(pve::GuestKind::qemu, vm.node, vm.vmid));
@@ -519,6 +545,23 @@ asio::awaitable<std::vector<std::string>> ProxmoxProvider::recover() {
 
 ProxmoxStats ProxmoxProvider::stats() const {
     return impl_->stats;
+}
+
+// Hooks for batch.cpp (class-scale provisioning and start waves).
+const ProxmoxOptions& ProxmoxProvider::options() const {
+    return impl_->options;
+}
+pve::Client& ProxmoxProvider::client() {
+    return impl_->client;
+}
+asio::awaitable<void> ProxmoxProvider::claim(const std::vector<std::string>& envs) {
+    co_await impl_->claim(envs);
+}
+void ProxmoxProvider::release(const std::vector<std::string>& envs) {
+    impl_->release(envs);
+}
+std::string ProxmoxProvider::template_for(const lab::LabRequest& request) const {
+    return template_name(project_bytes(impl_->options.projects_dir, request.gns3_project));
 }
 
 }  // namespace np::labpve

@@ -175,6 +175,14 @@ double class_action(ServerProcess& s, const H& t, const Class& c, const std::str
     return since(t0);
 }
 
+// Withdraws every assignment of the class (their environments destroyed first), so the next round starts
+// only its own.
+void withdraw_all(ServerProcess& s, const H& t, const Class& c) {
+    auto page = call(s.port(), "GET", "/api/v1/assignments?limit=500&exercise_id=" + c.exercise, t);
+    for (const auto& a : page.at("items").as_array())
+        call(s.port(), "DELETE", "/api/v1/assignments/" + std::string(a.at("id").as_string()), t);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,6 +226,7 @@ int main(int argc, char** argv) {
         auto t0 = Clock::now();
         assign(server, t, c, 1);  // warm-up: builds the template (once per exercise)
         class_action(server, t, c, "destroy");
+        withdraw_all(server, t, c);
         std::printf("template built (and the warm-up VM made and destroyed) in %.1f s\n", since(t0));
         std::printf(
             "\n| N | provision (clones) | start all | provision + start | bound | ratio | destroy all |\n");
@@ -228,6 +237,7 @@ int main(int argc, char** argv) {
             double prov = assign(server, t, c, n);
             double start = class_action(server, t, c, "start");
             double destroy = class_action(server, t, c, "destroy");
+            withdraw_all(server, t, c);
             auto st = sim.stats();
             std::printf("| %d | %.1f s | %.1f s | %.1f s | %.1f s | %.3f | %.1f s |\n", n, prov, start,
                         prov + start, bound, (prov + start) / bound, destroy);

@@ -153,7 +153,7 @@ struct Workflows::Impl {
     asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
         const auto& env_id = params.environment_id;
         const auto& action = params.action;
-        auto [env, version] = co_await pool.run([&] {
+        auto loaded = co_await pool.run([&] {
             auto e = store.get_environment(env_id);
             if (!e) throw core::not_found("environment " + env_id + " no longer exists");
             auto a = store.get_assignment(e->assignment_id);
@@ -162,6 +162,8 @@ struct Workflows::Impl {
             if (!v) throw core::not_found("exercise version " + a->exercise_version_id + " no longer exists");
             return std::make_pair(*e, *v);
         });
+        auto& env = loaded.first;  // (named, not a structured binding: the lambdas below capture it)
+        const auto& version = loaded.second;
         require_owner(env, ctx.instance_id());
         auto name = lab_name(env.id);
         auto request = lab_request(env.id, version);  // the provider takes from it what it builds from

@@ -87,7 +87,9 @@ asio::awaitable<std::vector<lab::BatchItem>> ProxmoxProvider::create_batch(
     for (const auto& [tpl_name, indexes] : by_template)
         for (auto i : indexes) names.push_back(requests[i].env);
     co_await claim(names);  // a student's own start waits for the batch instead of cloning beside it
-    for (const auto& [tpl_name, indexes] : by_template) {
+    for (const auto& entry : by_template) {
+        const auto& tpl_name = entry.first;  // (named, not a structured binding: the lambda captures them)
+        const auto& indexes = entry.second;
         auto fail_all = [&](const std::string& why) {
             for (auto i : indexes) items[i].error = why;
         };

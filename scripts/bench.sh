@@ -2,14 +2,15 @@
 # Runs the benchmarks (they print figures; none is a test) and ends with one summary table: each benchmark's
 # exit status, wall time and headline figures (its lines that state a ratio, a target or a total).
 # Usage: scripts/bench.sh BUILD_DIR [NAME...]      (no NAME: all of them; `make bench-NAME` runs one)
-# Names: api api-ir settle store eval pve lab class class-grade web. Root-only ones (settle, lab, class,
+# Names: api api-ir settle store eval pve lab class class-grade web pve-class. Root-only ones (settle, lab, class,
 # class-grade) are skipped otherwise.
-# Tunables: CLASS_SIZES (default "10 60 150"), CLASS_GRADE_N (200), SETTLE_N (20), PVE_SIZES (bench_pve's --sizes).
+# Tunables: CLASS_SIZES (default "10 60 150"), CLASS_GRADE_N (200), SETTLE_N (20), PVE_SIZES (bench_pve's --sizes),
+# PVE_CLASS_SIZES (bench_pve_class's class sizes, default 200).
 set -uo pipefail
 build=${1:?usage: scripts/bench.sh BUILD_DIR [NAME...]}
 shift
 here=$(cd "$(dirname "$0")" && pwd)
-all=(api api-ir settle store eval pve lab class class-grade web)
+all=(api api-ir settle store eval pve lab class class-grade web pve-class)
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${all[@]}")
 for n in "${names[@]}"; do
@@ -39,6 +40,9 @@ run_one() {
         class-grade) root || { echo "skipped: needs root"; return 0; }
                      "$here/bench-class-grade.sh" "$build" "${CLASS_GRADE_N:-200}" ;;
         web) "$here/bench-web.sh" "$build/src/cmd/netpraxis" ;;
+        pve-class) root || { echo "skipped: needs root"; return 0; }
+                   # shellcheck disable=SC2086
+                   "$build/bench/pveclass/bench_pve_class" ${PVE_CLASS_SIZES:-200} ;;
     esac
 }
 

@@ -326,6 +326,7 @@ Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metri
     add_course_routes(router_, deps_);
     add_gradebook_routes(router_, deps_);
     add_web_routes(router_, deps_);
+    add_class_environment_routes(router_, deps_);
     openapi_ = router_.openapi(deps_.options.version);
     for (const auto& r : router_.routes())
         metrics_->add_route("method=\"" + std::string(http::method_name(r.method)) + "\",route=\"" +

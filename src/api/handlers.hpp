@@ -86,5 +86,6 @@ void add_course_routes(Router& r, ApiDeps& d);     // issue 12: courses, rosters
 void add_gradebook_routes(Router& r, ApiDeps& d);  // issue 12: gradebooks, class grading
 void add_web_routes(Router& r, ApiDeps& d);
 void add_exercise_file_routes(Router& r, ApiDeps& d);  // issues 10 and 11: uploaded projects and zips
+void add_class_environment_routes(Router& r, ApiDeps& d);  // issue 10 part 4: a class's environments at once
 
 }  // namespace np::api

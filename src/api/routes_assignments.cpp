@@ -8,6 +8,7 @@
 #include "app/grading.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "app/provisioning.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
 #include "store/states.hpp"
@@ -122,7 +123,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            Policy::teacher,
            "assignments",
            "Assign a published exercise version to students; each gets an assignment and an environment "
-           "(all or none: one transaction). Rules not given come from the spec's grading: section.",
+           "(all or none: one transaction). Rules not given come from the spec's grading: section. On a "
+           "Proxmox server the environments' VMs are then created as one batch job (`job`).",
            std::move(assign_fields),
            {},
            201,
@@ -135,6 +137,7 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                req.rules = rule_overrides(ctx);
                req.created_by = ctx.caller->user_id;
                req.provider = d.options.environment_provider;
+               std::vector<store::Environment> envs;
                auto created = co_await d.pool.run([&] {
                    std::vector<store::Assignment> out;
                    d.store.transaction([&] {
@@ -142,11 +145,18 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                        audit(d.store, ctx, "assignment.create", "exercise", out.front().exercise_id,
                              json::serialize(json::object{{"students", out.size()}}));
                    });
+                   for (const auto& a : out)
+                       if (auto e = d.store.environment_for_assignment(a.id)) envs.push_back(std::move(*e));
                    return out;
                });
                json::array items;
                for (const auto& a : created) items.push_back(assignment_json(a));
-               co_return json_ok(json::object{{"items", std::move(items)}}, 201);
+               json::object body{{"items", std::move(items)}};
+               // A provider on a shared cluster (proxmox) makes the class's labs now, as one batch job.
+               if (!envs.empty() && app::provisions_in_batch(req.provider))
+                   body["job"] =
+                       job_json(co_await d.jobs.submit(app::provision_job(envs, ctx.caller->user_id)), true);
+               co_return json_ok(body, 201);
            }});
 
     r.add({http::Method::patch,

@@ -27,6 +27,16 @@ class Reader {
         throw bad(key, "a string");
     }
     std::optional<std::int64_t> opt_int(const char* key) const { return opt_int(o_, key); }
+    std::vector<std::string> strings(const char* key) const {
+        const auto* v = o_.if_contains(key);
+        if (!v || !v->is_array()) throw bad(key, "an array of strings");
+        std::vector<std::string> out;
+        for (const auto& e : v->as_array()) {
+            if (!e.is_string()) throw bad(key, "an array of strings");
+            out.emplace_back(e.as_string());
+        }
+        return out;
+    }
     std::int64_t integer(const char* key, std::int64_t fallback) const {
         return opt_int(key).value_or(fallback);
     }
@@ -134,6 +144,28 @@ void from_text(const std::string& text, AssignCourse& p) {
     r.provider = in.str("provider", false);
     if (const auto* rules = in.object("rules")) r.rules = rules_of(in, *rules);
     p.group = in.str("group", false);
+}
+
+namespace {
+std::string ids_text(const std::vector<std::string>& ids) {
+    json::array a;
+    for (const auto& id : ids) a.emplace_back(id);
+    return json::serialize(json::object{{"environment_ids", std::move(a)}});
+}
+}  // namespace
+
+std::string to_text(const ProvisionEnvironments& p) {
+    return ids_text(p.environment_ids);
+}
+void from_text(const std::string& text, ProvisionEnvironments& p) {
+    p.environment_ids = Reader(text, ProvisionEnvironments::kind).strings("environment_ids");
+}
+
+std::string to_text(const StartEnvironments& p) {
+    return ids_text(p.environment_ids);
+}
+void from_text(const std::string& text, StartEnvironments& p) {
+    p.environment_ids = Reader(text, StartEnvironments::kind).strings("environment_ids");
 }
 
 }  // namespace np::app::job

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "app/courses.hpp"
 #include "app/jobs.hpp"
@@ -47,16 +48,33 @@ struct AssignCourse {
     std::string group;      // '' : every member
 };
 
+// Creates a class's environments (not started) as one batch of their provider (lab::BatchProvider: the
+// proxmox provider's clone workload), with progress per VM on the event stream (provisioning.cpp).
+struct ProvisionEnvironments {
+    static constexpr const char* kind = "environments.provision";
+    std::vector<std::string> environment_ids;
+};
+
+// Starts a class's environments in waves bounded by the cluster's capacity (provisioning.cpp).
+struct StartEnvironments {
+    static constexpr const char* kind = "environments.start";
+    std::vector<std::string> environment_ids;
+};
+
 // Params as stored in store::Job::params (a JSON object text), and back. from_text throws
 // core::Error(invalid) naming the kind and the field when the text is not what the kind wrote.
 std::string to_text(const ReconcileEnvironment& p);
 std::string to_text(const RunEvaluation& p);
 std::string to_text(const GradeClass& p);
 std::string to_text(const AssignCourse& p);
+std::string to_text(const ProvisionEnvironments& p);
+std::string to_text(const StartEnvironments& p);
 void from_text(const std::string& text, ReconcileEnvironment& p);
 void from_text(const std::string& text, RunEvaluation& p);
 void from_text(const std::string& text, GradeClass& p);
 void from_text(const std::string& text, AssignCourse& p);
+void from_text(const std::string& text, ProvisionEnvironments& p);
+void from_text(const std::string& text, StartEnvironments& p);
 
 // A job's params, parsed as kind P (throws core::Error(invalid) when the job is of another kind).
 template <class P>

@@ -11,6 +11,7 @@
 #include "app/exercise_files.hpp"
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "app/provisioning.hpp"
 #include "auth/proxmox_realm.hpp"
 #include "core/config.hpp"
 #include "core/ids.hpp"
@@ -172,41 +173,73 @@ struct Workflows::Impl {
         }
     }
 
+    // Records an environment's observed state and error, and publishes it.
+    asio::awaitable<void> record_state(store::Environment& env, const std::string& observed,
+                                       const std::string& error) {
+        env.observed_state = observed;
+        env.last_error = error;
+        env.updated_at = core::unix_now();
+        co_await pool.run([&] { store.update_environment(env); });
+        publish("environment.state", &env, env.student_id,
+                {{"id", env.id}, {"desired", env.desired_state}, {"observed", observed}, {"error", error}});
+    }
+
+    // Looks at what exists (observe, and the inventory of a lab that runs) and records it; `ids` (what the
+    // provider reported: orphans cleaned...) go to provider_ids beside the lab's name.
+    asio::awaitable<void> observe_and_record(store::Environment& env, json::object ids) {
+        auto& prov = provider(env.provider);
+        auto name = lab_name(env.id);
+        auto seen = co_await prov.observe(name);
+        json::array devices;
+        if (seen.state == lab::EnvState::running || seen.state == lab::EnvState::degraded) {
+            for (const auto& d : co_await prov.inventory(name))
+                devices.push_back(json::object{{"node", d.node},
+                                               {"kind", d.kind},
+                                               {"platform", d.platform},
+                                               {"transport", d.transport},
+                                               {"host", d.host},
+                                               {"port", d.port}});
+        }
+        env.addresses = json::serialize(json::object{{"devices", devices}});
+        ids["lab"] = name;
+        env.provider_ids = json::serialize(ids);
+        std::string problems;
+        for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
+        co_await record_state(env, std::string(lab::env_state_name(seen.state)), problems);
+    }
+
+    // What a provider builds for `env` of `version` (blocking: reads the student and the uploaded project's
+    // digest; the project's bytes are read only when a lab is built).
+    lab::LabRequest lab_request(const store::Environment& env, const store::ExerciseVersion& version) {
+        lab::LabRequest request;
+        request.env = lab_name(env.id);
+        request.topology = version.topology;
+        request.gns3_project = version.gns3_project;
+        request.devices = spec_devices(version.spec);
+        if (auto student = store.get_user(env.student_id)) {
+            auto who = auth::realm_user(realms, student->realm, student->username);
+            request.owner = lab::LabOwner{who.kind, who.id};
+        }
+        request.gns3_project_sha256 = project_attachment(store, version).sha256;
+        return request;
+    }
+
     asio::awaitable<std::string> reconcile(JobContext& ctx, job::ReconcileEnvironment params) {
         const auto& env_id = params.environment_id;
         const auto& action = params.action;
-        auto [env, version, student] = co_await pool.run([&] {
+        auto [env, request] = co_await pool.run([&] {
             auto e = store.get_environment(env_id);
             if (!e) throw core::not_found("environment " + env_id + " no longer exists");
             auto a = store.get_assignment(e->assignment_id);
             if (!a) throw core::not_found("assignment " + e->assignment_id + " no longer exists");
             auto v = store.get_version_by_id(a->exercise_version_id);
             if (!v) throw core::not_found("exercise version " + a->exercise_version_id + " no longer exists");
-            return std::make_tuple(*e, *v, store.get_user(e->student_id));
+            return std::make_pair(*e, lab_request(*e, *v));  // what to build; the provider takes what it uses
         });
         require_owner(env, ctx.instance_id());
-        auto name = lab_name(env.id);
-        lab::LabRequest request;  // what to build; the provider takes from it what it builds from
-        request.env = name;
-        request.topology = version.topology;
-        request.gns3_project = version.gns3_project;
-        request.devices = spec_devices(version.spec);
-        if (student) {
-            auto who = auth::realm_user(realms, student->realm, student->username);
-            request.owner = lab::LabOwner{who.kind, who.id};
-        }
-        // An uploaded GNS3 project: its sha256 now, its bytes (one read) only when the lab is built below.
-        request.gns3_project_sha256 =
-            co_await pool.run([&] { return project_attachment(store, version).sha256; });
-
+        const auto& name = request.env;
         auto record = [&](const std::string& observed, const std::string& error) -> asio::awaitable<void> {
-            env.observed_state = observed;
-            env.last_error = error;
-            env.updated_at = core::unix_now();
-            co_await pool.run([&] { store.update_environment(env); });
-            publish(
-                "environment.state", &env, env.student_id,
-                {{"id", env.id}, {"desired", env.desired_state}, {"observed", observed}, {"error", error}});
+            co_await record_state(env, observed, error);
         };
 
         std::exception_ptr failure;
@@ -217,25 +250,9 @@ struct Workflows::Impl {
             auto attached = prov.attach_progress(name, sink);
             co_await drive(ctx, prov, request, env, action, record);
             co_await ctx.progress(2, 3, "checking the outcome");
-            // Trust what exists, not what the calls answered.
-            auto seen = co_await prov.observe(name);
-            json::array devices;
-            if (seen.state == lab::EnvState::running || seen.state == lab::EnvState::degraded) {
-                for (const auto& d : co_await prov.inventory(name))
-                    devices.push_back(json::object{{"node", d.node},
-                                                   {"kind", d.kind},
-                                                   {"platform", d.platform},
-                                                   {"transport", d.transport},
-                                                   {"host", d.host},
-                                                   {"port", d.port}});
-            }
-            env.addresses = json::serialize(json::object{{"devices", devices}});
-            json::object ids{{"lab", name}}, result;
+            json::object ids, result;
             for (const auto& [key, value] : sink.facts) ids[key] = result[key] = value;
-            env.provider_ids = json::serialize(ids);
-            std::string problems;
-            for (const auto& p : seen.problems) problems += (problems.empty() ? "" : "; ") + p;
-            co_await record(std::string(lab::env_state_name(seen.state)), problems);
+            co_await observe_and_record(env, ids);  // trust what exists, not what the calls answered
             co_await ctx.progress(3, 3, "lab is " + env.observed_state);
             result["observed"] = env.observed_state;
             co_return json::serialize(result);
@@ -382,6 +399,24 @@ asio::awaitable<store::Evaluation> Workflows::grade(std::string evaluation_id) {
     co_return co_await impl_->grade(evaluation_id, nullptr, failure);
 }
 
+asio::awaitable<void> Workflows::record_state(store::Environment& env, std::string observed,
+                                              std::string error) {
+    co_await impl_->record_state(env, observed, error);
+}
+
+asio::awaitable<void> Workflows::observe_and_record(store::Environment& env) {
+    json::object no_ids;  // (a named local: GCC 12 mishandles temporaries in co_await arguments)
+    co_await impl_->observe_and_record(env, no_ids);
+}
+
+lab::ProviderRegistry& Workflows::providers() {
+    return impl_->providers;
+}
+
+lab::LabRequest Workflows::lab_request(const store::Environment& env, const store::ExerciseVersion& version) {
+    return impl_->lab_request(env, version);
+}
+
 void Workflows::pause_consoles_with(Consoles& consoles) {
     impl_->consoles = &consoles;
 }
@@ -403,6 +438,7 @@ void Workflows::register_with(JobRunner& jobs) {
             auto env = ev ? impl->store.environment_for_assignment(ev->assignment_id) : std::nullopt;
             return env ? pin_environment(impl->store, env->id) : std::string();
         });
+    register_provisioning(jobs, *this, impl->store, impl->pool, impl->bus);  // provisioning.cpp
 }
 
 asio::awaitable<void> Workflows::reconcile_at_start() {

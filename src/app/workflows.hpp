@@ -24,10 +24,12 @@ class Store;
 struct Job;
 struct Evaluation;
 struct ExerciseVersion;
+struct Environment;
 }  // namespace np::store
 namespace np::lab {
 class ProviderRegistry;
-}
+struct LabRequest;
+}  // namespace np::lab
 
 namespace np::app {
 
@@ -67,8 +69,18 @@ class Workflows {
     // Nothing to check without a GNS3 project or without that provider. Blocking (reads the project).
     void check_lab(const store::ExerciseVersion& version) const;
 
+    // Records an environment's observed state and public error, and publishes it (environment.state).
+    boost::asio::awaitable<void> record_state(store::Environment& env, std::string observed,
+                                              std::string error);
+    // Looks at what the environment's lab really is (observe, inventory) and records it.
+    boost::asio::awaitable<void> observe_and_record(store::Environment& env);
+    lab::ProviderRegistry& providers();
+
     // The lab name of an environment: "np" + its id (unique, valid for every provider).
     static std::string lab_name(const std::string& environment_id) { return "np" + environment_id; }
+    // What a provider builds for `env` of exercise version `version`: the student (owner) and the uploaded
+    // project's digest included. Blocking (reads the store): call it on the worker pool.
+    lab::LabRequest lab_request(const store::Environment& env, const store::ExerciseVersion& version);
 
  private:
     struct Impl;

@@ -81,6 +81,10 @@ ProxmoxOptions ProxmoxOptions::from_config(const core::Config& config) {
     o.nodes_timeout = config.get_duration("pve.nodes_timeout", o.nodes_timeout);
     o.task_timeout = config.get_duration("pve.task_timeout", o.task_timeout);
     o.poll_interval = config.get_duration("pve.poll_interval", o.poll_interval);
+    o.start_wave = static_cast<int>(config.get_int("pve.start_wave", o.start_wave));
+    if (o.start_wave < 1) throw core::invalid("pve.start_wave must be at least 1");
+    o.cpu_overcommit = static_cast<double>(config.get_int("pve.cpu_overcommit", 4));
+    if (o.cpu_overcommit <= 0) throw core::invalid("pve.cpu_overcommit must be at least 1");
     return o;
 }
 

@@ -162,6 +162,21 @@ struct ProxmoxProvider::Impl {
     StudentAccess access{client};
     std::map<std::string, std::string> env_template;  // env -> template name (reset clones it again)
     std::set<std::string> building;                   // templates being built by this process
+    std::set<std::string> claimed;  // environments a batch (batch.cpp) or create is cloning now
+
+    // Waits until none of `names` is claimed (a batch of this process clones them), then claims them all.
+    asio::awaitable<void> claim(const std::vector<std::string>& names) {
+        auto busy = [&] {
+            for (const auto& n : names)
+                if (claimed.count(n)) return true;
+            return false;
+        };
+        while (busy()) co_await sleep_for(Ms(50));
+        claimed.insert(names.begin(), names.end());
+    }
+    void release(const std::vector<std::string>& names) {
+        for (const auto& n : names) claimed.erase(n);
+    }
 
     Impl(asio::any_io_executor ex, ProxmoxOptions o)
         : executor(ex), options(std::move(o)), client(ex, options.client) {}
@@ -441,25 +456,36 @@ asio::awaitable<void> ProxmoxProvider::ensure_template(const lab::LabRequest& re
 
 asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
     auto impl = impl_;
-    auto vm = co_await impl->find_vm(request.env);  // idempotent: an existing VM is kept (and granted)
-    if (!vm) {
-        // The template ensure_template chose (no second read of the project), or the uploaded project's.
-        auto it = impl->env_template.find(request.env);
-        auto name = it != impl->env_template.end() ? it->second
-                    : !request.gns3_project_sha256.empty()
-                        ? template_name(request, {})
-                        : template_name(request, project_bytes(impl->options.projects_dir, request.gns3_project));
-        co_await impl->clone(request.env, name);
-        vm = co_await impl->require_vm(request.env);
+    // The template ensure_template chose (no second read of the project), or the uploaded project's.
+    auto it = impl->env_template.find(request.env);
+    auto name = it != impl->env_template.end() ? it->second : template_for(request);
+    const std::vector<std::string> mine{request.env};
+    co_await impl->claim(mine);  // after a batch cloning it (class provisioning)
+    std::exception_ptr failure;
+    try {
+        if (!co_await impl->find_vm(request.env)) co_await impl->clone(request.env, name);  // idempotent
+    } catch (...) {
+        failure = std::current_exception();
     }
+    impl->release(mine);
+    if (failure) std::rethrow_exception(failure);
+    co_await grant_owner(request);  // an existing VM is granted too
+}
+
+asio::awaitable<void> ProxmoxProvider::grant_owner(const lab::LabRequest& request) {
+    auto impl = impl_;
     if (auto student = proxmox_student(request.owner); !student.empty()) {
+        auto vm = co_await impl->require_vm(request.env);
         std::vector<std::string> students{student};
-        co_await impl->grant_or_remove(request.env, *vm, students);
+        co_await impl->grant_or_remove(request.env, vm, students);
     }
 }
 
 asio::awaitable<void> ProxmoxProvider::start(const std::string& env) {
     auto impl = impl_;
+    const std::vector<std::string> mine{env};
+    co_await impl->claim(mine);  // a batch of this process may be cloning it: wait for its clone
+    impl->release(mine);
     auto vm = co_await impl->require_vm(env);
     if (vm.status != "running")
         co_await impl->wait_task(co_await impl->client.start(pve::GuestKind::qemu, vm.node, vm.vmid));
@@ -584,6 +610,24 @@ std::vector<lab::ProviderCounter> ProxmoxProvider::counters() const {
              s.orphans_cleaned},
             {"student_grants", "Student roles granted on their VMs.", s.acl_grants},
             {"student_revokes", "Student roles revoked from their VMs.", s.acl_revokes}};
+}
+
+// Hooks for batch.cpp (class-scale provisioning and start waves).
+const ProxmoxOptions& ProxmoxProvider::options() const {
+    return impl_->options;
+}
+pve::Client& ProxmoxProvider::client() {
+    return impl_->client;
+}
+asio::awaitable<void> ProxmoxProvider::claim(const std::vector<std::string>& envs) {
+    co_await impl_->claim(envs);
+}
+void ProxmoxProvider::release(const std::vector<std::string>& envs) {
+    impl_->release(envs);
+}
+std::string ProxmoxProvider::template_for(const lab::LabRequest& request) const {
+    if (!request.gns3_project_sha256.empty()) return template_name(request, {});
+    return template_name(request, project_bytes(impl_->options.projects_dir, request.gns3_project));
 }
 
 }  // namespace np::labpve

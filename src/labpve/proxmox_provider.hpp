@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "lab/batch.hpp"
 #include "lab/provider.hpp"
 #include "pve/client.hpp"
 
@@ -40,6 +41,10 @@ struct ProxmoxOptions {
     std::chrono::milliseconds nodes_timeout{5 * 60 * 1000};  // pve.nodes_timeout: nodes up, consoles answer
     std::chrono::milliseconds task_timeout{15 * 60 * 1000};  // pve.task_timeout: one Proxmox task
     std::chrono::milliseconds poll_interval{500};
+    // Class scale (batch.cpp): a class start runs in waves of at most start_wave VMs (pve.start_wave), each
+    // also bounded by the nodes' free memory and vCPUs (pve.cpu_overcommit vCPUs per physical CPU).
+    int start_wave = 20;
+    double cpu_overcommit = 4.0;
 
     // Reads the `pve:` section (the keys the `netpraxis pve` commands read, plus the provider's).
     static ProxmoxOptions from_config(const core::Config& config);
@@ -51,7 +56,7 @@ struct ProxmoxStats {
     std::uint64_t acl_grants = 0, acl_revokes = 0;  // student roles on /vms/{vmid} (student_access.hpp)
 };
 
-class ProxmoxProvider : public lab::Provider {
+class ProxmoxProvider : public lab::Provider, public lab::BatchProvider {
  public:
     ProxmoxProvider(boost::asio::any_io_executor executor, ProxmoxOptions options);
     ~ProxmoxProvider() override;
@@ -72,6 +77,22 @@ class ProxmoxProvider : public lab::Provider {
 
     ProxmoxStats stats() const;
     std::vector<lab::ProviderCounter> counters() const override;
+
+    // Class scale (batch.cpp): a class's VMs as one pve::clone_batch, starts in waves by capacity.
+    boost::asio::awaitable<std::vector<lab::BatchItem>> create_batch(
+        const std::vector<lab::LabRequest>& requests, lab::BatchProgress progress) override;
+    boost::asio::awaitable<std::vector<lab::BatchItem>> start_batch(const std::vector<std::string>& envs,
+                                                                    lab::BatchProgress progress) override;
+    // For batch.cpp: the options, the client (its adaptive limits are shared by every workload) and the
+    // name of the template a request's labs are cloned from.
+    const ProxmoxOptions& options() const;
+    pve::Client& client();
+    std::string template_for(const lab::LabRequest& request) const;
+    // Grants the request's owner, when a student of a Proxmox realm, their role on the environment's VM.
+    boost::asio::awaitable<void> grant_owner(const lab::LabRequest& request);
+    // A batch claims its environments while it clones them: create and start of one of them wait for it.
+    boost::asio::awaitable<void> claim(const std::vector<std::string>& envs);
+    void release(const std::vector<std::string>& envs);
 
     struct Impl;
 

@@ -316,6 +316,7 @@ asio::awaitable<TemplateInfo> inspect_template(Client& client, const std::vector
 
 asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress progress) {
     auto started = std::chrono::steady_clock::now();
+    if (!batch.names.empty()) batch.count = batch.names.size();
     if (batch.count == 0) throw core::invalid("--count must be at least 1");
     Run run(client, batch.limits, std::move(progress));
     run.total = batch.count;
@@ -374,7 +375,8 @@ asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress 
     auto kind = tpl.row.type == "lxc" ? GuestKind::lxc : GuestKind::qemu;
 
     co_await run_all(client.executor(), batch.count, [&](std::size_t i) -> asio::awaitable<void> {
-        auto name = batch.count == 1 && !batch.exact_name.empty()
+        auto name = !batch.names.empty() ? batch.names[i]
+                    : batch.count == 1 && !batch.exact_name.empty()
                         ? batch.exact_name
                         : item_name(batch.prefix, batch.first_index + i);
         if (auto it = existing.find(name); it != existing.end()) {

@@ -50,8 +50,9 @@ struct CloneBatch {
     std::vector<std::string> nodes;  // allowed nodes; empty: all that can hold a clone
     std::string pool;
     int vmid_low = 10000, vmid_high = 99999;
-    std::size_t first_index = 1;  // names are <prefix>-<index, 3 digits>
-    std::string exact_name;       // with count 1: this name instead (a lab provider's environment VM)
+    std::size_t first_index = 1;     // names are <prefix>-<index, 3 digits>
+    std::string exact_name;          // with count 1: this name instead (a lab provider's environment VM)
+    std::vector<std::string> names;  // non-empty: exactly these names, count = names.size() (a class's VMs)
     WorkloadLimits limits;
 };
 

@@ -1,16 +1,16 @@
 // The class board's reducer: events applied to its maps, rows filtered and sorted.
 import { describe, expect, it } from "vitest";
-import type { Assignment, Environment, Evaluation, Exercise, User } from "../../src/api";
+import type { Assignment, DesiredState, Environment, Evaluation, EvaluationStatus, Exercise, User } from "../../src/api";
 import { applyBoardEvent, boardData, boardRows } from "../../src/board_model";
 
 const user = (id: string, username: string): User => ({ id, username, role: "student", realm: "local", display_name: "", disabled: false });
 const assignment = (id: string, student: string, exercise = "ex1"): Assignment => ({
   id, exercise_id: exercise, exercise_version_id: "v1", student_id: student, deadline: null, max_attempts: 0, cooldown_seconds: 0, score_policy: "best", created_at: null,
 });
-const env = (id: string, aid: string, state: string): Environment => ({
+const env = (id: string, aid: string, state: DesiredState): Environment => ({
   id, assignment_id: aid, student_id: "", provider: "local", desired_state: state, observed_state: state, addresses: null, last_error: "", updated_at: null,
 });
-const evaluation = (id: string, aid: string, attempt: number, status: string, score: number): Evaluation => ({
+const evaluation = (id: string, aid: string, attempt: number, status: EvaluationStatus, score: number): Evaluation => ({
   id, assignment_id: aid, student_id: "", attempt, status, score, max_score: 2, results: [], error: "", job_id: "", created_at: null, finished_at: null,
 });
 const exercise: Exercise = { id: "ex1", slug: "ex1", title: "Address PC1", latest_version: 1, published_version: 1, created_at: null };

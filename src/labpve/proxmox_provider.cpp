@@ -336,6 +336,31 @@ struct ProxmoxProvider::Impl {
         co_await wait_task(co_await client.shutdown(pve::GuestKind::qemu, vm.node, vm.vmid, 60, true));
     }
 
+    // Starts `vm`. A start whose outcome is unknown (its reply lost: pve::OutcomeUnknown) or that failed is
+    // judged by the VM's live status (status/current, not the cluster listing, which lags): running means
+    // started — sending it again would only answer "already running" — otherwise it is tried again, three
+    // times at most.
+    asio::awaitable<void> power_on(const pve::Resource& vm) {
+        std::string last;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            try {
+                co_await wait_task(co_await client.start(pve::GuestKind::qemu, vm.node, vm.vmid));
+                co_return;
+            } catch (const core::Error& e) {
+                if (e.code() == core::Code::unauthenticated || e.code() == core::Code::forbidden) throw;
+                last = e.what();
+            }
+            try {
+                auto now = co_await client.guest_status(pve::GuestKind::qemu, vm.node, vm.vmid);
+                if (now.status == "running") co_return;
+            } catch (const core::Error& e) {
+                last += "; then its status could not be read: " + std::string(e.what());
+            }
+            co_await sleep_for(options.poll_interval);
+        }
+        throw core::upstream("VM " + std::to_string(vm.vmid) + " (" + vm.name + ") did not start: " + last);
+    }
+
     asio::awaitable<void> ensure_built(const std::string& name, std::string zip, lab::ProgressSink& sink) {
         auto rows = co_await client.cluster_resources("vm");
         if (find_guest(rows, name, true)) co_return;
@@ -487,8 +512,7 @@ asio::awaitable<void> ProxmoxProvider::start(const std::string& env) {
     co_await impl->claim(mine);  // a batch of this process may be cloning it: wait for its clone
     impl->release(mine);
     auto vm = co_await impl->require_vm(env);
-    if (vm.status != "running")
-        co_await impl->wait_task(co_await impl->client.start(pve::GuestKind::qemu, vm.node, vm.vmid));
+    if (vm.status != "running") co_await impl->power_on(vm);
     auto deadline = Clock::now() + impl->options.boot_timeout;
     auto ip = co_await impl->wait_ip(vm, deadline);
     auto g = impl->gns3_at(ip);
@@ -563,7 +587,9 @@ asio::awaitable<lab::Observed> ProxmoxProvider::observe(const std::string& env) 
 asio::awaitable<lab::Inventory> ProxmoxProvider::inventory(const std::string& env) {
     auto impl = impl_;
     auto vm = co_await impl->require_vm(env);
-    auto ip = co_await impl->wait_ip(vm, Clock::now());
+    // A running VM's agent answers; a reply lost on the way (a proxy's 596, a dropped connection) past the
+    // client's own retries is given a few more seconds before the inventory fails.
+    auto ip = co_await impl->wait_ip(vm, Clock::now() + std::chrono::seconds(3));
     auto g = impl->gns3_at(ip);
     auto p = co_await impl->lab_project(g);
     lab::Inventory out;

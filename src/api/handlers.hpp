@@ -85,7 +85,7 @@ void add_websocket_routes(Router& r, ApiDeps& d);
 void add_course_routes(Router& r, ApiDeps& d);     // issue 12: courses, rosters, assigning to a course
 void add_gradebook_routes(Router& r, ApiDeps& d);  // issue 12: gradebooks, class grading
 void add_web_routes(Router& r, ApiDeps& d);
-void add_exercise_file_routes(Router& r, ApiDeps& d);  // issues 10 and 11: uploaded projects and zips
+void add_exercise_file_routes(Router& r, ApiDeps& d);      // issues 10 and 11: uploaded projects and zips
 void add_class_environment_routes(Router& r, ApiDeps& d);  // issue 10 part 4: a class's environments at once
 
 }  // namespace np::api

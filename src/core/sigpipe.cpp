@@ -30,6 +30,8 @@ SigpipeBlock::~SigpipeBlock() {
     pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
 }
 
-void ignore_sigpipe() { ::signal(SIGPIPE, SIG_IGN); }
+void ignore_sigpipe() {
+    ::signal(SIGPIPE, SIG_IGN);
+}
 
 }  // namespace np::core

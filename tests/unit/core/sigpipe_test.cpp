@@ -43,9 +43,7 @@ TEST(SigpipeBlock, AWriteToAClosedPipeIsEpipeAndNothingStaysPending) {
 
 TEST(SigpipeBlock, NestedGuardsLeaveTheOuterMaskAlone) {
     np::core::SigpipeBlock outer;
-    {
-        np::core::SigpipeBlock inner;
-    }
+    { np::core::SigpipeBlock inner; }
     EXPECT_TRUE(sigpipe_blocked());
 }
 

@@ -256,9 +256,10 @@ export function ExerciseEditor({ id }: { id: string | null }) {
     setSaved("");
     try {
       const made = await post<Imported>("/api/v1/exercises/import", file);
-      setSaved(`${made.created ? "Created" : "Added"} version ${made.version.version} of ${made.slug} from ${file.name}.`);
+      // The message comes once the new version is listed (after the reload), never before it.
       if (made.id !== ex?.id) navigate(`/exercises/${made.id}`, true);
       else await load(made.id);
+      setSaved(`${made.created ? "Created" : "Added"} version ${made.version.version} of ${made.slug} from ${file.name}.`);
     } catch (err) {
       setError(err);
     } finally {

@@ -73,7 +73,11 @@ export async function uploadSteps({ teacher, T, check, axe, shot, files }) {
   await zipInput.setInputFiles({ name: "web-zip.zip", mimeType: "application/zip", buffer: zip });
   await teacher.getByRole("heading", { name: "Zipped exercise" }).waitFor({ timeout: T });
   await teacher.getByRole("status").filter({ hasText: "Created version 1 of web-zip" }).waitFor({ timeout: T });
-  check((await teacher.getByLabel("Instructions (Markdown)").inputValue()) === files.instructions, "an uploaded zip creates the exercise with its files");
+  // The editor loads the new exercise's version after its heading shows: wait for its files, then judge.
+  const instructions = teacher.getByLabel("Instructions (Markdown)");
+  const wanted = files.instructions;
+  await teacher.waitForFunction(([el, text]) => el.value === text, [await instructions.elementHandle(), wanted], { timeout: T }).catch(() => {});
+  check((await instructions.inputValue()) === wanted, "an uploaded zip creates the exercise with its files");
   await axe(teacher, "exercise editor after a zip upload");
   await shot(teacher, "teacher-exercise-zip");
 

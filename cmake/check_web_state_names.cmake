@@ -8,7 +8,7 @@ string(REPLACE "\n" " " ts "${ts}")
 set(failed FALSE)
 # enum (C++) -> array (TypeScript)
 foreach(pair "ObservedState:OBSERVED_STATES" "DesiredState:DESIRED_STATES" "JobState:JOB_STATES"
-             "EvaluationStatus:EVALUATION_STATUSES" "Role:ROLES")
+             "EvaluationStatus:EVALUATION_STATUSES" "Role:ROLES" "VersionState:VERSION_STATES")
   string(REPLACE ":" ";" pair "${pair}")
   list(GET pair 0 enum)
   list(GET pair 1 array)

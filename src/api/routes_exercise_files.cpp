@@ -5,6 +5,7 @@
 #include "api/handlers.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -54,7 +55,7 @@ void add_project_upload(Router& r, ApiDeps& d) {
             auto [a, v] = co_await d.pool.run([&] {
                 app::check_project_upload(name, bytes, d.options.uploads);
                 auto found = require_version(d.store, id, n);
-                if (found.second.state == "published")
+                if (store::is(found.second.state, store::VersionState::published))
                     throw core::conflict("version " + std::to_string(n) +
                                          " is published and immutable: add a new version instead");
                 store::Attachment out;

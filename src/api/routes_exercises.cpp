@@ -8,6 +8,7 @@
 #include "core/offload.hpp"
 #include "core/yaml.hpp"
 #include "lab/topology.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -260,7 +261,7 @@ void add_exercise_routes(Router& r, ApiDeps& d) {
                    auto found = require_version(d.store, id, n);
                    auto& ex = found.first;
                    auto& cur = found.second;
-                   if (cur.state == "published")
+                   if (store::is(cur.state, store::VersionState::published))
                        throw core::conflict("version " + std::to_string(n) +
                                             " is published and immutable: add a new version instead");
                    auto nv = version_from_body(ctx, ex.id);

@@ -9,6 +9,7 @@
 #include "app/jobs.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
+#include "store/states.hpp"
 
 namespace np::api {
 using Aw = boost::asio::awaitable<http::Response>;
@@ -125,7 +126,7 @@ json::object gradebook_json(const app::Gradebook& g) {
 std::string report_csv(const app::ClassReport& r) {
     std::string out = "username,display_name,status,score,max_score,percent,error\r\n";
     for (const auto& s : r.students) {
-        bool done = s.status == "done";
+        bool done = store::is(s.status, store::EvaluationStatus::done);
         out += csv_field(s.student.username) + "," + csv_field(s.student.display_name) + "," + s.status +
                "," + (done ? number(s.score) : "") + "," + (done ? number(s.max_score) : "") + "," +
                (done && s.max_score > 0 ? number(100 * s.score / s.max_score) : "") + "," +
@@ -212,7 +213,7 @@ void add_gradebook_routes(Router& r, ApiDeps& d) {
                    if (!ex) throw core::not_found("no exercise '" + ref + "'");
                    if (version) {
                        auto v = d.store.get_version(ex->id, version);
-                       if (!v || v->state != "published")
+                       if (!v || !store::is(v->state, store::VersionState::published))
                            throw core::conflict("version " + std::to_string(version) + " of '" + ex->slug +
                                                 "' is not published");
                    }

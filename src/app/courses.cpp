@@ -22,7 +22,7 @@ std::pair<store::Exercise, store::ExerciseVersion> published_version(store::Stor
     if (!ex) throw core::not_found("no exercise '" + exercise_ref + "'");
     int n = version ? version : ex->published_version;
     auto v = n ? store.get_version(ex->id, n) : std::nullopt;
-    if (!v || v->state != "published")
+    if (!v || !store::is(v->state, store::VersionState::published))
         throw core::conflict("exercise '" + ex->slug + "' has no published version" +
                              (version ? " " + std::to_string(version) : std::string()) +
                              ": publish one first");

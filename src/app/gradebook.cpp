@@ -170,7 +170,7 @@ std::vector<Target> prepare_run(store::Store& store, const std::string& run_id, 
     std::optional<store::ExerciseVersion> v;
     if (version) {
         v = store.get_version(ex->id, version);
-        if (!v || v->state != "published")
+        if (!v || !store::is(v->state, store::VersionState::published))
             throw core::conflict("version " + std::to_string(version) + " of '" + ex->slug +
                                  "' is not published");
     }

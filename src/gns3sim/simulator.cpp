@@ -12,6 +12,7 @@
 #include "gns3/client.hpp"
 #include "gns3/types.hpp"
 #include "gns3sim/impl.hpp"
+#include "http/path_router.hpp"
 
 namespace np::gns3sim {
 
@@ -32,18 +33,6 @@ http::Response no_content() {
     r.status = 204;
     r.content_type = {};
     return r;
-}
-
-std::vector<std::string> split_path(const std::string& path) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < path.size()) {
-        auto j = path.find('/', i);
-        if (j == std::string::npos) j = path.size();
-        if (j > i) out.push_back(path.substr(i, j - i));
-        i = j + 1;
-    }
-    return out;
 }
 
 json::object body_object(const http::Request& req) {
@@ -148,99 +137,69 @@ namespace {
 
 using Impl = Simulator::Impl;
 
-asio::awaitable<http::Response> node_routes(Impl& sim, http::Request& req, ProjectPtr p,
-                                            const std::vector<std::string>& s) {
-    // s: v2 projects {id} nodes [...]
-    bool post = req.method == http::Method::post;
-    if (s.size() == 4 && req.method == http::Method::get) {
-        json::array out;
-        if (p->status == "opened")
-            for (const auto& n : p->nodes())
-                out.push_back(node_json(*p, n.as_object(), sim.options.console_host));
-        co_return reply(200, out);
-    }
-    if (s.size() == 5 && post && (s[4] == "start" || s[4] == "stop" || s[4] == "reload")) {
-        auto ids = all_node_ids(*p);
-        if (s[4] != "start") co_await sim.stop(p, ids);
-        if (s[4] != "stop") co_await sim.start(p, ids);
-        co_return no_content();
-    }
-    if (p->status != "opened") throw core::forbidden("The project is not opened");
-    const std::string& node_id = s[4];
-    auto* node = p->node(node_id);
-    if (!node) throw core::not_found("Node ID " + node_id + " doesn't exist");
-    if (s.size() == 5 && req.method == http::Method::get)
-        co_return reply(200, node_json(*p, *node, sim.options.console_host));
-    if (s.size() == 6 && post && (s[5] == "start" || s[5] == "stop" || s[5] == "reload")) {
-        if (s[5] != "start") co_await sim.stop(p, std::vector<std::string>(1, node_id));
-        if (s[5] != "stop") co_await sim.start(p, std::vector<std::string>(1, node_id));
-        node = p->node(node_id);
-        if (!node) throw core::not_found("Node ID " + node_id + " doesn't exist");
-        co_return reply(200, node_json(*p, *node, sim.options.console_host));
-    }
-    if (s.size() == 6 && req.method == http::Method::get && s[5] == "links") {
-        json::array out;
-        for (const auto& l : p->links())
-            for (const auto& e : l.at("nodes").as_array())
-                if (str_of(e.as_object(), "node_id") == node_id) {
-                    out.push_back(link_json(*p, l.as_object()));
-                    break;
-                }
-        co_return reply(200, out);
-    }
-    throw core::not_found("404: Not Found");
+using Params = http::PathParams;
+
+const std::string& param(const Params& ps, std::string_view name) {
+    for (const auto& [k, v] : ps)
+        if (k == name) return v;
+    throw core::internal("route parameter missing: " + std::string(name));
 }
 
-asio::awaitable<http::Response> snapshot_routes(Impl& sim, http::Request& req, ProjectPtr p,
-                                                const std::vector<std::string>& s) {
-    auto snap_json = [&](const SimSnapshot& x) {
-        return json::object{{"created_at", x.created_at},
-                            {"name", x.name},
-                            {"project_id", p->project_id},
-                            {"snapshot_id", x.snapshot_id}};
-    };
-    if (s.size() == 4 && req.method == http::Method::get) {
-        json::array out;
-        for (const auto& x : p->snapshots) out.push_back(snap_json(x));
-        co_return reply(200, out);
-    }
+ProjectPtr opened(Impl& sim, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
     if (p->status != "opened") throw core::forbidden("The project is not opened");
-    if (s.size() == 4 && req.method == http::Method::post) {
-        auto body = body_object(req);
-        std::string name = str_of(body, "name");
-        if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
-        for (const auto& x : p->snapshots)
-            if (x.name == name) throw core::conflict("The snapshot name " + name + " already exists");
-        p->snapshots.push_back({gns3::random_uuid(), name, core::unix_now(), p->file, p->files});
-        co_return reply(201, snap_json(p->snapshots.back()));
-    }
-    auto it = std::find_if(p->snapshots.begin(), p->snapshots.end(),
-                           [&](const SimSnapshot& x) { return s.size() > 4 && x.snapshot_id == s[4]; });
-    if (it == p->snapshots.end())
-        throw core::not_found("Snapshot ID " + (s.size() > 4 ? s[4] : "") + " doesn't exist");
-    if (s.size() == 5 && req.method == http::Method::del) {
-        p->snapshots.erase(it);
-        co_return no_content();
-    }
-    if (s.size() == 6 && s[5] == "restore" && req.method == http::Method::post) {
-        // Restoring stops the nodes, replaces the topology and files, and reopens the project.
-        SimSnapshot snap = *it;
-        co_await sim.stop_all_and_remove(p, true);
-        sim.release_consoles(*p);
-        p->file = snap.file;
-        p->files = snap.files;
-        p->file["name"] = p->name;
-        p->runs.clear();
-        sim.assign_consoles(*p);
-        p->status = "opened";
-        sim.save(*p);
-        co_return reply(201, project_json(*p));
-    }
-    throw core::not_found("404: Not Found");
+    return p;
+}
+
+// --- /v2/version, /v2/computes, /v2/projects ---
+
+asio::awaitable<http::Response> get_version(Impl& sim, http::Request&, const Params&) {
+    co_return reply(200, json::object{{"local", sim.options.local}, {"version", sim.options.version}});
+}
+
+asio::awaitable<http::Response> check_version(Impl& sim, http::Request& req, const Params&) {
+    auto body = body_object(req);
+    if (str_of(body, "version") != sim.options.version)
+        throw core::conflict("Client version " + str_of(body, "version") +
+                             " is not the same as server version " + sim.options.version);
+    co_return reply(200, json::object{{"local", sim.options.local}, {"version", sim.options.version}});
+}
+
+asio::awaitable<http::Response> list_computes(Impl& sim, http::Request&, const Params&) {
+    co_return reply(200, json::array{compute_json(sim.options)});
+}
+
+asio::awaitable<http::Response> list_projects(Impl& sim, http::Request&, const Params&) {
+    json::array out;
+    for (const auto& [id, p] : sim.projects) out.push_back(project_json(*p));
+    co_return reply(200, out);
+}
+
+asio::awaitable<http::Response> create_project(Impl& sim, http::Request& req, const Params&) {
+    auto body = body_object(req);
+    std::string name = str_of(body, "name");
+    if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
+    std::string id = str_of(body, "project_id");
+    if (id.empty()) id = gns3::random_uuid();
+    if (!gns3::is_uuid(id)) throw core::invalid(id + " is not a valid UUID");
+    for (const auto& [pid, p] : sim.projects)
+        if (p->name == name || pid == id) throw core::conflict("Project \"" + name + "\" already exists");
+    auto p = std::make_shared<SimProject>();
+    p->project_id = id;
+    p->name = name;
+    p->file = new_project_file(id, name);
+    for (const auto& kv : body)
+        if (kv.key() != "project_id" && kv.key() != "path") p->file[kv.key()] = kv.value();
+    p->status = "opened";
+    p->env = sim.env_of(id);
+    sim.projects[id] = p;
+    sim.save(*p);
+    co_return reply(201, project_json(*p));
 }
 
 // POST /projects/{id}/import?name=: a portable project, closed.
-http::Response import_route(Impl& sim, http::Request& req, const std::string& id) {
+asio::awaitable<http::Response> import_project(Impl& sim, http::Request& req, const Params& ps) {
+    const std::string& id = param(ps, "project_id");
     if (!gns3::is_uuid(id)) throw core::invalid(id + " is not a valid UUID");
     if (sim.projects.count(id)) throw core::conflict("Project ID " + id + " already exists");
     auto p =
@@ -251,11 +210,67 @@ http::Response import_route(Impl& sim, http::Request& req, const std::string& id
     sim.assign_consoles(*p);
     sim.projects[id] = p;
     sim.save(*p);
-    return reply(201, project_json(*p));
+    co_return reply(201, project_json(*p));
+}
+
+// --- /v2/projects/{project_id}[/...] ---
+
+asio::awaitable<http::Response> get_project(Impl& sim, http::Request&, const Params& ps) {
+    co_return reply(200, project_json(*sim.get(param(ps, "project_id"))));
+}
+
+asio::awaitable<http::Response> delete_project(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    co_await sim.stop_all_and_remove(p, true);
+    sim.release_consoles(*p);
+    sim.projects.erase(p->project_id);
+    sim.forget(p->project_id);
+    co_return no_content();
+}
+
+asio::awaitable<http::Response> update_project(Impl& sim, http::Request& req, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    auto body = body_object(req);
+    for (const auto& kv : body) {
+        if (kv.key() == "name" && kv.value().is_string()) p->name = std::string(kv.value().get_string());
+        if (kv.key() != "project_id" && kv.key() != "path") p->file[kv.key()] = kv.value();
+    }
+    sim.save(*p);
+    co_return reply(200, project_json(*p));
+}
+
+asio::awaitable<http::Response> open_project(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    if (p->status != "opened") {
+        co_await sim.sleep(sim.options.project_open_delay);
+        p->status = "opened";
+    }
+    co_return reply(201, project_json(*p));
+}
+
+asio::awaitable<http::Response> close_project(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    co_await sim.stop_all_and_remove(p, false);
+    p->runs.clear();
+    p->status = "closed";
+    co_return no_content();
+}
+
+asio::awaitable<http::Response> export_project(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    for (const auto& [nid, run] : p->runs)
+        if (run.started) throw core::conflict("Project must be stopped in order to export it");
+    http::Response r;
+    r.status = 200;
+    r.content_type = "application/gns3project";
+    r.body = export_portable(*p);
+    r.header("Content-Disposition", "attachment; filename=\"" + p->name + ".gns3project\"");
+    co_return r;
 }
 
 // POST /projects/{id}/duplicate {"name"}: a copy with new ids, closed.
-http::Response duplicate_route(Impl& sim, http::Request& req, const ProjectPtr& p) {
+asio::awaitable<http::Response> duplicate_project(Impl& sim, http::Request& req, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
     auto body = body_object(req);
     std::string name = str_of(body, "name");
     if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
@@ -265,133 +280,211 @@ http::Response duplicate_route(Impl& sim, http::Request& req, const ProjectPtr& 
     sim.assign_consoles(*copy);
     sim.projects[new_id] = copy;
     sim.save(*copy);
-    return reply(201, project_json(*copy));
+    co_return reply(201, project_json(*copy));
 }
 
-asio::awaitable<http::Response> project_routes(Impl& sim, http::Request& req,
-                                               const std::vector<std::string>& s) {
-    const std::string& id = s[2];
-    auto method = req.method;
-    if (s.size() == 4 && s[3] == "import" && method == http::Method::post)
-        co_return import_route(sim, req, id);
-    auto p = sim.get(id);
-    if (s.size() == 3) {
-        if (method == http::Method::get) co_return reply(200, project_json(*p));
-        if (method == http::Method::del) {
-            co_await sim.stop_all_and_remove(p, true);
-            sim.release_consoles(*p);
-            sim.projects.erase(id);
-            sim.forget(id);
-            co_return no_content();
-        }
-        if (method == http::Method::put) {
-            auto body = body_object(req);
-            for (const auto& kv : body) {
-                if (kv.key() == "name" && kv.value().is_string())
-                    p->name = std::string(kv.value().get_string());
-                if (kv.key() != "project_id" && kv.key() != "path") p->file[kv.key()] = kv.value();
+// GET .../files/{path...}: a file of the project folder (any depth); <name>.gns3 is the topology file.
+asio::awaitable<http::Response> project_file(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    const std::string& path = param(ps, "path");
+    if (path.find("..") != std::string::npos) throw core::forbidden("403: Forbidden");
+    if (path == p->name + ".gns3")
+        co_return http::text_response(200, json::serialize(p->file), "application/octet-stream");
+    auto it = p->files.find(path);
+    if (it == p->files.end()) throw core::not_found("404: Not Found");
+    co_return http::text_response(200, it->second, "application/octet-stream");
+}
+
+asio::awaitable<http::Response> list_links(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    json::array out;
+    if (p->status == "opened")
+        for (const auto& l : p->links()) out.push_back(link_json(*p, l.as_object()));
+    co_return reply(200, out);
+}
+
+// --- nodes ---
+
+asio::awaitable<http::Response> list_nodes(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    json::array out;
+    if (p->status == "opened")
+        for (const auto& n : p->nodes())
+            out.push_back(node_json(*p, n.as_object(), sim.options.console_host));
+    co_return reply(200, out);
+}
+
+// POST .../nodes/{start|stop|reload}: every node of the project.
+asio::awaitable<http::Response> all_nodes(Impl& sim, const Params& ps, std::string action) {
+    auto p = sim.get(param(ps, "project_id"));
+    auto ids = all_node_ids(*p);
+    if (action != "start") co_await sim.stop(p, ids);
+    if (action != "stop") co_await sim.start(p, ids);
+    co_return no_content();
+}
+
+asio::awaitable<http::Response> get_node(Impl& sim, http::Request&, const Params& ps) {
+    auto p = opened(sim, ps);
+    const std::string& node_id = param(ps, "node_id");
+    auto* node = p->node(node_id);
+    if (!node) throw core::not_found("Node ID " + node_id + " doesn't exist");
+    co_return reply(200, node_json(*p, *node, sim.options.console_host));
+}
+
+// POST .../nodes/{node_id}/{start|stop|reload}: one node.
+asio::awaitable<http::Response> one_node(Impl& sim, const Params& ps, std::string action) {
+    auto p = opened(sim, ps);
+    const std::string& node_id = param(ps, "node_id");
+    if (!p->node(node_id)) throw core::not_found("Node ID " + node_id + " doesn't exist");
+    if (action != "start") co_await sim.stop(p, std::vector<std::string>(1, node_id));
+    if (action != "stop") co_await sim.start(p, std::vector<std::string>(1, node_id));
+    auto* node = p->node(node_id);
+    if (!node) throw core::not_found("Node ID " + node_id + " doesn't exist");
+    co_return reply(200, node_json(*p, *node, sim.options.console_host));
+}
+
+asio::awaitable<http::Response> node_links(Impl& sim, http::Request&, const Params& ps) {
+    auto p = opened(sim, ps);
+    const std::string& node_id = param(ps, "node_id");
+    if (!p->node(node_id)) throw core::not_found("Node ID " + node_id + " doesn't exist");
+    json::array out;
+    for (const auto& l : p->links())
+        for (const auto& e : l.at("nodes").as_array())
+            if (str_of(e.as_object(), "node_id") == node_id) {
+                out.push_back(link_json(*p, l.as_object()));
+                break;
             }
-            sim.save(*p);
-            co_return reply(200, project_json(*p));
-        }
-    }
-    if (s.size() == 4 && method == http::Method::post && s[3] == "open") {
-        if (p->status != "opened") {
-            co_await sim.sleep(sim.options.project_open_delay);
-            p->status = "opened";
-        }
-        co_return reply(201, project_json(*p));
-    }
-    if (s.size() == 4 && method == http::Method::post && s[3] == "close") {
-        co_await sim.stop_all_and_remove(p, false);
-        p->runs.clear();
-        p->status = "closed";
-        co_return no_content();
-    }
-    if (s.size() == 4 && method == http::Method::get && s[3] == "export") {
-        for (const auto& [nid, run] : p->runs)
-            if (run.started) throw core::conflict("Project must be stopped in order to export it");
-        http::Response r;
-        r.status = 200;
-        r.content_type = "application/gns3project";
-        r.body = export_portable(*p);
-        r.header("Content-Disposition", "attachment; filename=\"" + p->name + ".gns3project\"");
-        co_return r;
-    }
-    if (s.size() == 4 && method == http::Method::post && s[3] == "duplicate")
-        co_return duplicate_route(sim, req, p);
-    if (s.size() >= 4 && s[3] == "nodes") co_return co_await node_routes(sim, req, p, s);
-    if (s.size() >= 4 && s[3] == "snapshots") co_return co_await snapshot_routes(sim, req, p, s);
-    if (s.size() >= 5 && s[3] == "files" && method == http::Method::get) {
-        // GET .../files/<path>: a file of the project folder; <name>.gns3 is the topology file.
-        std::string path;
-        for (std::size_t i = 4; i < s.size(); ++i) path += (path.empty() ? "" : "/") + s[i];
-        if (path.find("..") != std::string::npos) throw core::forbidden("403: Forbidden");
-        if (path == p->name + ".gns3")
-            co_return http::text_response(200, json::serialize(p->file), "application/octet-stream");
-        auto it = p->files.find(path);
-        if (it == p->files.end()) throw core::not_found("404: Not Found");
-        co_return http::text_response(200, it->second, "application/octet-stream");
-    }
-    if (s.size() == 4 && s[3] == "links" && method == http::Method::get) {
-        json::array out;
-        if (p->status == "opened")
-            for (const auto& l : p->links()) out.push_back(link_json(*p, l.as_object()));
-        co_return reply(200, out);
-    }
-    throw core::not_found("404: Not Found");
+    co_return reply(200, out);
 }
 
+// --- snapshots ---
+
+json::object snapshot_json(const SimProject& p, const SimSnapshot& x) {
+    return json::object{{"created_at", x.created_at},
+                        {"name", x.name},
+                        {"project_id", p.project_id},
+                        {"snapshot_id", x.snapshot_id}};
+}
+
+asio::awaitable<http::Response> list_snapshots(Impl& sim, http::Request&, const Params& ps) {
+    auto p = sim.get(param(ps, "project_id"));
+    json::array out;
+    for (const auto& x : p->snapshots) out.push_back(snapshot_json(*p, x));
+    co_return reply(200, out);
+}
+
+asio::awaitable<http::Response> create_snapshot(Impl& sim, http::Request& req, const Params& ps) {
+    auto p = opened(sim, ps);
+    auto body = body_object(req);
+    std::string name = str_of(body, "name");
+    if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
+    for (const auto& x : p->snapshots)
+        if (x.name == name) throw core::conflict("The snapshot name " + name + " already exists");
+    p->snapshots.push_back({gns3::random_uuid(), name, core::unix_now(), p->file, p->files});
+    co_return reply(201, snapshot_json(*p, p->snapshots.back()));
+}
+
+std::vector<SimSnapshot>::iterator find_snapshot(SimProject& p, const Params& ps) {
+    const std::string& id = param(ps, "snapshot_id");
+    auto it = std::find_if(p.snapshots.begin(), p.snapshots.end(),
+                           [&](const SimSnapshot& x) { return x.snapshot_id == id; });
+    if (it == p.snapshots.end()) throw core::not_found("Snapshot ID " + id + " doesn't exist");
+    return it;
+}
+
+asio::awaitable<http::Response> delete_snapshot(Impl& sim, http::Request&, const Params& ps) {
+    auto p = opened(sim, ps);
+    p->snapshots.erase(find_snapshot(*p, ps));
+    co_return no_content();
+}
+
+// Restoring stops the nodes, replaces the topology and files, and reopens the project.
+asio::awaitable<http::Response> restore_snapshot(Impl& sim, http::Request&, const Params& ps) {
+    auto p = opened(sim, ps);
+    SimSnapshot snap = *find_snapshot(*p, ps);
+    co_await sim.stop_all_and_remove(p, true);
+    sim.release_consoles(*p);
+    p->file = snap.file;
+    p->files = snap.files;
+    p->file["name"] = p->name;
+    p->runs.clear();
+    sim.assign_consoles(*p);
+    p->status = "opened";
+    sim.save(*p);
+    co_return reply(201, project_json(*p));
+}
+
+// The route table: gns3-server 2.2's controller routes the simulator serves, matched in this order.
+using Handler = asio::awaitable<http::Response> (*)(Impl&, http::Request&, const Params&);
+struct Route {
+    http::Method method;
+    const char* pattern;
+    Handler handler;
+};
+
+template <const char* Action>
+asio::awaitable<http::Response> all_nodes_action(Impl& sim, http::Request&, const Params& ps) {
+    return all_nodes(sim, ps, Action);
+}
+template <const char* Action>
+asio::awaitable<http::Response> one_node_action(Impl& sim, http::Request&, const Params& ps) {
+    return one_node(sim, ps, Action);
+}
+constexpr char kStart[] = "start";
+constexpr char kStop[] = "stop";
+constexpr char kReload[] = "reload";
+
+using M = http::Method;
+const Route kRoutes[] = {
+    {M::get, "/v2/version", get_version},
+    {M::post, "/v2/version", check_version},
+    {M::get, "/v2/computes", list_computes},
+    {M::get, "/v2/projects", list_projects},
+    {M::post, "/v2/projects", create_project},
+    {M::post, "/v2/projects/{project_id}/import", import_project},
+    {M::get, "/v2/projects/{project_id}", get_project},
+    {M::del, "/v2/projects/{project_id}", delete_project},
+    {M::put, "/v2/projects/{project_id}", update_project},
+    {M::post, "/v2/projects/{project_id}/open", open_project},
+    {M::post, "/v2/projects/{project_id}/close", close_project},
+    {M::get, "/v2/projects/{project_id}/export", export_project},
+    {M::post, "/v2/projects/{project_id}/duplicate", duplicate_project},
+    {M::get, "/v2/projects/{project_id}/files/{path...}", project_file},
+    {M::get, "/v2/projects/{project_id}/links", list_links},
+    {M::get, "/v2/projects/{project_id}/nodes", list_nodes},
+    {M::post, "/v2/projects/{project_id}/nodes/start", all_nodes_action<kStart>},
+    {M::post, "/v2/projects/{project_id}/nodes/stop", all_nodes_action<kStop>},
+    {M::post, "/v2/projects/{project_id}/nodes/reload", all_nodes_action<kReload>},
+    {M::get, "/v2/projects/{project_id}/nodes/{node_id}", get_node},
+    {M::post, "/v2/projects/{project_id}/nodes/{node_id}/start", one_node_action<kStart>},
+    {M::post, "/v2/projects/{project_id}/nodes/{node_id}/stop", one_node_action<kStop>},
+    {M::post, "/v2/projects/{project_id}/nodes/{node_id}/reload", one_node_action<kReload>},
+    {M::get, "/v2/projects/{project_id}/nodes/{node_id}/links", node_links},
+    {M::get, "/v2/projects/{project_id}/snapshots", list_snapshots},
+    {M::post, "/v2/projects/{project_id}/snapshots", create_snapshot},
+    {M::del, "/v2/projects/{project_id}/snapshots/{snapshot_id}", delete_snapshot},
+    {M::post, "/v2/projects/{project_id}/snapshots/{snapshot_id}/restore", restore_snapshot},
+};
+
+const http::PathRouter& router() {
+    static const http::PathRouter r = [] {
+        http::PathRouter out;
+        for (const auto& route : kRoutes) out.add(route.method, route.pattern);
+        return out;
+    }();
+    return r;
+}
+
+// An unknown path is aiohttp's "404: Not Found"; a known path under another method its 405.
 asio::awaitable<http::Response> route(Impl& sim, http::Request& req) {
-    auto s = split_path(req.path);
-    if (s.empty() || s[0] != "v2") throw core::not_found("404: Not Found");
-    auto method = req.method;
-    if (s.size() == 2 && s[1] == "version") {
-        if (method == http::Method::get)
-            co_return reply(200,
-                            json::object{{"local", sim.options.local}, {"version", sim.options.version}});
-        if (method == http::Method::post) {
-            auto body = body_object(req);
-            if (str_of(body, "version") != sim.options.version)
-                throw core::conflict("Client version " + str_of(body, "version") +
-                                     " is not the same as server version " + sim.options.version);
-            co_return reply(200,
-                            json::object{{"local", sim.options.local}, {"version", sim.options.version}});
-        }
+    Params params;
+    bool method_mismatch = false;
+    auto index = router().match(req.method, req.path, params, method_mismatch);
+    if (!index) {
+        if (method_mismatch) co_return error_reply(405, "405: Method Not Allowed");
+        throw core::not_found("404: Not Found");
     }
-    if (s.size() == 2 && s[1] == "computes" && method == http::Method::get)
-        co_return reply(200, json::array{compute_json(sim.options)});
-    if (s.size() == 2 && s[1] == "projects") {
-        if (method == http::Method::get) {
-            json::array out;
-            for (const auto& [id, p] : sim.projects) out.push_back(project_json(*p));
-            co_return reply(200, out);
-        }
-        if (method == http::Method::post) {
-            auto body = body_object(req);
-            std::string name = str_of(body, "name");
-            if (name.empty()) throw core::invalid("JSON schema error: 'name' is a required property");
-            std::string id = str_of(body, "project_id");
-            if (id.empty()) id = gns3::random_uuid();
-            if (!gns3::is_uuid(id)) throw core::invalid(id + " is not a valid UUID");
-            for (const auto& [pid, p] : sim.projects)
-                if (p->name == name || pid == id)
-                    throw core::conflict("Project \"" + name + "\" already exists");
-            auto p = std::make_shared<SimProject>();
-            p->project_id = id;
-            p->name = name;
-            p->file = new_project_file(id, name);
-            for (const auto& kv : body)
-                if (kv.key() != "project_id" && kv.key() != "path") p->file[kv.key()] = kv.value();
-            p->status = "opened";
-            p->env = sim.env_of(id);
-            sim.projects[id] = p;
-            sim.save(*p);
-            co_return reply(201, project_json(*p));
-        }
-    }
-    if (s.size() >= 3 && s[1] == "projects") co_return co_await project_routes(sim, req, s);
-    throw core::not_found("404: Not Found");
+    co_return co_await kRoutes[*index].handler(sim, req, params);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // http::PathRouter: matches a request's method and path against patterns such as
 // "/api/v1/exercises/{id}/versions/{version}", in the order they were added, and extracts the `{name}`
-// parameters. It knows nothing of what a route does: a user (api::Router, with its handlers and access
-// policies) keeps its own table and looks entries up by the index this router answers.
+// parameters. A last segment `{name...}` takes the rest of the path (one segment or more, as written, slashes
+// included: "/v2/projects/{id}/files/{path...}"). It knows nothing of what a route does: a user (api::Router,
+// with its handlers and access policies) keeps its own table and looks entries up by the index this router
+// answers.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +21,7 @@ using PathParams = std::vector<std::pair<std::string, std::string>>;
 
 class PathRouter {
  public:
-    // Routes have at most this many segments; a longer path matches nothing.
+    // Routes have at most this many segments; a longer path matches nothing but a `{name...}` route.
     static constexpr std::size_t kMaxSegments = 12;
 
     // Adds a pattern ("{name}" segments are parameters) and returns its index (0, 1, ... in the order of
@@ -37,6 +39,7 @@ class PathRouter {
     struct Segment {
         std::string text;  // the literal, or the parameter's name
         bool is_param;
+        bool is_rest = false;  // `{name...}`, the last segment: the rest of the path
     };
     struct Pattern {
         Method method;

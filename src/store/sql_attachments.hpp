@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "store/sql_ops.hpp"
 #include "store/sql_store.hpp"
+#include "store/states.hpp"
 
 namespace np::store {
 
@@ -36,7 +37,7 @@ void require_draft(C& c, const std::string& version_id, const char* doing) {
                 C::kForUpdate);
     stmt.bind(version_id);
     if (!stmt.next()) throw core::not_found("no exercise version with id '" + version_id + "'");
-    if (stmt.text(0) != "draft")
+    if (!is(stmt.text(0), VersionState::draft))
         throw core::conflict(describe_version(stmt.text(1), stmt.i32(2)) +
                              " is published and immutable: " + doing + " a new version instead");
 }

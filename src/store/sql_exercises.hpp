@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "store/sql_ops.hpp"
 #include "store/sql_store.hpp"
+#include "store/states.hpp"
 
 namespace np::store {
 
@@ -84,7 +85,7 @@ ExerciseVersion SqlStore<Conn>::add_version(const ExerciseVersion& v) {
         }
         ExerciseVersion row = v;
         row.version = next;
-        row.state = "draft";
+        row.state = str(VersionState::draft);
         row.published_at = 0;
         if (row.id.empty()) row.id = core::new_id();
         row.created_at = sql::or_now(row.created_at);
@@ -155,7 +156,7 @@ void SqlStore<Conn>::update_draft(const ExerciseVersion& v) {
         }
         const std::string id = stmt.text(0);
         const std::string what = sql::describe_version(stmt.text(1), stmt.i32(2));
-        if (stmt.text(3) != "draft") {
+        if (!is(stmt.text(3), VersionState::draft)) {
             throw core::conflict(what + " is published and immutable; add a new version instead");
         }
         c.query(
@@ -180,7 +181,7 @@ void SqlStore<Conn>::publish_version(const std::string& exercise_id, int version
             if (!stmt.next()) throw core::not_found("no " + sql::describe_version(exercise_id, version));
             state = stmt.text(0);
         }
-        if (state != "draft")
+        if (!is(state, VersionState::draft))
             throw core::conflict(sql::describe_version(exercise_id, version) + " is already published");
         c.query(
              "UPDATE exercise_versions SET state = 'published', published_at = ? WHERE exercise_id = ? "

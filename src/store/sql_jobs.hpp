@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "store/sql_ops.hpp"
 #include "store/sql_store.hpp"
+#include "store/states.hpp"
 
 namespace np::store {
 
@@ -95,7 +96,8 @@ template <class Conn>
 void SqlStore<Conn>::finish_job(const std::string& id, const std::string& state, const std::string& result,
                                 const std::string& error, std::int64_t now) {
     auto& c = connection();
-    if (state != "succeeded" && state != "failed" && state != "cancelled") {
+    auto final_state = parse<JobState>(state);
+    if (!final_state || *final_state == JobState::queued || *final_state == JobState::running) {
         throw core::invalid("a job finishes as succeeded, failed or cancelled, not '" + state + "'");
     }
     sql::run_transaction(c, [&] {

@@ -18,6 +18,7 @@ enum class DesiredState { absent, stopped, running };  // environments.desired_s
 enum class ObservedState { absent, creating, stopped, running, degraded, deleting, error, unavailable };
 enum class JobState { queued, running, succeeded, failed, cancelled };  // jobs.state
 enum class EvaluationStatus { queued, running, done, error };           // evaluations.status
+enum class VersionState { draft, published };                           // exercise_versions.state
 
 template <class E>
 struct EnumNames;  // `names`, in the enum's order
@@ -42,6 +43,10 @@ struct EnumNames<JobState> {
 template <>
 struct EnumNames<EvaluationStatus> {
     static constexpr std::array<std::string_view, 4> names{"queued", "running", "done", "error"};
+};
+template <>
+struct EnumNames<VersionState> {
+    static constexpr std::array<std::string_view, 2> names{"draft", "published"};
 };
 
 // The stored name of a value ("teacher").

@@ -76,7 +76,7 @@ struct ExerciseVersion {
     std::string id;
     std::string exercise_id;
     int version = 0;
-    std::string state = "draft";  // "draft" | "published"
+    std::string state = "draft";  // a VersionState (store/states.hpp)
     std::string instructions;     // Markdown
     std::string spec;             // exercise.yaml text
     std::string topology;         // topology.yaml text (local provider), may be empty

@@ -128,6 +128,8 @@ export const EVALUATION_STATUSES = ["queued", "running", "done", "error"] as con
 export type EvaluationStatus = (typeof EVALUATION_STATUSES)[number];
 export const ROLES = ["teacher", "student"] as const;
 export type Role = (typeof ROLES)[number];
+export const VERSION_STATES = ["draft", "published"] as const;
+export type VersionState = (typeof VERSION_STATES)[number];
 
 // --- The objects of the API (what the pages use of them) ---
 export interface Environment {
@@ -199,7 +201,7 @@ export interface Exercise {
 export interface Version {
   id: string;
   version: number;
-  state: string;
+  state: VersionState;
   spec?: string;
   topology?: string;
   instructions?: string;

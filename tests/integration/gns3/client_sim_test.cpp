@@ -42,6 +42,20 @@ TEST_F(SimTest, ProjectLifecycleAndErrors) {
         EXPECT_EQ((co_await c.links(id)).size(), 2u);
         auto file_nodes = parse_project_file_nodes(co_await c.project_file(id, "lab1.gns3"));
         EXPECT_EQ(file_nodes.size(), 3u);
+        // Files at any depth of the project folder (the route's {path...}); a missing one, a climbing one,
+        // and a known path under another method are the server's 404, 403 and 405.
+        for (const auto& n : nodes)
+            if (n.node_type == "dynamips") {
+                auto cfg = co_await c.project_file(
+                    id, "project-files/dynamips/" + n.node_id + "/configs/i1_startup-config.cfg");
+                EXPECT_FALSE(cfg.empty());
+            }
+        EXPECT_GNS3_ERROR(c.project_file(id, "project-files/vpcs/none/startup.vpc"), core::Code::not_found,
+                          "404: Not Found");
+        EXPECT_GNS3_ERROR(c.project_file(id, "project-files/../../etc/passwd"), core::Code::forbidden, "403");
+        EXPECT_GNS3_ERROR(c.call("DELETE", "/projects/" + id + "/export", "", "export", false,
+                                 std::chrono::milliseconds(0)),
+                          core::Code::upstream, "405: Method Not Allowed");
         auto one = co_await c.node(id, nodes[2].node_id);
         EXPECT_EQ(one.name, nodes[2].name);
 

@@ -52,3 +52,27 @@ TEST(PathRouter, RefusesTooLongPatternsAndMatchesNoTooLongPath) {
     bool mismatch = false;
     EXPECT_FALSE(r.match(http::Method::get, deep, params, mismatch));
 }
+
+TEST(PathRouter, ARestSegmentTakesTheRestOfThePathAtAnyDepth) {
+    http::PathRouter r;
+    r.add(http::Method::get, "/p/{id}/files/{path...}");
+    r.add(http::Method::get, "/p/{id}/files");
+    http::PathParams params;
+    bool mismatch = false;
+    EXPECT_EQ(r.match(http::Method::get, "/p/7/files/a.gns3", params, mismatch), 0u);
+    ASSERT_EQ(params.size(), 2u);
+    EXPECT_EQ(params[1], (std::pair<std::string, std::string>{"path", "a.gns3"}));
+    // Deeper than kMaxSegments: still this route, the rest kept as written.
+    std::string deep = "/p/7/files";
+    std::string rest;
+    for (std::size_t i = 0; i < http::PathRouter::kMaxSegments; ++i)
+        rest += (rest.empty() ? "" : "/") + std::string("d");
+    EXPECT_EQ(r.match(http::Method::get, deep + "/" + rest + "/f.txt", params, mismatch), 0u);
+    EXPECT_EQ(params[1].second, rest + "/f.txt");
+    // The rest is one segment or more: none is the other route.
+    EXPECT_EQ(r.match(http::Method::get, "/p/7/files/", params, mismatch), 1u);
+    EXPECT_FALSE(r.match(http::Method::post, "/p/7/files/x/y", params, mismatch));
+    EXPECT_TRUE(mismatch);
+    // Only as the last segment.
+    EXPECT_THROW(r.add(http::Method::get, "/p/{path...}/x"), core::Error);
+}

@@ -1,5 +1,6 @@
 #include "http/path_router.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "core/error.hpp"
@@ -9,8 +10,7 @@ namespace {
 
 // Path segments without allocating; `size` counts every segment, also beyond kMaxSegments.
 struct Segments {
-    std::array<std::string_view, PathRouter::kMaxSegments + 1> items;
-    std::array<std::size_t, PathRouter::kMaxSegments + 1> starts;  // each item's offset in the path
+    std::array<std::string_view, PathRouter::kMaxSegments + 1> items;  // views into the path
     std::size_t size = 0;
 };
 
@@ -24,10 +24,7 @@ Segments split(std::string_view path) {
         }
         std::size_t j = path.find('/', i);
         if (j == std::string_view::npos) j = path.size();
-        if (out.size <= PathRouter::kMaxSegments) {
-            out.items[out.size] = path.substr(i, j - i);
-            out.starts[out.size] = i;
-        }
+        if (out.size <= PathRouter::kMaxSegments) out.items[out.size] = path.substr(i, j - i);
         ++out.size;
         i = j;
     }
@@ -50,38 +47,94 @@ std::size_t PathRouter::add(Method method, std::string_view pattern) {
         auto name = param ? seg.substr(1, seg.size() - (rest ? 5 : 2)) : seg;
         p.segments.push_back({std::string(name), param, rest});
     }
+    auto index = static_cast<std::uint32_t>(patterns_.size());
+    // Into the tree: one node per segment (a rest segment hangs on the node before it).
+    std::uint32_t node = 0;
+    for (const auto& seg : p.segments) {
+        if (seg.is_rest) break;
+        std::uint32_t next = kNone;
+        if (seg.is_param) {
+            next = nodes_[node].param;
+        } else if (auto it = find_literal(nodes_[node], seg.text); it != nodes_[node].literals.end()) {
+            next = it->second;
+        }
+        if (next == kNone) {
+            next = static_cast<std::uint32_t>(nodes_.size());
+            nodes_.emplace_back();
+            auto& literals = nodes_[node].literals;
+            if (seg.is_param)
+                nodes_[node].param = next;
+            else
+                literals.emplace(std::lower_bound(literals.begin(), literals.end(), seg.text, by_text),
+                                 seg.text, next);
+        }
+        node = next;
+    }
+    if (!p.segments.empty() && p.segments.back().is_rest)
+        nodes_[node].rests.push_back(index);
+    else
+        nodes_[node].ends.push_back(index);
     patterns_.push_back(std::move(p));
-    return patterns_.size() - 1;
+    return index;
+}
+
+bool PathRouter::by_text(const std::pair<std::string, std::uint32_t>& literal, std::string_view text) {
+    return std::string_view(literal.first) < text;
+}
+
+std::vector<std::pair<std::string, std::uint32_t>>::const_iterator PathRouter::find_literal(
+    const Node& node, std::string_view text) {
+    auto it = std::lower_bound(node.literals.begin(), node.literals.end(), text, by_text);
+    return it != node.literals.end() && it->first == text ? it : node.literals.end();
+}
+
+// One match in progress: the path's segments, the best pattern so far (the lowest index whose method fits)
+// and whether some pattern matched the path under another method.
+struct PathRouter::Walk {
+    const Segments& parts;
+    Method method;
+    std::uint32_t best = kNone;
+    bool other_method = false;
+};
+
+void PathRouter::walk(Walk& w, std::uint32_t node_index, std::size_t depth) const {
+    const Node& node = nodes_[node_index];
+    auto consider = [&](std::uint32_t index) {
+        auto m = patterns_[index].method;
+        if (m == w.method || (m == Method::get && w.method == Method::head)) {
+            if (index < w.best) w.best = index;
+        } else {
+            w.other_method = true;
+        }
+    };
+    if (depth == w.parts.size)
+        for (auto index : node.ends) consider(index);
+    if (depth < w.parts.size)
+        for (auto index : node.rests) consider(index);
+    // Deeper only within the segments kept (a path longer than kMaxSegments matches only a rest route).
+    if (depth >= w.parts.size || depth >= kMaxSegments) return;
+    auto part = w.parts.items[depth];
+    if (auto it = find_literal(node, part); it != node.literals.end()) walk(w, it->second, depth + 1);
+    if (node.param != kNone && !part.empty()) walk(w, node.param, depth + 1);
 }
 
 std::optional<std::size_t> PathRouter::match(Method method, std::string_view path, PathParams& params,
                                              bool& method_mismatch) const {
-    method_mismatch = false;
     auto parts = split(path);
-    for (std::size_t r = 0; r < patterns_.size(); ++r) {
-        const auto& segs = patterns_[r].segments;
-        bool rest = !segs.empty() && segs.back().is_rest;
-        // Without a rest segment the sizes are equal (so never over kMaxSegments); with one, the path has
-        // at least as many segments, and only the first segs.size() of them are compared.
-        if (rest ? parts.size < segs.size() : segs.size() != parts.size) continue;
-        bool ok = true;
-        for (std::size_t i = 0; i < segs.size() && ok; ++i)
-            ok = segs[i].is_param ? !parts.items[i].empty() : segs[i].text == parts.items[i];
-        if (!ok) continue;
-        auto m = patterns_[r].method;
-        if (m != method && !(m == Method::get && method == Method::head)) {
-            method_mismatch = true;
-            continue;
-        }
-        params.clear();
-        for (std::size_t i = 0; i < segs.size(); ++i)
-            if (segs[i].is_rest)
-                params.emplace_back(segs[i].text, std::string(path.substr(parts.starts[i])));
-            else if (segs[i].is_param)
-                params.emplace_back(segs[i].text, std::string(parts.items[i]));
-        return r;
-    }
-    return std::nullopt;
+    Walk w{parts, method};
+    walk(w, 0, 0);
+    method_mismatch = w.best == kNone && w.other_method;
+    if (w.best == kNone) return std::nullopt;
+    const auto& segs = patterns_[w.best].segments;
+    params.clear();
+    for (std::size_t i = 0; i < segs.size(); ++i)
+        if (segs[i].is_rest)
+            params.emplace_back(
+                segs[i].text,
+                std::string(path.substr(static_cast<std::size_t>(parts.items[i].data() - path.data()))));
+        else if (segs[i].is_param)
+            params.emplace_back(segs[i].text, std::string(parts.items[i]));
+    return w.best;
 }
 
 }  // namespace np::http

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,7 +46,24 @@ class PathRouter {
         Method method;
         std::vector<Segment> segments;
     };
+    // The patterns as a tree of segments, so a match walks the path's depth instead of every pattern (the
+    // API has well over a hundred routes, nearly all under /api/v1). A node's children: one per literal,
+    // one for a parameter; `ends` are the patterns that end at the node, `rests` those whose `{name...}`
+    // takes the rest of the path after it. Of all the patterns that match, the first added wins.
+    struct Node {
+        std::vector<std::pair<std::string, std::uint32_t>> literals;  // sorted by text
+        std::uint32_t param = kNone;
+        std::vector<std::uint32_t> ends, rests;
+    };
+    static constexpr std::uint32_t kNone = 0xffffffffu;
+    struct Walk;
+    void walk(Walk& w, std::uint32_t node, std::size_t depth) const;
+    static bool by_text(const std::pair<std::string, std::uint32_t>& literal, std::string_view text);
+    static std::vector<std::pair<std::string, std::uint32_t>>::const_iterator find_literal(
+        const Node& node, std::string_view text);
+
     std::vector<Pattern> patterns_;
+    std::vector<Node> nodes_{Node{}};  // nodes_[0]: the root
 };
 
 }  // namespace np::http

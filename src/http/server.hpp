@@ -23,8 +23,9 @@ struct ServerOptions {
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
     // A route-specific body limit (uploads: an exercise's GNS3 project or zip), asked with the method and
-    // target once the headers are read; 0 keeps body_limit. Beyond it: 413. `upload_limit` is the largest
-    // it ever answers (the parser's bound while headers are read).
+    // target once the headers are read (PUT and POST only, when the body may exceed body_limit or
+    // upload_limit); 0 keeps body_limit. Beyond it: 413. `upload_limit` is the largest it ever answers (the
+    // parser's bound while headers are read).
     std::function<std::size_t(Method, std::string_view target)> body_limit_for;
     std::size_t upload_limit = 0;
     std::chrono::milliseconds idle_timeout{60'000};    // keep-alive: waiting for a request's first bytes

@@ -109,11 +109,16 @@ asio::awaitable<bool> Server::Impl::read_request(Stream& stream, beast::flat_buf
     ++busy;
     auto& hdr = parser.get();
     std::size_t body_limit = options.body_limit;
-    if (options.body_limit_for) {
-        auto verb = hdr.method();
-        Method m = verb == bhttp::verb::put    ? Method::put
-                   : verb == bhttp::verb::post ? Method::post
-                                               : Method::other;
+    // A route's own limit (at most upload_limit) matters only for a PUT or POST body that may exceed it or
+    // the default one (chunked, or a longer Content-Length): the lookup is a second route match, kept off
+    // every other request.
+    auto verb = hdr.method();
+    auto length = parser.content_length();
+    std::size_t below_both =
+        options.upload_limit ? std::min(options.body_limit, options.upload_limit) : options.body_limit;
+    if (options.body_limit_for && (verb == bhttp::verb::put || verb == bhttp::verb::post) &&
+        (!length || *length > below_both)) {
+        Method m = verb == bhttp::verb::put ? Method::put : Method::post;
         if (auto special = options.body_limit_for(m, std::string_view(hdr.target()))) body_limit = special;
     }
     parser.body_limit(body_limit);

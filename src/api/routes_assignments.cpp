@@ -25,6 +25,29 @@ http::Response no_content() {
     return res;
 }
 
+// What makes newly assigned environments' labs: on a provider on a shared cluster (proxmox) ONE job for the
+// class (provisioning, or provisioning and start together); local labs only when started, one job each.
+// The jobs go into `body` (`job`, `jobs`).
+boost::asio::awaitable<void> submit_assigned(ApiDeps& d, const std::vector<store::Environment>& envs,
+                                             bool start, const std::string& caller, json::object& body) {
+    if (envs.empty()) co_return;
+    if (app::provisions_in_batch(envs.front().provider)) {
+        auto job = start ? app::start_job(envs, caller) : app::provision_job(envs, caller);
+        body["job"] = job_json(co_await d.jobs.submit(job), true);
+        co_return;
+    }
+    if (!start) co_return;
+    json::array jobs;
+    for (const auto& e : envs) {
+        auto job = app::job::make_job(app::job::ReconcileEnvironment{e.id, "start"});
+        job.owner_id = e.student_id;
+        job.subject_type = "environment";
+        job.subject_id = e.id;
+        jobs.push_back(job_json(co_await d.jobs.submit(job), true));
+    }
+    body["jobs"] = std::move(jobs);
+}
+
 json::object student_view_json(const app::StudentView& v) {
     json::array devices;
     for (const auto& dev : v.devices)
@@ -116,7 +139,10 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
     std::vector<Field> assign_fields{
         {"exercise_id", "string", true, "id or slug"},
         {"version", "integer", false, "published version; default the latest published"},
-        {"student_ids", "array", true, "user ids of students"}};
+        {"student_ids", "array", true, "user ids of students"},
+        {"start", "boolean", false,
+         "start the labs too (default false). Proxmox: one job creates and starts them, each VM started as "
+         "soon as its clone is done"}};
     for (auto& f : rule_fields()) assign_fields.push_back(std::move(f));
     r.add({http::Method::post,
            "/api/v1/assignments",
@@ -124,7 +150,8 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
            "assignments",
            "Assign a published exercise version to students; each gets an assignment and an environment "
            "(all or none: one transaction). Rules not given come from the spec's grading: section. On a "
-           "Proxmox server the environments' VMs are then created as one batch job (`job`).",
+           "Proxmox server the environments' VMs are then created as one batch job (`job`); with `start`, "
+           "that job starts them too (local labs: one start job each, `jobs`).",
            std::move(assign_fields),
            {},
            201,
@@ -137,25 +164,30 @@ void add_assignment_routes(Router& r, ApiDeps& d) {
                req.rules = rule_overrides(ctx);
                req.created_by = ctx.caller->user_id;
                req.provider = d.options.environment_provider;
+               const bool start = body_has(ctx, "start") && ctx.body->at("start").as_bool();
                std::vector<store::Environment> envs;
                auto created = co_await d.pool.run([&] {
                    std::vector<store::Assignment> out;
                    d.store.transaction([&] {
                        out = app::assign_students(d.store, req);
                        audit(d.store, ctx, "assignment.create", "exercise", out.front().exercise_id,
-                             json::serialize(json::object{{"students", out.size()}}));
+                             json::serialize(json::object{{"students", out.size()}, {"start", start}}));
+                       for (const auto& a : out) {
+                           auto e = d.store.environment_for_assignment(a.id);
+                           if (!e) continue;
+                           if (start) {
+                               e->desired_state = store::str(store::DesiredState::running);
+                               d.store.update_environment(*e);
+                           }
+                           envs.push_back(std::move(*e));
+                       }
                    });
-                   for (const auto& a : out)
-                       if (auto e = d.store.environment_for_assignment(a.id)) envs.push_back(std::move(*e));
                    return out;
                });
                json::array items;
                for (const auto& a : created) items.push_back(assignment_json(a));
                json::object body{{"items", std::move(items)}};
-               // A provider on a shared cluster (proxmox) makes the class's labs now, as one batch job.
-               if (!envs.empty() && app::provisions_in_batch(req.provider))
-                   body["job"] =
-                       job_json(co_await d.jobs.submit(app::provision_job(envs, ctx.caller->user_id)), true);
+               co_await submit_assigned(d, envs, start, ctx.caller->user_id, body);
                co_return json_ok(body, 201);
            }});
 

@@ -317,7 +317,8 @@ void add_course_routes(Router& r, ApiDeps& d) {
            "courses",
            "Assign a published exercise to every student of the course (or of one group) as one job "
            "(course.assign): an assignment and an environment per student, progress per student; students "
-           "already assigned are skipped",
+           "already assigned are skipped. On a Proxmox server it then submits ONE environments.provision job "
+           "for the course's new environments (`provision_job_id` in its result)",
            std::move(fields),
            {},
            202,

@@ -7,6 +7,7 @@
 
 #include "app/job_kinds.hpp"
 #include "app/jobs.hpp"
+#include "app/provisioning.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/offload.hpp"
@@ -305,8 +306,23 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
 
 namespace {
 
+// The course's environments of this exercise that no job has driven yet (absent, never updated): the ones
+// this run made, and those a run interrupted before its provisioning made (a re-run converges).
+std::vector<store::Environment> undriven_environments(store::Store& store, const std::string& exercise_id,
+                                                      const std::string& course_id) {
+    std::vector<store::Environment> out;
+    for (const auto& a : store.assignments_in({exercise_id, "", course_id})) {
+        auto e = store.environment_for_assignment(a.id);
+        if (e && store::is(e->desired_state, store::DesiredState::absent) &&
+            store::is(e->observed_state, store::ObservedState::absent) && e->updated_at == e->created_at)
+            out.push_back(std::move(*e));
+    }
+    return out;
+}
+
 boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, job::AssignCourse params,
-                                                      store::Store& store, core::WorkerPool& pool) {
+                                                      JobRunner& jobs, store::Store& store,
+                                                      core::WorkerPool& pool) {
     const AssignRequest& req = params.request;
     const std::string& group = params.group;
     // (Named fields, not a structured binding: the lambdas below capture them.)
@@ -341,18 +357,28 @@ boost::asio::awaitable<std::string> run_course_assign(JobContext& ctx, job::Assi
             json::object{{"student_id", m.user_id}, {"username", m.user.username}, {"status", status}});
         co_await ctx.progress(static_cast<std::int64_t>(i) + 1, total, m.user.username + ": " + status);
     }
-    co_return json::serialize(json::object{{"exercise_id", ex.id},
-                                           {"version", version.version},
-                                           {"assigned", assigned},
-                                           {"skipped", skipped},
-                                           {"students", std::move(students)}});
+    json::object result{{"exercise_id", ex.id},
+                        {"version", version.version},
+                        {"assigned", assigned},
+                        {"skipped", skipped},
+                        {"students", std::move(students)}};
+    // A provider on a shared cluster (proxmox) makes the class's labs as ONE batch job, as
+    // POST /api/v1/assignments does; local environments are made when started, as before.
+    if (provisions_in_batch(req.provider)) {
+        auto envs = co_await pool.run([&] { return undriven_environments(store, ex.id, req.course_id); });
+        if (!envs.empty()) {
+            auto job = co_await jobs.submit(provision_job(envs, ctx.job().owner_id));
+            result["provision_job_id"] = job.id;
+        }
+    }
+    co_return json::serialize(result);
 }
 
 }  // namespace
 
 void register_course_jobs(JobRunner& jobs, store::Store& store, core::WorkerPool& pool) {
-    job::register_job<job::AssignCourse>(jobs, [&store, &pool](JobContext& ctx, job::AssignCourse p) {
-        return run_course_assign(ctx, std::move(p), store, pool);
+    job::register_job<job::AssignCourse>(jobs, [&jobs, &store, &pool](JobContext& ctx, job::AssignCourse p) {
+        return run_course_assign(ctx, std::move(p), jobs, store, pool);
     });
 }
 

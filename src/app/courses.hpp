@@ -6,6 +6,9 @@
 //    students can be assigned before they ever log in.
 //  - course.assign: one job creating an assignment and an environment per student of the course (or of
 //    one group), with progress per student; students already assigned are skipped (the job can be re-run).
+//    On a provider whose labs live on a shared cluster (proxmox) it then submits ONE environments.provision
+//    job for the course's environments no job has driven yet (app/provisioning.hpp), as
+//    POST /api/v1/assignments does; local environments are made when started.
 // Blocking functions over the Store (call them on the worker pool), except the job.
 #pragma once
 
@@ -77,7 +80,7 @@ RosterImport import_roster(store::Store& store, const std::string& course_id, co
                            const std::vector<RosterLine>& lines);
 
 // Registers the course.assign job kind (its params: job::AssignCourse, app/job_kinds.hpp); its result:
-// {assigned, skipped, students: [{student_id, username, status}]}.
+// {assigned, skipped, students: [{student_id, username, status}], provision_job_id (proxmox, when any)}.
 void register_course_jobs(JobRunner& jobs, store::Store& store, core::WorkerPool& pool);
 
 }  // namespace np::app

@@ -194,14 +194,18 @@ asio::awaitable<std::string> start(Deps& d, JobContext& ctx, job::StartEnvironme
         return store::is(e.desired_state, store::DesiredState::running);
     });
     co_await ctx.progress(0, static_cast<std::int64_t>(items.size()), "starting the environments in waves");
+    for (auto& it : items)  // made by this job (never provisioned, or failed to be): shown as being created
+        if (store::is(it.env.observed_state, store::ObservedState::absent) ||
+            store::is(it.env.observed_state, store::ObservedState::error))
+            co_await d.workflows.record_state(it.env, store::str(store::ObservedState::creating), "");
     auto progress = event_progress(d, items, "environment.start");
     co_await run_by_provider(
         d, items,
         [&](lab::BatchProvider& bp,
             std::vector<Item*> group) -> asio::awaitable<std::vector<lab::BatchItem>> {
-            std::vector<std::string> envs;
-            for (const auto* it : group) envs.push_back(it->request.env);
-            co_return co_await bp.start_batch(envs, progress);
+            std::vector<lab::LabRequest> requests;
+            for (const auto* it : group) requests.push_back(it->request);
+            co_return co_await bp.start_batch(requests, progress);
         },
         [](lab::Provider& prov, Item& it) -> asio::awaitable<void> {
             prov.check_request(it.request);

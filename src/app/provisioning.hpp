@@ -1,7 +1,9 @@
 // Class-scale environments (issue 10 part 4): the job kinds environments.provision (a class's labs created,
 // not started, as ONE batch of their provider: the proxmox provider's clone workload, progress per VM on the
-// event stream) and environments.start (a class started in waves bounded by the cluster's capacity). A
-// provider that is no lab::BatchProvider gets the same calls one environment after the other.
+// event stream) and environments.start (a class started bounded by the cluster's capacity; an environment
+// whose lab does not exist yet is created first, and each lab starts as soon as it exists, while the others
+// are still being created). A provider that is no lab::BatchProvider gets the same calls one environment
+// after the other.
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 // lab::BatchProvider: what a provider whose labs are built by a shared cluster (proxmox) offers beyond
 // lab::Provider, so a class is handled as one workload instead of N jobs racing the cluster's throttle:
-// create a class's labs as one batch, and start a class in waves bounded by the cluster's capacity.
+// create a class's labs as one batch, and start a class (creating what is missing) bounded by the cluster's
+// capacity.
 // A provider implements it next to lab::Provider; app finds it with dynamic_cast (the local provider does
 // not: its labs are made one by one, as before).
 #pragma once
@@ -34,10 +35,12 @@ class BatchProvider {
     // Idempotent: labs that exist count as done. One item per request, in order.
     virtual boost::asio::awaitable<std::vector<BatchItem>> create_batch(
         const std::vector<LabRequest>& requests, BatchProgress progress) = 0;
-    // Starts the labs of `envs` in waves, each no larger than the cluster can take now (and the configured
-    // cap). One item per env, in order.
-    virtual boost::asio::awaitable<std::vector<BatchItem>> start_batch(const std::vector<std::string>& envs,
-                                                                       BatchProgress progress) = 0;
+    // Starts the labs of `requests`, never more at once than the cluster can take (and the configured cap).
+    // A lab that does not exist yet is created first (as create_batch does, the owner's rights included)
+    // and started as soon as it exists, while the others are still being created. One item per request,
+    // in order.
+    virtual boost::asio::awaitable<std::vector<BatchItem>> start_batch(
+        const std::vector<LabRequest>& requests, BatchProgress progress) = 0;
 };
 
 }  // namespace np::lab

@@ -1,10 +1,13 @@
 #include "labpve/proxmox_provider.hpp"
 
+#include <sys/stat.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -41,12 +44,37 @@ std::string read_file(const std::filesystem::path& path) {
     return out.str();
 }
 
+// A projects_dir project, read once per content: the last few read are kept by path, checked against the
+// file's size, modification time and inode, so check_request, ensure_template and template_for of a lab (and
+// of every lab of a class) read the file once instead of each reading it.
 std::string project_bytes(const std::filesystem::path& dir, const std::string& name) {
     if (dir.empty())
         throw core::invalid(
             "the proxmox provider has no pve.projects_dir: set it to the folder holding the "
             "exercises' GNS3 projects");
-    return read_file(core::resolve_in_bundle(dir, name));
+    struct Cached {
+        struct stat st {};
+        std::string bytes;
+    };
+    static std::mutex mutex;
+    static std::map<std::string, Cached> cache;
+    auto same = [](const struct stat& a, const struct stat& b) {
+        return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+               a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+               a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+    };
+    auto path = core::resolve_in_bundle(dir, name).string();
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return read_file(path);  // (says what is wrong)
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = cache.find(path); it != cache.end() && same(it->second.st, st)) return it->second.bytes;
+    }
+    auto bytes = read_file(path);
+    std::lock_guard lock(mutex);
+    if (cache.size() >= 8) cache.erase(cache.begin());
+    cache[path] = Cached{st, bytes};
+    return bytes;
 }
 
 // The project of a request: the uploaded bytes the server read from its store, or the file of projects_dir

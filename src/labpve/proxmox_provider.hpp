@@ -78,11 +78,12 @@ class ProxmoxProvider : public lab::Provider, public lab::BatchProvider {
     ProxmoxStats stats() const;
     std::vector<lab::ProviderCounter> counters() const override;
 
-    // Class scale (batch.cpp): a class's VMs as one pve::clone_batch, starts in waves by capacity.
+    // Class scale (batch.cpp): a class's VMs as one pve::clone_batch; a class start bounded by capacity,
+    // which clones the VMs that do not exist yet and starts each as soon as its clone is done.
     boost::asio::awaitable<std::vector<lab::BatchItem>> create_batch(
         const std::vector<lab::LabRequest>& requests, lab::BatchProgress progress) override;
-    boost::asio::awaitable<std::vector<lab::BatchItem>> start_batch(const std::vector<std::string>& envs,
-                                                                    lab::BatchProgress progress) override;
+    boost::asio::awaitable<std::vector<lab::BatchItem>> start_batch(
+        const std::vector<lab::LabRequest>& requests, lab::BatchProgress progress) override;
     // For batch.cpp: the options, the client (its adaptive limits are shared by every workload) and the
     // name of the template a request's labs are cloned from.
     const ProxmoxOptions& options() const;
@@ -90,7 +91,8 @@ class ProxmoxProvider : public lab::Provider, public lab::BatchProvider {
     std::string template_for(const lab::LabRequest& request) const;
     // Grants the request's owner, when a student of a Proxmox realm, their role on the environment's VM.
     boost::asio::awaitable<void> grant_owner(const lab::LabRequest& request);
-    // A batch claims its environments while it clones them: create and start of one of them wait for it.
+    // A batch claims its environments while it clones them (each released once its VM exists): create and
+    // start of one of them wait for it.
     boost::asio::awaitable<void> claim(const std::vector<std::string>& envs);
     void release(const std::vector<std::string>& envs);
 

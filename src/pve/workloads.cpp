@@ -329,11 +329,11 @@ asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress 
         throw core::invalid("template " + std::to_string(batch.template_vmid) + " has no disks to clone");
 
     VmidAllocator alloc(batch.vmid_low, batch.vmid_high);
-    std::map<std::string, int> existing;  // name -> vmid of guests already there (a re-run converges)
+    std::map<std::string, Resource> existing;  // name -> guest already there (a re-run converges)
     for (const auto& r : rows) {
         if (r.type == "qemu" || r.type == "lxc") {
             alloc.mark_used(r.vmid);
-            existing[r.name] = r.vmid;
+            existing[r.name] = r;
         }
     }
     // Where can a clone go? Shared storage: any online node. Local storage: only nodes holding a copy of the
@@ -380,8 +380,9 @@ asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress 
                         ? batch.exact_name
                         : item_name(batch.prefix, batch.first_index + i);
         if (auto it = existing.find(name); it != existing.end()) {
-            run.summary.vmids[i] = it->second;
+            run.summary.vmids[i] = it->second.vmid;
             run.finished(name + " (already there)", true);
+            if (batch.on_cloned) batch.on_cloned(i, it->second.vmid, it->second.node);
             co_return;
         }
         try {
@@ -389,6 +390,7 @@ asio::awaitable<Summary> clone_batch(Client& client, CloneBatch batch, Progress 
                 co_await clone_one(run, alloc, sources.at(placement[i]), name, batch.full, batch.pool, kind);
             run.summary.vmids[i] = vmid;
             run.finished(name, true);
+            if (batch.on_cloned) batch.on_cloned(i, vmid, placement[i]);
         } catch (const std::exception& e) {
             run.summary.errors.push_back(name + ": " + e.what());
             log::warn("pve.clone_failed", {{"name", name}, {"error", e.what()}});

@@ -54,6 +54,9 @@ struct CloneBatch {
     std::string exact_name;          // with count 1: this name instead (a lab provider's environment VM)
     std::vector<std::string> names;  // non-empty: exactly these names, count = names.size() (a class's VMs)
     WorkloadLimits limits;
+    // Told as soon as item `index` exists (cloned now, or already there), with its VMID and node, before
+    // the batch ends: a caller may start it while the others are still being cloned. Empty: nothing told.
+    std::function<void(std::size_t index, int vmid, const std::string& node)> on_cloned;
 };
 
 struct DeleteBatch {

@@ -5,24 +5,24 @@
 //    created exactly once, none is left but the template, 0 orphaned volumes.
 //  - SIGKILL: serve killed while the batch clones (3 of 20 VMs exist), restarted on the same store: the job
 //    is taken over when its lease expires and converges; no VM twice, none orphaned, all 20 made.
+//  - Course and missing VMs (fast profile): assigning to a course is ONE provisioning job; a class start
+//    and a student's own start make the VMs that do not exist (destroyed) before starting them; an
+//    assignment with `start` makes and starts its lab in one job.
 // The exercise is a one-PC copy of examples/gns3-vpcs-router (fewer real devices: the test is about VMs).
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
-#include <random>
-#include <regex>
 #include <set>
 #include <thread>
 
-#include "gns3/zip.hpp"
 #include "http_client.hpp"
+#include "pve_sim_process.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -34,32 +34,6 @@ constexpr int kStudents = 20;
 
 bool have_devices() {
     return geteuid() == 0 && access("/usr/bin/vpcs", X_OK) == 0;
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// examples/gns3-vpcs-router reduced to PC1 (no links), written as one-pc.gns3project into `dir`.
-void write_one_pc_project(const fs::path& dir) {
-    auto files = np::gns3::read_zip(read_file(fs::path(NETPRAXIS_SOURCE_DIR) / "examples" /
-                                              "gns3-vpcs-router" / "gns3-vpcs-router.gns3project"));
-    auto project = json::parse(files.at("project.gns3")).as_object();
-    auto& topo = project.at("topology").as_object();
-    json::array keep;
-    std::string pc1_id;
-    for (const auto& n : topo.at("nodes").as_array())
-        if (n.at("name").as_string() == "PC1") {
-            keep.push_back(n);
-            pc1_id = std::string(n.at("node_id").as_string());
-        }
-    topo["nodes"] = keep;
-    topo["links"] = json::array();
-    np::gns3::Files out{{"project.gns3", json::serialize(project)}};
-    for (const auto& [path, bytes] : files)
-        if (path.find(pc1_id) != std::string::npos) out[path] = bytes;
-    std::ofstream(dir / "one-pc.gns3project", std::ios::binary) << np::gns3::write_zip(out);
 }
 
 const char* kSpec = R"(id: one-pc
@@ -78,53 +52,13 @@ checks:
     points: 1
 )";
 
-// `netpraxis pve-sim --gns3-guests` on a free port with `profile` and seed 7, stopped by SIGTERM at the end.
-class PveSim {
- public:
-    PveSim(const fs::path& state_dir, const std::string& profile) {
-        std::mt19937 rng(std::random_device{}());
-        auto lab_ports = std::to_string(30000 + (rng() % 60) * 100);
-        int out[2];
-        if (pipe(out) != 0) return;
-        pid_ = fork();
-        if (pid_ == 0) {
-            dup2(out[1], STDOUT_FILENO);
-            close(out[0]);
-            close(out[1]);
-            auto dir = state_dir.string();
-            execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
-                  "--profile", profile.c_str(), "--seed", "7", "--gns3-guests", "--gns3-address-octet", "72",
-                  "--gns3-state-dir", dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(),
-                  // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
-                  "--gns3-console-ports", "13000-13499", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(out[1]);
-        std::string line;
-        char ch;
-        while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
-        close(out[0]);
-        std::smatch m;
-        if (std::regex_search(line, m, std::regex("http://127\\.0\\.0\\.1:(\\d+) ")))
-            port_ = std::stoi(m[1].str());
-    }
-    ~PveSim() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGTERM);  // stops the guests' devices and removes their labs
-        int status = 0;
-        for (int i = 0; i < 600 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(50'000);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-    }
-    int port() const { return port_; }
-    json::object stats() const {
-        HttpClient c(static_cast<std::uint16_t>(port_));
-        return json::parse(c.request("GET", "/sim/stats").body).as_object();
-    }
-
- private:
-    pid_t pid_ = -1;
-    int port_ = 0;
+// `netpraxis pve-sim --gns3-guests` with `profile` and seed 7; its guests' addresses and console ports apart
+// from the other Proxmox tests' and the local labs' VPCS (5000 up, every address).
+struct PveSim : PveSimProcess {
+    PveSim(const fs::path& state_dir, const std::string& profile)
+        : PveSimProcess(
+              state_dir,
+              {.profile = profile, .seed = 7, .address_octet = 72, .console_ports = "13000-13499"}) {}
 };
 
 using H = std::vector<std::pair<std::string, std::string>>;
@@ -334,4 +268,127 @@ TEST(ProxmoxClass, ServeKilledWhileProvisioningResumesWithoutDuplicates) {
     st = sim.stats();
     EXPECT_EQ(st.at("vms").as_int64(), vms_before + 1) << json::serialize(st);
     EXPECT_EQ(st.at("orphaned_volumes").as_int64(), 0) << json::serialize(st);
+}
+
+namespace {
+
+// The environments of `exercise_id` by their student's id.
+std::map<std::string, json::object> by_student(std::uint16_t port, const H& teacher,
+                                               const std::string& exercise_id) {
+    std::map<std::string, json::object> out;
+    for (auto& e : environments(port, teacher, exercise_id))
+        out[std::string(e.at("student_id").as_string())] = e;
+    return out;
+}
+
+// Runs a class action on `ids` and waits for its jobs; true when all succeeded.
+bool class_action(ServerProcess& server, const H& teacher, const std::string& action,
+                  const json::array& ids) {
+    auto r = call(server.port(), "POST", "/api/v1/environments/actions", teacher,
+                  json::serialize(json::object{{"action", action}, {"environment_ids", ids}}), 202);
+    bool ok = true;
+    for (const auto& j : r.at("jobs").as_array()) {
+        auto done = wait_job(server, std::string(j.at("id").as_string()), teacher);
+        EXPECT_EQ(done.at("state").as_string(), "succeeded") << action << ": " << json::serialize(done);
+        ok = ok && done.at("state").as_string() == "succeeded";
+    }
+    return ok;
+}
+
+}  // namespace
+
+// Assigning to a whole course makes the class's VMs as ONE environments.provision job (as POST
+// /api/v1/assignments does); a start of an environment whose VM does not exist (destroyed, or never made)
+// creates it — the class start and a student's own start; an assignment with `start` makes and starts its
+// lab in one job.
+TEST(ProxmoxClass, CourseAssignBatchesAndAStartMakesAMissingVm) {
+    if (!have_devices()) GTEST_SKIP() << "needs root and VPCS";
+    Dirs dirs;
+    write_one_pc_project(dirs.root / "projects");
+    PveSim sim(dirs.root / "sim", "fast");
+    ASSERT_GT(sim.port(), 0);
+    auto vms_before = sim.stats().at("vms").as_int64();
+    ServerProcess server({}, config(sim.port(), dirs.root / "projects"));
+    auto port = server.port();
+    auto teacher = login(port, "admin", server.admin_password());
+    auto ex_id = std::string(call(port, "POST", "/api/v1/exercises", teacher,
+                                  json::serialize(json::object{{"slug", "one-pc"},
+                                                               {"title", "One PC"},
+                                                               {"spec", kSpec},
+                                                               {"gns3_project", "one-pc.gns3project"}}),
+                                  201)
+                                 .at("id")
+                                 .as_string());
+    call(port, "POST", "/api/v1/exercises/" + ex_id + "/versions/1/publish", teacher, "", 200);
+    auto course = std::string(
+        call(port, "POST", "/api/v1/courses", teacher, R"({"slug":"pve-course"})", 201).at("id").as_string());
+    call(port, "POST", "/api/v1/courses/" + course + "/roster", teacher,
+         json::serialize(json::object{{"csv", "username\npc-ann\npc-bob\npc-cat\n"}}), 200);
+
+    // course.assign: three assignments, then ONE provisioning job for the three VMs.
+    auto assign = call(port, "POST", "/api/v1/courses/" + course + "/assignments", teacher,
+                       json::serialize(json::object{{"exercise_id", ex_id}}), 202);
+    auto job = wait_job(server, std::string(assign.at("job").at("id").as_string()), teacher);
+    ASSERT_EQ(job.at("state").as_string(), "succeeded") << json::serialize(job);
+    ASSERT_TRUE(job.at("result").as_object().contains("provision_job_id")) << json::serialize(job);
+    auto prov = wait_job(server, std::string(job.at("result").at("provision_job_id").as_string()), teacher);
+    ASSERT_EQ(prov.at("state").as_string(), "succeeded") << json::serialize(prov);
+    EXPECT_EQ(prov.at("kind").as_string(), "environments.provision");
+    EXPECT_EQ(prov.at("params").at("environment_ids").as_array().size(), 3u) << json::serialize(prov);
+    auto envs = by_student(port, teacher, ex_id);
+    ASSERT_EQ(envs.size(), 3u);
+    json::array ids;
+    for (const auto& [student, e] : envs) {
+        EXPECT_EQ(e.at("observed_state").as_string(), "stopped") << json::serialize(e);
+        ids.push_back(e.at("id"));
+    }
+    EXPECT_EQ(sim.stats().at("vms").as_int64(), vms_before + 1 + 3);
+
+    // Two VMs destroyed; the class start makes them again (clone, then start) and starts the third.
+    ASSERT_TRUE(class_action(server, teacher, "destroy", json::array{ids[0], ids[1]}));
+    EXPECT_EQ(sim.stats().at("vms").as_int64(), vms_before + 1 + 1);
+    ASSERT_TRUE(class_action(server, teacher, "start", ids));
+    for (const auto& [student, e] : by_student(port, teacher, ex_id)) {
+        EXPECT_EQ(e.at("observed_state").as_string(), "running") << json::serialize(e);
+        EXPECT_EQ(e.at("addresses").at("devices").as_array().size(), 1u) << json::serialize(e);
+    }
+    EXPECT_EQ(sim.stats().at("vms").as_int64(), vms_before + 1 + 3);
+
+    // A student's own start of an environment with no VM makes it too.
+    ASSERT_TRUE(class_action(server, teacher, "destroy", json::array{ids[2]}));
+    auto env3 =
+        call(port, "GET", "/api/v1/environments/" + std::string(ids[2].as_string()), teacher, "", 200);
+    auto student = std::string(env3.at("student_id").as_string());
+    call(port, "PATCH", "/api/v1/users/" + student, teacher, R"({"password":"student-pass-3"})", 200);
+    auto user = call(port, "GET", "/api/v1/users/" + student, teacher, "", 200);
+    auto own = login(port, std::string(user.at("username").as_string()), "student-pass-3");
+    auto act = call(port, "POST", "/api/v1/environments/" + std::string(ids[2].as_string()) + "/actions", own,
+                    R"({"action":"start"})", 202);
+    job = wait_job(server, std::string(act.at("job").at("id").as_string()), own);
+    EXPECT_EQ(job.at("state").as_string(), "succeeded") << json::serialize(job);
+    env3 = call(port, "GET", "/api/v1/environments/" + std::string(ids[2].as_string()), own, "", 200);
+    EXPECT_EQ(env3.at("observed_state").as_string(), "running") << json::serialize(env3);
+
+    // An assignment with `start`: one job makes the VM and starts it.
+    auto dan = call(port, "POST", "/api/v1/users", teacher,
+                    R"({"username":"pc-dan","role":"student","password":"student-pass-4"})", 201);
+    auto as = call(port, "POST", "/api/v1/assignments", teacher,
+                   json::serialize(json::object{
+                       {"exercise_id", ex_id}, {"student_ids", json::array{dan.at("id")}}, {"start", true}}),
+                   201);
+    ASSERT_TRUE(as.as_object().contains("job")) << json::serialize(as);
+    EXPECT_EQ(as.at("job").at("kind").as_string(), "environments.start");
+    job = wait_job(server, std::string(as.at("job").at("id").as_string()), teacher);
+    EXPECT_EQ(job.at("state").as_string(), "succeeded") << json::serialize(job);
+    auto dans = by_student(port, teacher, ex_id).at(std::string(dan.at("id").as_string()));
+    EXPECT_EQ(dans.at("observed_state").as_string(), "running") << json::serialize(dans);
+    EXPECT_EQ(dans.at("desired_state").as_string(), "running") << json::serialize(dans);
+
+    // Everything destroyed: only the template is left, no orphaned volume, no VM made twice at once.
+    ids.push_back(dans.at("id"));
+    ASSERT_TRUE(class_action(server, teacher, "destroy", ids));
+    auto st = sim.stats();
+    EXPECT_EQ(st.at("vms").as_int64(), vms_before + 1) << json::serialize(st);
+    EXPECT_EQ(st.at("orphaned_volumes").as_int64(), 0) << json::serialize(st);
+    EXPECT_EQ(st.at("duplicate_names").as_int64(), 0) << json::serialize(st);
 }

@@ -6,8 +6,6 @@
 // gets 10/10, the others 4/10; stop/start keeps the saved config; reset
 // restores the initial one; destroy leaves no VM but the template and 0 orphaned volumes.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -16,13 +14,13 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "gns3/zip.hpp"
 #include "http_client.hpp"
+#include "pve_sim_process.hpp"
 #include "ws_client.hpp"
 
 using namespace np::testkit;
@@ -61,51 +59,12 @@ std::string read_file(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// `netpraxis pve-sim --gns3-guests` on a free port, killed (and its labs removed by SIGTERM) at the end.
-class PveSim {
- public:
-    // `octet`: the guests' addresses 127.<octet>.x.y and lab prefix (71: "qz"; 69: "qx").
-    explicit PveSim(const fs::path& state_dir, int octet = 71) {
-        const auto octet_arg = std::to_string(octet);
-        std::mt19937 rng(std::random_device{}());
-        auto lab_ports = std::to_string(30000 + (rng() % 60) * 100);
-        int out[2];
-        if (pipe(out) != 0) return;
-        pid_ = fork();
-        if (pid_ == 0) {
-            dup2(out[1], STDOUT_FILENO);
-            close(out[0]);
-            close(out[1]);
-            auto dir = state_dir.string();
-            execl(NETPRAXIS_BINARY, NETPRAXIS_BINARY, "--log-level", "warn", "pve-sim", "--port", "0",
-                  "--profile", "fast", "--gns3-guests", "--gns3-address-octet", octet_arg.c_str(),
-                  "--gns3-state-dir", dir.c_str(), "--gns3-lab-ports", lab_ports.c_str(),
-                  // node consoles apart from the local labs' VPCS (5000 up, every address) of other tests
-                  "--gns3-console-ports", "12000-12499", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(out[1]);
-        std::string line;
-        char ch;
-        while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
-        close(out[0]);
-        std::smatch m;
-        if (std::regex_search(line, m, std::regex("http://127\\.0\\.0\\.1:(\\d+) ")))
-            port_ = std::stoi(m[1].str());
-    }
-    ~PveSim() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGTERM);  // stops the guests' devices and removes their labs
-        int status = 0;
-        for (int i = 0; i < 600 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(50'000);
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-    }
-    int port() const { return port_; }
-
- private:
-    pid_t pid_ = -1;
-    int port_ = 0;
+// `netpraxis pve-sim --gns3-guests` (fast profile), its labs removed by SIGTERM at the end. `octet`: the
+// guests' addresses 127.<octet>.x.y and lab prefix (71: "qz"; 69: "qx"); node consoles apart from the local
+// labs' VPCS (5000 up, every address) of other tests.
+struct PveSim : PveSimProcess {
+    explicit PveSim(const fs::path& state_dir, int octet = 71)
+        : PveSimProcess(state_dir, {.address_octet = octet, .console_ports = "12000-12499"}) {}
 };
 
 // Reads a browser console (WebSocket, binary frames) until its text from `from` on contains `want`.

@@ -1,8 +1,12 @@
-// labpve's publish-time checks on the shipped example (examples/gns3-vpcs-router) and on broken copies.
+// labpve's publish-time checks on the shipped example (examples/gns3-vpcs-router) and on broken copies; a
+// projects_dir project read once per content.
 #include "labpve/project_check.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -88,4 +92,51 @@ TEST(ProjectCheck, ANodeTypeWithNoKnownPlatformIsRefused) {
     ASSERT_EQ(fields.size(), 1u);
     EXPECT_EQ(fields[0].path, "gns3_project.nodes.X1");
     EXPECT_NE(fields[0].message.find("no known platform"), std::string::npos);
+}
+
+// A class of requests for one projects_dir project reads the file once (check_request and template_for of
+// every request), and a changed file is read again (another template).
+TEST(ProjectCheck, AProjectsDirProjectIsReadOncePerContent) {
+    auto dir = fs::temp_directory_path() / ("np-project-once-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(kExamples / kProject, dir / "p.gns3project", fs::copy_options::overwrite_existing);
+    int fd = inotify_init1(IN_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    ASSERT_GE(inotify_add_watch(fd, (dir / "p.gns3project").c_str(), IN_OPEN), 0);
+    auto opens = [fd] {
+        int n = 0;
+        alignas(inotify_event) char buf[4096];
+        for (ssize_t got; (got = ::read(fd, buf, sizeof buf)) > 0;)
+            for (char* at = buf; at < buf + got;) {
+                const auto* e = reinterpret_cast<const inotify_event*>(at);
+                if (e->mask & IN_OPEN) ++n;  // (not IN_IGNORED: the replaced file's watch ending)
+                at += sizeof(inotify_event) + e->len;
+            }
+        return n;
+    };
+    boost::asio::io_context io;
+    labpve::ProxmoxOptions o;
+    o.projects_dir = dir;
+    o.client.url = "https://127.0.0.1:8006";  // never reached: nothing here talks to Proxmox
+    labpve::ProxmoxProvider provider(io.get_executor(), o);
+    auto r = request({{"PC1", "vpcs"}, {"PC2", "vpcs"}, {"R1", "frr"}});
+    r.gns3_project = "p.gns3project";
+    std::string name;
+    for (int i = 0; i < 20; ++i) {
+        r.env = "np" + std::to_string(i);
+        EXPECT_NO_THROW(provider.check_request(r));
+        name = provider.template_for(r);
+    }
+    EXPECT_EQ(opens(), 1);
+    // Replaced by other content (a copy with one more file): read again, another template.
+    auto files = gns3::read_zip(read(kExamples / kProject));
+    files["extra.txt"] = "x";
+    std::ofstream(dir / "p.gns3project.new", std::ios::binary) << gns3::write_zip(files);
+    fs::rename(dir / "p.gns3project.new", dir / "p.gns3project");
+    ASSERT_GE(inotify_add_watch(fd, (dir / "p.gns3project").c_str(), IN_OPEN), 0);
+    EXPECT_NE(provider.template_for(r), name);
+    EXPECT_NO_THROW(provider.check_request(r));
+    EXPECT_EQ(opens(), 1);
+    close(fd);
+    fs::remove_all(dir);
 }

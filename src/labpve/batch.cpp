@@ -95,6 +95,9 @@ asio::awaitable<std::vector<lab::BatchItem>> ProxmoxProvider::create_batch(
         };
         try {
             co_await ensure_template(requests[indexes.front()]);  // built once, reused by every student
+            std::vector<std::string> envs;
+            for (auto i : indexes) envs.push_back(requests[i].env);
+            co_await copy_template(tpl_name, envs, progress);  // local storage: one on each node VMs go to
             std::optional<pve::Resource> tpl;
             for (const auto& r : co_await client().cluster_resources("vm"))
                 if (r.type == "qemu" && r.is_template && r.name == tpl_name) tpl = r;

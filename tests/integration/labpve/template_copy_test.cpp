@@ -1,8 +1,9 @@
 // The exercise's template copied to the nodes of a class when its disks are on local storage (issue 10 part
 // 3), on an in-process pve-sim of three nodes whose VMs run GNS3 simulators (nothing is started: no root
 // needed): a class placed across the nodes gets linked clones on every node, each from its node's copy; a
-// second class reuses the copies; a run killed between a copy's clone and its migration is finished by the
-// next; on shared storage nothing is copied and clones go cross-node from the one template.
+// second class reuses the copies, two classes at once make one copy per node; a run killed between a copy's
+// clone and its migration is finished by the next; on shared storage nothing is copied and clones go
+// cross-node from the one template.
 #include "labpve/template_copy.hpp"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <map>
 #include <set>
 
@@ -136,6 +140,39 @@ TEST(TemplateCopy, AClassAcrossThreeLocalNodesGetsClonesFromEachNodesCopyAndTheN
     EXPECT_EQ(st.at("migrations_ok").as_int64(), 2);
     EXPECT_EQ(st.at("orphaned_volumes").as_int64(), 0);
     EXPECT_EQ(st.at("duplicate_names").as_int64(), 0);
+}
+
+// Two classes of the same exercise provisioned at the same moment: one copy per node, made once.
+TEST(TemplateCopy, TwoClassesAtOnceMakeOneCopyPerNode) {
+    World w(true);
+    labpve::ProxmoxProvider provider(w.io.get_executor(), own_range(w, 29000));
+    const auto tag = core::random_hex(3);
+    auto a = class_of("npx" + tag + "a", 3), b = class_of("npx" + tag + "b", 3);
+    w.run([&]() -> asio::awaitable<void> {
+        pve::Client root(w.io.get_executor(), w.options().client);
+        co_await provider.ensure_template(a.front());
+        auto ex = co_await asio::this_coro::executor;
+        int finished = 0;
+        for (auto* cls : {&a, &b})
+            asio::co_spawn(ex, provision(provider, *cls),
+                           [&finished](const std::exception_ptr&) { ++finished; });
+        for (int i = 0; i < 6000 && finished < 2; ++i) {  // both done (60 s at most)
+            asio::steady_timer t(ex, Ms(10));
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        EXPECT_EQ(finished, 2);
+        auto c = co_await look(root, provider.template_for(a.front()));
+        EXPECT_EQ(c.templates.size(), 3u);
+        EXPECT_EQ(c.duplicate_templates, 0);
+        EXPECT_EQ(c.half_copies, 0);
+        co_await expect_linked_to_own_node(root, c, a);
+        co_await expect_linked_to_own_node(root, c, b);
+        for (const auto& r : a) co_await provider.destroy(r.env);
+        for (const auto& r : b) co_await provider.destroy(r.env);
+    });
+    EXPECT_EQ(provider.stats().template_copies, 2u);
+    EXPECT_EQ(w.stats().at("migrations_ok").as_int64(), 2);
+    EXPECT_EQ(w.stats().at("orphaned_volumes").as_int64(), 0);
 }
 
 // The topology of ProxmoxLocalStorage.ClonesOfATemplateOnLocalStorageStayOnItsNode (the template on the

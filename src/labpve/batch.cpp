@@ -121,6 +121,9 @@ asio::awaitable<Failures> clone_group(ProxmoxProvider& p, const std::vector<lab:
     std::string why;
     try {
         co_await p.ensure_template(requests[indexes.front()]);
+        std::vector<std::string> envs;
+        for (auto i : indexes) envs.push_back(requests[i].env);
+        co_await p.copy_template(tpl_name, envs);  // local storage: one on each node the VMs go to
         std::optional<pve::Resource> tpl;
         for (const auto& r : co_await p.client().cluster_resources("vm"))
             if (r.type == "qemu" && r.is_template && r.name == tpl_name) tpl = r;

@@ -85,6 +85,7 @@ ProxmoxOptions ProxmoxOptions::from_config(const core::Config& config) {
     if (o.start_wave < 1) throw core::invalid("pve.start_wave must be at least 1");
     o.cpu_overcommit = static_cast<double>(config.get_int("pve.cpu_overcommit", 4));
     if (o.cpu_overcommit <= 0) throw core::invalid("pve.cpu_overcommit must be at least 1");
+    o.template_copies = config.get_bool("pve.template_copies", o.template_copies);
     return o;
 }
 

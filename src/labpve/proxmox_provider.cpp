@@ -21,6 +21,7 @@
 #include "lab/telnet_console.hpp"
 #include "labpve/project_check.hpp"
 #include "labpve/student_access.hpp"
+#include "labpve/template_copy.hpp"
 #include "pve/access.hpp"
 #include "pve/tasks.hpp"
 #include "pve/workloads.hpp"
@@ -188,6 +189,7 @@ struct ProxmoxProvider::Impl {
     pve::Client client;
     ProxmoxStats stats;
     StudentAccess access{client};
+    TemplateCopies copies;  // local storage: the template on every node (template_copy.hpp)
     std::map<std::string, std::string> env_template;  // env -> template name (reset clones it again)
     std::set<std::string> building;                   // templates being built by this process
     std::set<std::string> claimed;  // environments a batch (batch.cpp) or create is cloning now
@@ -207,13 +209,16 @@ struct ProxmoxProvider::Impl {
     }
 
     Impl(asio::any_io_executor ex, ProxmoxOptions o)
-        : executor(ex), options(std::move(o)), client(ex, options.client) {}
+        : executor(ex), options(std::move(o)), client(ex, options.client), copies(client, copy_options()) {}
 
     pve::WorkloadLimits limits() const {
         pve::WorkloadLimits l;
         l.task_timeout = options.task_timeout;
         l.agent_timeout = options.boot_timeout;
         return l;
+    }
+    CopyOptions copy_options() const {
+        return {options.nodes, options.vmid_low, options.vmid_high, limits(), options.poll_interval};
     }
 
     gns3::Client gns3_at(const std::string& ip) const { return gns3_client(executor, options, ip); }
@@ -516,7 +521,10 @@ asio::awaitable<void> ProxmoxProvider::create(const lab::LabRequest& request) {
     co_await impl->claim(mine);  // after a batch cloning it (class provisioning)
     std::exception_ptr failure;
     try {
-        if (!co_await impl->find_vm(request.env)) co_await impl->clone(request.env, name);  // idempotent
+        if (!co_await impl->find_vm(request.env)) {  // idempotent
+            co_await copy_template(name, mine);      // local storage: the template on the VM's node
+            co_await impl->clone(request.env, name);
+        }
     } catch (...) {
         failure = std::current_exception();
     }
@@ -565,6 +573,8 @@ asio::awaitable<void> ProxmoxProvider::reset(const std::string& env) {
     auto tpl = co_await impl->template_of(vm);
     auto students = co_await impl->access.holders(vm.vmid);  // revoked by destroy, granted again below
     co_await destroy(env);
+    const std::vector<std::string> mine{env};
+    co_await copy_template(tpl, mine);
     co_await impl->clone(env, tpl);
     if (!students.empty()) co_await impl->grant_or_remove(env, co_await impl->require_vm(env), students);
     co_await start(env);
@@ -652,18 +662,29 @@ asio::awaitable<std::vector<std::string>> ProxmoxProvider::recover() {
 }
 
 ProxmoxStats ProxmoxProvider::stats() const {
-    return impl_->stats;
+    auto s = impl_->stats;
+    const auto& c = impl_->copies.stats();
+    s.template_copies = c.made;
+    s.template_copies_resumed = c.resumed;
+    s.template_copies_failed = c.failed;
+    return s;
 }
 
 std::vector<lab::ProviderCounter> ProxmoxProvider::counters() const {
-    const auto& s = impl_->stats;
-    return {{"templates_built", "Template VMs built.", s.templates_built},
-            {"clones", "Environment VMs cloned.", s.clones},
-            {"destroys", "Environment VMs destroyed by a verified delete.", s.destroys},
-            {"orphaned_volumes_cleaned", "Volumes a verified delete found left behind and removed.",
-             s.orphans_cleaned},
-            {"student_grants", "Student roles granted on their VMs.", s.acl_grants},
-            {"student_revokes", "Student roles revoked from their VMs.", s.acl_revokes}};
+    const auto s = stats();
+    return {
+        {"templates_built", "Template VMs built.", s.templates_built},
+        {"clones", "Environment VMs cloned.", s.clones},
+        {"destroys", "Environment VMs destroyed by a verified delete.", s.destroys},
+        {"orphaned_volumes_cleaned", "Volumes a verified delete found left behind and removed.",
+         s.orphans_cleaned},
+        {"student_grants", "Student roles granted on their VMs.", s.acl_grants},
+        {"student_revokes", "Student roles revoked from their VMs.", s.acl_revokes},
+        {"template_copies", "Copies of a template made on other nodes (local storage).", s.template_copies},
+        {"template_copies_resumed", "Half-made template copies (a crash) found and finished.",
+         s.template_copies_resumed},
+        {"template_copies_failed", "Template copies that failed (their node got no VMs).",
+         s.template_copies_failed}};
 }
 
 // Hooks for batch.cpp (class-scale provisioning and start waves).
@@ -672,6 +693,9 @@ const ProxmoxOptions& ProxmoxProvider::options() const {
 }
 pve::Client& ProxmoxProvider::client() {
     return impl_->client;
+}
+TemplateCopies& ProxmoxProvider::template_copies() {
+    return impl_->copies;
 }
 asio::awaitable<void> ProxmoxProvider::claim(const std::vector<std::string>& envs) {
     co_await impl_->claim(envs);

@@ -27,6 +27,8 @@
 
 namespace np::labpve {
 
+class TemplateCopies;  // template_copy.hpp
+
 struct ProxmoxOptions {
     pve::ClientOptions client;                // pve.url, pve.user/password or pve.token, pve.fingerprint ...
     int base_vmid = 0;                        // pve.base_vmid: the VM with GNS3 server and qemu-guest-agent
@@ -45,6 +47,9 @@ struct ProxmoxOptions {
     // also bounded by the nodes' free memory and vCPUs (pve.cpu_overcommit vCPUs per physical CPU).
     int start_wave = 20;
     double cpu_overcommit = 4.0;
+    // Template on local storage (template_copy.hpp): a copy on each node the VMs are placed on
+    // (pve.template_copies; false: every VM goes to the template's node).
+    bool template_copies = true;
 
     // Reads the `pve:` section (the keys the `netpraxis pve` commands read, plus the provider's).
     static ProxmoxOptions from_config(const core::Config& config);
@@ -54,6 +59,7 @@ struct ProxmoxOptions {
 struct ProxmoxStats {
     std::uint64_t templates_built = 0, clones = 0, destroys = 0, orphans_cleaned = 0;
     std::uint64_t acl_grants = 0, acl_revokes = 0;  // student roles on /vms/{vmid} (student_access.hpp)
+    std::uint64_t template_copies = 0, template_copies_resumed = 0, template_copies_failed = 0;
 };
 
 class ProxmoxProvider : public lab::Provider, public lab::BatchProvider {
@@ -88,7 +94,12 @@ class ProxmoxProvider : public lab::Provider, public lab::BatchProvider {
     // name of the template a request's labs are cloned from.
     const ProxmoxOptions& options() const;
     pve::Client& client();
+    TemplateCopies& template_copies();  // template_copy.cpp
     std::string template_for(const lab::LabRequest& request) const;
+    // Template on local storage: a copy of template `tpl` on each node the VMs of `envs` are placed on
+    // (template_copy.hpp); each step told to their progress sinks and to `batch`.
+    boost::asio::awaitable<void> copy_template(const std::string& tpl, const std::vector<std::string>& envs,
+                                               lab::BatchProgress batch = {});
     // Grants the request's owner, when a student of a Proxmox realm, their role on the environment's VM.
     boost::asio::awaitable<void> grant_owner(const lab::LabRequest& request);
     // A batch claims its environments while it clones them (each released once its VM exists): create and

@@ -484,6 +484,20 @@ asio::awaitable<std::string> Client::make_template(GuestKind kind, std::string n
     co_return parse_upid_reply(v, "POST " + path);
 }
 
+asio::awaitable<std::string> Client::migrate(std::string node, int vmid, MigrateRequest r) {
+    auto path = guest_path(GuestKind::qemu, node, vmid) + "/migrate";
+    Params p{{"target", r.target}};
+    if (r.online) p.emplace_back("online", "1");
+    if (r.with_local_disks) p.emplace_back("with-local-disks", "1");
+    if (!r.targetstorage.empty()) p.emplace_back("targetstorage", r.targetstorage);
+    auto reply = co_await call("POST", path, p, CallOptions{.idempotent = false});
+    co_return parse_upid_reply(reply, "POST " + path);
+}
+
+asio::awaitable<void> Client::set_config(GuestKind kind, std::string node, int vmid, Params params) {
+    co_await call("PUT", guest_path(kind, node, vmid) + "/config", std::move(params));
+}
+
 asio::awaitable<std::vector<NetInterface>> Client::agent_interfaces(std::string node, int vmid) {
     auto path = guest_path(GuestKind::qemu, node, vmid) + "/agent/network-get-interfaces";
     // Agent calls fail until the guest has booted: the caller polls, so no retries here.

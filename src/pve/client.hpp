@@ -141,6 +141,16 @@ class Client {
                                                 bool destroy_unreferenced_disks = true);
     // qemu: a UPID; LXC template is synchronous (empty result).
     boost::asio::awaitable<std::string> make_template(GuestKind kind, std::string node, int vmid);
+    struct MigrateRequest {
+        std::string target;             // the node the VM goes to
+        bool online = false;            // live migration of a running VM (ignored for a stopped one)
+        bool with_local_disks = false;  // copy local disks along (needed for a running VM's)
+        std::string targetstorage;      // where local disks go on the target (empty: the same storage)
+    };
+    // qemu migration (a `qmigrate` UPID). Not idempotent: a transport failure throws OutcomeUnknown.
+    boost::asio::awaitable<std::string> migrate(std::string node, int vmid, MigrateRequest request);
+    // PUT .../config (synchronous): e.g. {"name", "x"}; idempotent.
+    boost::asio::awaitable<void> set_config(GuestKind kind, std::string node, int vmid, Params params);
     boost::asio::awaitable<std::vector<NetInterface>> agent_interfaces(std::string node, int vmid);
     boost::asio::awaitable<std::vector<StorageInfo>> node_storage(std::string node);
     boost::asio::awaitable<std::vector<Volume>> storage_content(std::string node, std::string storage,

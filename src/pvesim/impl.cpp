@@ -181,6 +181,7 @@ Simulator::Impl::Impl(asio::any_io_executor ex, Profile p, std::uint64_t seed)
     add_storage_routes(routes);
     add_qemu_routes(routes);
     add_lifecycle_routes(routes);
+    add_migrate_routes(routes);
 }
 
 std::int64_t Simulator::Impl::now_unix() const {
@@ -354,16 +355,20 @@ std::string Simulator::Impl::stats_json() const {
     o["faults"] = f;
     std::size_t own = 0, foreign = 0;
     std::map<std::string, int> names;
+    std::uint64_t templates = 0;
     for (const auto& [id, g] : guests) {
         if (g.foreign)
             ++foreign;
         else
             ++own;
-        ++names[g.name];
+        if (g.is_template)
+            ++templates;  // a template's copies on other nodes share its name: not duplicates
+        else
+            ++names[g.name];
     }
     std::uint64_t duplicate_names = 0;
     for (const auto& [n, c] : names)
-        if (c > 1 && n.rfind("tpl-", 0) != 0) duplicate_names += static_cast<std::uint64_t>(c - 1);
+        if (c > 1) duplicate_names += static_cast<std::uint64_t>(c - 1);
     std::uint64_t created_twice = 0;
     for (const auto& [n, c] : created_names)
         if (c > 1) created_twice += c - 1;
@@ -372,6 +377,7 @@ std::string Simulator::Impl::stats_json() const {
         if (!guests.count(v.vmid)) ++orphans;
     o["vms"] = own;
     o["foreign_vms"] = foreign;
+    o["templates"] = templates;
     o["volumes"] = volumes.size();
     o["orphaned_volumes"] = orphans;
     o["vmid_collisions"] = vmid_collisions;
@@ -380,6 +386,8 @@ std::string Simulator::Impl::stats_json() const {
     o["clones_ok"] = clones_ok;
     o["clones_failed"] = clones_failed;
     o["destroys_ok"] = destroys_ok;
+    o["migrations_ok"] = migrations_ok;
+    o["migrations_failed"] = migrations_failed;
     o["lock_timeouts"] = lock_timeouts;
     o["locked_refusals"] = locked_refusals;
     o["permission_denials"] = permission_denials;

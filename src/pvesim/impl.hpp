@@ -3,7 +3,8 @@
 // Files: impl.cpp (state, request pipeline, stats), auth.cpp (tickets, CSRF, tokens, login),
 // access.cpp (users, roles, ACLs, permissions: the privilege model), routes_cluster.cpp (version, nodes,
 // cluster resources, nextid, pools), routes_qemu.cpp (guest reads, agent, consoles), lifecycle.cpp (one
-// function per guest operation: clone, destroy, start/stop/shutdown, template), routes_storage.cpp,
+// function per guest operation: clone, destroy, start/stop/shutdown, template), migrate.cpp (migration,
+// config edits), routes_storage.cpp,
 // routes_tasks.cpp; router.cpp matches paths against the table.
 #pragma once
 
@@ -139,6 +140,15 @@ void add_storage_routes(RouteTable& t);
 void add_task_routes(RouteTable& t);
 void add_access_routes(RouteTable& t);
 void add_auth_routes(RouteTable& t);
+void add_migrate_routes(RouteTable& t);
+
+// One migration being carried out (migrate.cpp).
+struct MigrateJob {
+    std::string upid;
+    int vmid = 0;
+    std::string source, target, storage;  // storage: where the local disks go on the target
+    bool online = false, with_local_disks = false;
+};
 
 struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     boost::asio::any_io_executor executor;
@@ -163,7 +173,8 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     // Counters for /sim/stats.
     std::uint64_t requests = 0, faults_5xx = 0, faults_drop = 0, faults_silent_delete = 0, vmid_races = 0,
                   vmid_collisions = 0, lock_timeouts = 0, clones_ok = 0, clones_failed = 0, destroys_ok = 0,
-                  tasks_started = 0, auth_failures = 0, locked_refusals = 0, permission_denials = 0;
+                  tasks_started = 0, auth_failures = 0, locked_refusals = 0, permission_denials = 0,
+                  migrations_ok = 0, migrations_failed = 0;
     std::map<std::string, std::uint64_t> created_names;  // name -> clones created under it (ever)
     std::shared_ptr<Gns3Guests> gns3;                    // GNS3 guests hook: set by attach_gns3_guests
 
@@ -245,6 +256,12 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                                     const std::string& volid, const std::string& user);
     boost::asio::awaitable<void> volume_delete_worker(std::string upid, std::string volid,
                                                       std::string storage, std::string node);
+
+    // ---- migration and config edits (migrate.cpp) ----
+    http::Response op_migrate(const std::string& node, int vmid, Params& p, const std::string& user);
+    std::string migrate_blocker(const MigrateJob& job, std::vector<std::string>& log);
+    boost::asio::awaitable<void> migrate_worker(MigrateJob job);
+    http::Response op_set_config(const std::string& node, const std::string& kind, int vmid, Params& p);
 };
 
 }  // namespace np::pvesim

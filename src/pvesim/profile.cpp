@@ -61,6 +61,7 @@ Profile load_profile(std::string_view name) {
         p.name = "zero";
         p.clone_linked_ms = p.clone_full_ms = p.destroy_ms = p.start_ms = p.boot_ms = 0;
         p.shutdown_ms = p.stop_ms = p.template_ms = p.volume_delete_ms = 0;
+        p.migrate_ms = p.migrate_ms_per_gib = 0;
         return p;
     }
     if (name == "realistic") {
@@ -78,6 +79,8 @@ Profile load_profile(std::string_view name) {
         p.stop_ms = 800;
         p.template_ms = 1500;
         p.volume_delete_ms = 500;
+        p.migrate_ms = 2000;          // start-up, config move, cleanup on the source
+        p.migrate_ms_per_gib = 1000;  // about 1 GiB/s (10 GbE): a 16 GiB disk takes 16 s more
         p.console_wait_ms = 10'000;
         p.storage_slots = 3;
         p.storage_lock_timeout_ms = 10'000;
@@ -128,6 +131,8 @@ Profile load_profile(std::string_view name) {
         read_int(o, "stop_ms", p.stop_ms);
         read_int(o, "template_ms", p.template_ms);
         read_int(o, "volume_delete_ms", p.volume_delete_ms);
+        read_int(o, "migrate_ms", p.migrate_ms);
+        read_int(o, "migrate_ms_per_gib", p.migrate_ms_per_gib);
         read_int(o, "console_wait_ms", p.console_wait_ms);
         read_int(o, "storage_slots", p.storage_slots);
         read_int(o, "storage_lock_timeout_ms", p.storage_lock_timeout_ms);
@@ -216,6 +221,8 @@ std::string profile_to_json(const Profile& p) {
     o["stop_ms"] = p.stop_ms;
     o["template_ms"] = p.template_ms;
     o["volume_delete_ms"] = p.volume_delete_ms;
+    o["migrate_ms"] = p.migrate_ms;
+    o["migrate_ms_per_gib"] = p.migrate_ms_per_gib;
     o["console_wait_ms"] = p.console_wait_ms;
     o["storage_slots"] = p.storage_slots;
     o["storage_lock_timeout_ms"] = p.storage_lock_timeout_ms;

@@ -54,6 +54,9 @@ struct Profile {
     // Task durations (ms).
     int clone_linked_ms = 30, clone_full_ms = 80, destroy_ms = 20, start_ms = 20, boot_ms = 60,
         shutdown_ms = 20, stop_ms = 10, template_ms = 10, volume_delete_ms = 10;
+    // A migration task (qmigrate): migrate_ms, plus migrate_ms_per_gib per GiB of disk when its disks are on
+    // local storage (they are copied to the target node meanwhile, holding a slot of the source storage).
+    int migrate_ms = 20, migrate_ms_per_gib = 2;
     // Each storage admits this many concurrent disk operations; others wait up to the lock timeout and then
     // fail with "can't lock file '/var/lock/pve-manager/pve-storage-<id>' - got timeout".
     // A console proxy's task (vncproxy, termproxy) waits this long for its client, then ends.

@@ -2,7 +2,8 @@
 // uses (reference: shared/reference/proxmox/API.md), with tickets, CSRF and API tokens enforced, async
 // tasks with real UPIDs, per-storage locks that admit K disk operations (others wait, then fail with the
 // real lock-timeout message), per-VM config locks, the real VMID collision errors, refusal of cross-node
-// clones from local storage, request latency with a pveproxy-like limit on requests in flight, fault
+// clones from local storage, offline and live migration (local disks copied, the VM locked `migrate`),
+// request latency with a pveproxy-like limit on requests in flight, fault
 // injection, and Proxmox's privileges (users, roles, ACLs) enforced for every user but root@pam. /sim/stats
 // (not PVE) reports what happened. Runs on one event-loop thread. Inside: src/pvesim/impl.hpp.
 #pragma once

@@ -203,14 +203,17 @@ TEST(ProxmoxStudentAccess, OrphanedVolumesADestroyCleansAreCountedAndReported) {
 
 // Two nodes, the base VM and so the template on pve1's local storage, pve2 with far more free memory:
 // Proxmox refuses a clone to another node from local storage ("can't clone VM to node 'pve2' (VM uses
-// local storage)"), so every environment goes to the template's node.
+// local storage)"), so with pve.template_copies off every environment goes to the template's node (on, the
+// template is copied to pve2 first: template_copy_test.cpp).
 TEST(ProxmoxLocalStorage, ClonesOfATemplateOnLocalStorageStayOnItsNode) {
     auto profile = pvesim::load_profile("fast");
     profile.nodes = {{"pve1", 16LL << 30, 8}, {"pve2", 512LL << 30, 64}};
     profile.guests = {
         {100, "pve1", "ubuntu-base", "qemu", false, "local-lvm", 16LL << 30, 2LL << 30, true, false}};
     World w(true, profile);
-    labpve::ProxmoxProvider provider(w.io.get_executor(), own_range(w, 24000));
+    auto options = own_range(w, 24000);
+    options.template_copies = false;
+    labpve::ProxmoxProvider provider(w.io.get_executor(), options);
     const std::string tag = core::random_hex(3);
     w.run([&]() -> asio::awaitable<void> {
         auto first = request("npl0" + tag);

@@ -112,10 +112,11 @@ std::vector<std::string> names_of(const std::vector<lab::LabRequest>& requests, 
 
 // One template's share of a class: the template made sure of (built once, reused by every student), then its
 // VMs as ONE pve::clone_batch. Each VM, once it exists, is released from the batch's claim and given to
-// `cloned`; returns the items that failed (a failure of the whole group: each of its items).
+// `cloned`; returns the items that failed (a failure of the whole group: each of its items). On local storage
+// the template is first copied to the nodes the VMs go to, each step told to `copying`.
 asio::awaitable<Failures> clone_group(ProxmoxProvider& p, const std::vector<lab::LabRequest>& requests,
                                       const std::string& tpl_name, const std::vector<std::size_t>& indexes,
-                                      Cloned cloned, Told told) {
+                                      Cloned cloned, Told told, lab::BatchProgress copying) {
     const auto& o = p.options();
     Failures failed;
     std::string why;
@@ -123,7 +124,7 @@ asio::awaitable<Failures> clone_group(ProxmoxProvider& p, const std::vector<lab:
         co_await p.ensure_template(requests[indexes.front()]);
         std::vector<std::string> envs;
         for (auto i : indexes) envs.push_back(requests[i].env);
-        co_await p.copy_template(tpl_name, envs);  // local storage: one on each node the VMs go to
+        co_await p.copy_template(tpl_name, envs, copying);  // local storage: one on each node the VMs go to
         std::optional<pve::Resource> tpl;
         for (const auto& r : co_await p.client().cluster_resources("vm"))
             if (r.type == "qemu" && r.is_template && r.name == tpl_name) tpl = r;
@@ -193,7 +194,7 @@ asio::awaitable<std::vector<lab::BatchItem>> ProxmoxProvider::create_batch(
     };
     for (const auto& group : groups) {
         const auto& indexes = group.second;
-        auto failed = co_await clone_group(*this, requests, group.first, indexes, none, told);
+        auto failed = co_await clone_group(*this, requests, group.first, indexes, none, told, progress);
         release(names_of(requests, failed));  // (the others were released as soon as they existed)
         for (auto i : indexes) {
             if (auto f = failed.find(i); f != failed.end()) {
@@ -307,7 +308,8 @@ struct ClassStart {
         };
         const Told told;
         for (const auto& group : groups) {
-            auto failed = co_await clone_group(p, requests, group.first, group.second, on_cloned, told);
+            auto failed =
+                co_await clone_group(p, requests, group.first, group.second, on_cloned, told, progress);
             p.release(names_of(requests, failed));
             for (const auto& [i, why] : failed) {
                 if (cloned_now.count(i)) continue;  // (made, then failed: cannot happen; started anyway)

@@ -107,8 +107,8 @@ asio::awaitable<void> for_each(std::vector<Item*> todo, int width, Fn fn) {
     co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-// Runs `batch` (a BatchProvider call) or, for a provider that is none, `one` per item in turn; fills each
-// item's outcome.
+// Runs `batch` (a BatchProvider call, given the group's lab requests) or, for a provider that is none, `one`
+// per item in turn; fills each item's outcome.
 template <class Batch, class One>
 asio::awaitable<void> run_by_provider(Deps& d, std::vector<Item>& items, Batch batch, One one) {
     std::map<std::string, std::vector<Item*>> by_provider;
@@ -116,7 +116,9 @@ asio::awaitable<void> run_by_provider(Deps& d, std::vector<Item>& items, Batch b
     for (auto& [name, group] : by_provider) {
         auto& prov = d.workflows.providers().get(name);
         if (auto* bp = dynamic_cast<lab::BatchProvider*>(&prov)) {
-            auto outcomes = co_await batch(*bp, group);
+            std::vector<lab::LabRequest> requests;
+            for (const auto* it : group) requests.push_back(it->request);
+            auto outcomes = co_await batch(*bp, requests);
             for (std::size_t i = 0; i < group.size() && i < outcomes.size(); ++i)
                 group[i]->outcome = outcomes[i];
             continue;
@@ -166,9 +168,7 @@ asio::awaitable<std::string> provision(Deps& d, JobContext& ctx, job::ProvisionE
     co_await run_by_provider(
         d, items,
         [&](lab::BatchProvider& bp,
-            std::vector<Item*> group) -> asio::awaitable<std::vector<lab::BatchItem>> {
-            std::vector<lab::LabRequest> requests;
-            for (const auto* it : group) requests.push_back(it->request);
+            const std::vector<lab::LabRequest>& requests) -> asio::awaitable<std::vector<lab::BatchItem>> {
             co_return co_await bp.create_batch(requests, progress);
         },
         [](lab::Provider& prov, Item& it) -> asio::awaitable<void> {
@@ -202,9 +202,7 @@ asio::awaitable<std::string> start(Deps& d, JobContext& ctx, job::StartEnvironme
     co_await run_by_provider(
         d, items,
         [&](lab::BatchProvider& bp,
-            std::vector<Item*> group) -> asio::awaitable<std::vector<lab::BatchItem>> {
-            std::vector<lab::LabRequest> requests;
-            for (const auto* it : group) requests.push_back(it->request);
+            const std::vector<lab::LabRequest>& requests) -> asio::awaitable<std::vector<lab::BatchItem>> {
             co_return co_await bp.start_batch(requests, progress);
         },
         [](lab::Provider& prov, Item& it) -> asio::awaitable<void> {

@@ -153,5 +153,21 @@ TEST_F(SpawnNetns, SeesWhatIpNetnsExecShows) {
     EXPECT_EQ(sh_out("cat /etc/hosts").find("only-in-" + ns), std::string::npos);
 }
 
+// Issue 14: a command's mount namespace is copied from a snapshot without the network namespace files of
+// /run/netns (a class's 600 node namespaces made every command's copy twice as expensive), so it neither
+// copies nor pins other labs' namespaces; it still sees its own namespace's sysfs and the caller's directory.
+TEST_F(SpawnNetns, CommandsCopyNoNetworkNamespaceMounts) {
+    std::string other = ns + "b";
+    ASSERT_EQ(std::system(("ip netns add " + other).c_str()), 0);
+    auto r = run({"sh", "-c", "grep -c ' /run/netns' /proc/self/mountinfo; pwd; ls /sys/class/net"}, ns);
+    std::string here = fs::current_path().string();
+    std::string host = sh_out("grep -c ' /run/netns/" + other + "' /proc/self/mountinfo; true");
+    std::system(("ip netns del " + other).c_str());
+    EXPECT_EQ(r.output.rfind("0\n", 0), 0u) << r.output;  // no mount at or under /run/netns
+    EXPECT_NE(r.output.find("\n" + here + "\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("npspd0"), std::string::npos) << r.output;
+    EXPECT_EQ(host, "1\n");  // the host has it
+}
+
 }  // namespace
 }  // namespace np::core

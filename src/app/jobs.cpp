@@ -71,6 +71,8 @@ asio::awaitable<store::Job> JobRunner::submit(store::Job job) {
         store_.create_job(job);
     });
     publish_state(job);
+    ++kind_changes_[job.kind];
+    idle_kinds_.erase(job.kind);
     impl_->wake.cancel();
     co_return job;
 }
@@ -112,6 +114,12 @@ JobKindOptions JobRunner::kind_options(const std::string& kind) const {
 
 asio::awaitable<void> JobRunner::loop() {
     while (!stopping_) {
+        // Kinds found idle are asked again once a poll interval has passed since they all were (by real time:
+        // jobs of other instances and expired leases must not wait on this instance's own submissions).
+        if (auto now = std::chrono::steady_clock::now(); now - last_full_round_ >= options_.poll_interval) {
+            idle_kinds_.clear();
+            last_full_round_ = now;
+        }
         // Each registered kind claims into its own free slots, in its order (student-facing kinds first);
         // kinds this instance cannot run are left to instances that can.
         std::vector<std::pair<int, std::string>> order;
@@ -123,7 +131,8 @@ asio::awaitable<void> JobRunner::loop() {
             for (const auto& [rank, kind] : order) {
                 auto opts = kind_options(kind);
                 int limit = opts.concurrency < 0 ? options_.max_concurrency : opts.concurrency;
-                if (stopping_ || running_by_kind_[kind] >= limit) continue;
+                if (stopping_ || running_by_kind_[kind] >= limit || idle_kinds_.contains(kind)) continue;
+                std::uint64_t changes = kind_changes_[kind];
                 std::optional<store::Job> job;
                 store::ClaimFilter filter{kind, opts.one_per_owner, options_.instance_id};
                 try {
@@ -135,7 +144,10 @@ asio::awaitable<void> JobRunner::loop() {
                     log::error("jobs.claim_failed", {{"kind", kind}, {"error", e.what()}});
                     continue;
                 }
-                if (!job) continue;
+                if (!job) {
+                    if (kind_changes_[kind] == changes) idle_kinds_.insert(kind);  // none submitted meanwhile
+                    continue;
+                }
                 claimed = true;
                 running_.insert(job->id);
                 ++running_by_kind_[kind];
@@ -227,6 +239,8 @@ asio::awaitable<void> JobRunner::run(store::Job job) {
     if (auto slot = running_by_kind_.find(job.kind); slot != running_by_kind_.end() && slot->second > 0)
         --slot->second;
     cancelled_.erase(job.id);
+    ++kind_changes_[job.kind];
+    idle_kinds_.erase(job.kind);  // a slot freed: a job held back (one per owner) may be claimable now
     impl_->drained.cancel();
     impl_->wake.cancel();
 }

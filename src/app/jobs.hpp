@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -119,6 +120,13 @@ class JobRunner {
     std::map<std::string, int> running_by_kind_;
     std::map<std::string, JobContext*> contexts_;  // running jobs on this instance
     std::set<std::string> cancelled_;
+    // Kinds whose last claim found nothing: not asked again (a write transaction each, scanning the queue)
+    // until a job of theirs is submitted or ends here, or a poll interval has passed since every kind was
+    // asked (other instances' jobs, expired leases). Issue 14: a class's 150 submissions woke the loop 150
+    // times, each asking every kind (a write transaction each); idle, it asked each kind every poll.
+    std::set<std::string> idle_kinds_;
+    std::chrono::steady_clock::time_point last_full_round_{};
+    std::map<std::string, std::uint64_t> kind_changes_;  // submissions and ends per kind (see idle_kinds_)
     bool stopping_ = false;
 };
 

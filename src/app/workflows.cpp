@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
+#include <memory>
+#include <mutex>
 #include <tuple>
 
 #include "app/consoles.hpp"
@@ -127,6 +129,24 @@ struct Workflows::Impl {
     YAML::Node realms;             // auth.realms: how a student is known to their realm (lab::LabOwner)
 
     lab::Provider& provider(const std::string& name) { return providers.get(name); }
+
+    // The parsed spec of a version's text, parsed once for all the evaluations that grade with it (issue 14:
+    // a class graded at once parsed the same YAML and compiled the same regexes 150 times). Keyed by the text
+    // itself, so an edited spec is parsed afresh; a few recent texts are kept.
+    std::shared_ptr<const eval::ParseResult> parsed_spec(const std::string& yaml) {
+        {
+            std::lock_guard lock(specs_mutex);
+            for (const auto& [text, parsed] : specs)
+                if (text == yaml) return parsed;
+        }
+        auto parsed = std::make_shared<const eval::ParseResult>(eval::parse_spec(yaml));
+        std::lock_guard lock(specs_mutex);
+        if (specs.size() >= 8) specs.erase(specs.begin());
+        specs.emplace_back(yaml, parsed);
+        return parsed;
+    }
+    std::mutex specs_mutex;
+    std::vector<std::pair<std::string, std::shared_ptr<const eval::ParseResult>>> specs;  // oldest first
 
     void publish(std::string type, const store::Environment* env, const std::string& owner,
                  json::object data) {
@@ -330,7 +350,8 @@ struct Workflows::Impl {
             if (!l.env || !store::is(l.env->observed_state, store::ObservedState::running))
                 throw core::conflict("the lab of this assignment is not running: start it, then evaluate");
             require_owner(*l.env, instance_id);  // the inventory is this host's
-            auto parsed = eval::parse_spec(l.version.spec);
+            auto parsed_ptr = parsed_spec(l.version.spec);
+            const auto& parsed = *parsed_ptr;
             if (!parsed.ok())
                 throw core::invalid("the exercise's grading spec has errors: run `netpraxis exercise lint`");
             if (ctx) co_await ctx->progress(0, 2, "reaching the devices");

@@ -284,3 +284,49 @@ TEST(JobRunner, EvaluationsHaveTheirOwnSlotsAndOnePerStudent) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     f.halt();
 }
+
+// A kind whose last claim found nothing is skipped until one of its jobs is submitted or ends here (issue 14:
+// a class's submissions woke the loop once each, and each wake asked every kind), but never for longer than a
+// poll interval: a job that another instance queued is claimed while this instance's own submissions of
+// another kind keep waking the loop faster than the poll interval.
+TEST(JobRunner, AnotherInstancesJobIsClaimedWhileLocalSubmissionsKeepWakingTheLoop) {
+    Fixture f;
+    auto opts = f.options("one");
+    opts.poll_interval = std::chrono::milliseconds(200);
+    std::atomic<bool> released{true};
+    std::atomic<int> quick_runs{0}, slow_runs{0};
+    app::JobRunner runner(f.io.get_executor(), *f.store, f.pool, f.bus, opts);
+    runner.register_kind("quick", silent_until(released, quick_runs));
+    runner.register_kind("slow", silent_until(released, slow_runs));
+    f.start();
+    asio::post(f.io, [&] { runner.start(); });
+    auto submit_quick = [&] {
+        store::Job job;
+        job.kind = "quick";
+        asio::co_spawn(f.io, runner.submit(job), asio::use_future).get();
+    };
+    submit_quick();  // the loop has asked every kind, "slow" found idle
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (quick_runs < 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(quick_runs.load(), 1);
+    store::Job other;  // queued by another instance: straight into the shared store, no wake-up here
+    other.id = "job-" + core::random_hex(8);
+    other.kind = "slow";
+    other.state = "queued";
+    f.store->create_job(other);
+    // Local submissions every 20 ms (a tenth of the poll interval) for as long as it takes, bounded.
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int submitted = 0;
+    while (slow_runs < 1 && std::chrono::steady_clock::now() < deadline) {
+        submit_quick();
+        ++submitted;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(slow_runs.load(), 1) << "starved by " << submitted << " local submissions";
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (runner.running() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    asio::co_spawn(f.io, runner.stop(std::chrono::seconds(1)), asio::use_future).get();
+    f.halt();
+}

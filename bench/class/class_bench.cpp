@@ -4,13 +4,14 @@
 // (the single-evaluation baseline: its slowest time); then every student presses "grade" at once (3 checks,
 // one a 2-packet ping, 4 points; every grade must be exact); then the teacher destroys everything. Prints
 // wall times, the ratio grade-all / slowest single evaluation (target ≤ 2), and the server's peak RSS. Needs
-// root. Run in a cpuacct cgroup of its own, it also prints the CPU time of starting and of grading (all
-// processes: server, FRR daemons, commands), which the shared machine's load does not distort as it does
-// walls.
+// root. It moves itself into a cgroup of its own (v1 cpuacct or v2) to print the CPU time of starting and of
+// grading (all processes: server, FRR daemons, commands), which the shared machine's load does not distort
+// as it does walls.
 //
 // usage: bench_class [N ...]        (default: 10 60 150)
 // CLASS_BENCH_CONFIG: more YAML for the server's configuration (e.g. `eval: {platforms_dir: DIR}` to compare
 // a platform's exec argv).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -112,10 +113,10 @@ long peak_rss_kb(int pid) {
     return -1;
 }
 
-// CPU seconds used so far by every process of this benchmark's cpuacct cgroup (cgroup v1: the server, its
-// labs' daemons and commands are all children), or -1 when the benchmark runs in the root cgroup (then the
-// figure would be the whole machine's). Run it inside a cgroup of its own to get CPU per phase, e.g.
-//   mkdir /sys/fs/cgroup/cpuacct/bench && echo $$ > /sys/fs/cgroup/cpuacct/bench/cgroup.procs
+// CPU seconds used so far by every process of this benchmark's cgroup (the server, its labs' daemons and
+// commands are all its children), or -1 when the benchmark runs in the root cgroup (then the figure would be
+// the whole machine's). cgroup v1 (cpuacct.usage) or v2 (cpu.stat). main() moves the benchmark into a cgroup
+// of its own when it can (enter_own_cgroup).
 double cgroup_cpu_s() {
     std::ifstream f("/proc/self/cgroup");
     std::string line;
@@ -124,7 +125,16 @@ double cgroup_cpu_s() {
         if (a == std::string::npos || b == std::string::npos) continue;
         auto controllers = "," + line.substr(a + 1, b - a - 1) + ",";
         auto path = line.substr(b + 1);
-        if (controllers.find(",cpuacct,") == std::string::npos || path == "/") continue;
+        if (path == "/") continue;
+        if (line.rfind("0::", 0) == 0) {  // v2
+            std::ifstream stat("/sys/fs/cgroup" + path + "/cpu.stat");
+            std::string key;
+            long long usec = -1;
+            while (stat >> key >> usec)
+                if (key == "usage_usec") return static_cast<double>(usec) / 1e6;
+            continue;
+        }
+        if (controllers.find(",cpuacct,") == std::string::npos) continue;
         std::ifstream u("/sys/fs/cgroup/cpuacct" + path + "/cpuacct.usage");
         if (!u) {
             u.clear();
@@ -134,6 +144,30 @@ double cgroup_cpu_s() {
         if (u >> ns) return static_cast<double>(ns) / 1e9;
     }
     return -1;
+}
+
+// Moves this process (and so everything it starts) into a new cgroup np-bench-class-PID of the v1 cpuacct
+// hierarchy, else of the v2 one; leaves it where it is when neither can be made (CPU columns then print "-").
+// The cgroup is left behind empty at exit only if a process of the class outlived the benchmark.
+std::string enter_own_cgroup() {
+    if (cgroup_cpu_s() >= 0) return {};  // already in one of its own
+    std::string name = "/np-bench-class-" + std::to_string(getpid());
+    for (std::string root : {"/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup"}) {
+        if (root == "/sys/fs/cgroup" && access("/sys/fs/cgroup/cgroup.controllers", F_OK) != 0) continue;
+        if (access((root + "/cgroup.procs").c_str(), W_OK) != 0) continue;
+        if (mkdir((root + name).c_str(), 0755) != 0) continue;
+        std::ofstream(root + name + "/cgroup.procs") << getpid() << "\n";
+        if (cgroup_cpu_s() >= 0) return root + name;
+        std::ofstream(root + "/cgroup.procs") << getpid() << "\n";
+        rmdir((root + name).c_str());
+    }
+    return {};
+}
+
+void leave_cgroup(const std::string& dir) {
+    if (dir.empty()) return;
+    std::ofstream(dir.substr(0, dir.rfind('/')) + "/cgroup.procs") << getpid() << "\n";
+    rmdir(dir.c_str());
 }
 
 // CPU seconds of a process: its own (user + system) and that of its children it has reaped (the commands the
@@ -290,10 +324,14 @@ int main(int argc, char** argv) {
         "student  | "
         "ratio | destroy all | peak RSS |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    auto cgroup = enter_own_cgroup();
+    int rc = 0;
     try {
         for (int n : sizes) run_class(n);
     } catch (const std::exception& e) {
         std::cerr << "bench_class: " << e.what() << "\n";
-        return 1;
+        rc = 1;
     }
+    leave_cgroup(cgroup);
+    return rc;
 }

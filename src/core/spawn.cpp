@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -36,7 +37,10 @@ struct ChildArgs {
     const char* netns = nullptr;
     const std::vector<std::pair<std::string, std::string>>* etc_binds = nullptr;
     int output_fd = -1;
+    int input_fd = -1;
+    const char* workdir = nullptr;  // the request's cwd
     bool own_process_group = true;
+    pid_t die_with = -1;  // >= 0: SIGKILL when the calling thread ends; exit at once if this PID is gone
     sigset_t mask{};
     // Set by the child when a step failed (read by the parent once the child has exited).
     const char* failed_step = nullptr;
@@ -78,6 +82,10 @@ int child_main(void* p) {
         sigemptyset(&sa.sa_mask);
         sigaction(sig, &sa, nullptr);
     }
+    if (a.die_with >= 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(a, "prctl(PR_SET_PDEATHSIG)");
+        if (getppid() != a.die_with) _exit(126);  // the caller is already gone
+    }
     if (a.own_process_group && setpgid(0, 0) != 0) child_fail(a, "setpgid");
     if (a.netns_fd >= 0) {
         if (setns(a.netns_fd, CLONE_NEWNET) != 0) child_fail(a, "setns");
@@ -87,7 +95,8 @@ int child_main(void* p) {
         }
         enter_mount_namespace(a);
     }
-    int in = open("/dev/null", O_RDONLY);
+    if (a.workdir && chdir(a.workdir) != 0) child_fail(a, "chdir");
+    int in = a.input_fd >= 0 ? a.input_fd : open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0) child_fail(a, "open /dev/null");
     if (a.output_fd >= 0 && (dup2(a.output_fd, 1) < 0 || dup2(a.output_fd, 2) < 0)) child_fail(a, "dup2");
     // Nothing else of the server follows the command (its listening socket, connections, other pipes):
@@ -242,7 +251,10 @@ pid_t spawn(const SpawnRequest& request) {
     a.argv = argv.data();
     a.envp = envp.data();
     a.output_fd = request.output_fd;
+    a.input_fd = request.input_fd;
+    if (!request.cwd.empty()) a.workdir = request.cwd.c_str();
     a.own_process_group = request.own_process_group;
+    if (request.die_with_caller) a.die_with = getpid();
     sigemptyset(&a.mask);
 
     constexpr std::size_t kStack = 256 * 1024;  // touched pages only; the child calls a few libc wrappers

@@ -21,8 +21,13 @@ struct SpawnRequest {
     // describes the namespace (read-only when the old one could not be unmounted and was read-only); each
     // file of /etc/netns/NETNS bind-mounted over its /etc twin.
     std::string netns;
-    int output_fd = -1;             // >= 0: becomes stdout and stderr; stdin is /dev/null. Others are closed.
+    int output_fd = -1;             // >= 0: becomes stdout and stderr. Other descriptors are closed.
+    int input_fd = -1;              // >= 0: becomes stdin; otherwise stdin is /dev/null
+    std::string cwd;                // non-empty: the working directory (else the caller's)
     bool own_process_group = true;  // so that a deadline can kill the command and its children together
+    // SIGKILLed when the calling thread ends (PR_SET_PDEATHSIG): a command must not outlive a server killed
+    // while it waits for it (what the command daemonizes is forked again and lives on, as it should).
+    bool die_with_caller = false;
 };
 
 // Starts the program; returns its PID (the caller reaps it). Throws core::Error: unavailable when the

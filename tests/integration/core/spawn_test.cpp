@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -99,6 +100,50 @@ TEST(Spawn, TheChildGetsOnlyStdioAndDefaultSignals) {
     ASSERT_NE(pos, std::string::npos);
     unsigned long long ign = std::stoull(r.output.substr(pos + 7), nullptr, 16);
     EXPECT_EQ(ign & (1ULL << (SIGPIPE - 1)), 0ULL) << r.output;
+}
+
+// What lab::run_command asks for: stdin from the caller's pipe, a working directory, and death with the
+// thread that waits for the command (a server killed mid-start leaves no frrinit.sh running on its own).
+TEST(Spawn, InputWorkingDirectoryAndDeathWithTheCaller) {
+    int in[2], out[2];
+    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    SpawnRequest r;
+    r.argv = {"sh", "-c", "cat; pwd"};
+    r.env = {std::string("PATH=") + kCommandPath};
+    r.input_fd = in[0];
+    r.output_fd = out[1];
+    r.cwd = "/usr";
+    pid_t pid = spawn(r);
+    ::close(in[0]);
+    ::close(out[1]);
+    ASSERT_EQ(::write(in[1], "fed\n", 4), 4);
+    ::close(in[1]);
+    std::string text;
+    char buf[256];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+    ::close(out[0]);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    EXPECT_EQ(text, "fed\n/usr\n");
+    r = {};
+    r.argv = {"true"};
+    r.cwd = "/no/such/dir";
+    try {
+        spawn(r);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("chdir"), std::string::npos) << e.what();
+    }
+    // The thread that started it ends: the command is killed (it would sleep 30 s otherwise).
+    r = {};
+    r.argv = {"sleep", "30"};
+    r.die_with_caller = true;
+    pid_t sleeper = -1;
+    std::thread([&] { sleeper = spawn(r); }).join();
+    ASSERT_GT(sleeper, 0);
+    ASSERT_EQ(::waitpid(sleeper, &st, 0), sleeper);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
 }
 
 TEST(Spawn, MissingProgramAndNamespaceAreNamed) {

@@ -39,9 +39,10 @@ struct TemplateCopies::Copy {
     std::string node;  // where the copy goes
     int vmid = 0;      // 0: not cloned yet
     bool resumed = false, done = false, failed = false;
-    int attempts = 0;   // failed steps
-    std::string error;  // the last one
-    std::string upid;   // the step running this round
+    bool completed_here = false;  // this run took the last step (another instance may have taken it)
+    int attempts = 0;             // failed steps
+    std::string error;            // the last one
+    std::string upid;             // the step running this round
 };
 
 std::string copy_name(const std::string& tpl, const std::string& node) {
@@ -106,7 +107,12 @@ asio::awaitable<void> TemplateCopies::run(const std::string& tpl, const std::vec
             c.node = r.name.substr(prefix.size());
             c.vmid = r.vmid;
             c.resumed = true;
-            copies.push_back(c);
+            auto same =
+                std::find_if(copies.begin(), copies.end(), [&](const Copy& o) { return o.node == c.node; });
+            if (same == copies.end())
+                copies.push_back(c);
+            else if (c.vmid < same->vmid)  // two for a node (two instances): the lowest VMID is the one
+                *same = c;
         }
     std::set<std::string> existing;
     for (const auto& r : rows)
@@ -129,16 +135,22 @@ asio::awaitable<void> TemplateCopies::run(const std::string& tpl, const std::vec
         if (step) co_await step(what + c.node);
     }
     co_await clone_missing(*source, tpl, copies);
+    co_await remove_duplicates(tpl, copies);
     co_await advance(tpl, copies);
     for (auto& c : copies) {
         if (!c.done) {
             co_await give_up(c, step);
             continue;
         }
-        ++stats_.made;
-        if (c.resumed) ++stats_.resumed;
-        log::info("labpve.template_copied",
-                  {{"template", tpl}, {"node", c.node}, {"vmid", c.vmid}, {"resumed", c.resumed}});
+        if (c.completed_here) {
+            ++stats_.made;
+            if (c.resumed) ++stats_.resumed;
+        }
+        log::info("labpve.template_copied", {{"template", tpl},
+                                             {"node", c.node},
+                                             {"vmid", c.vmid},
+                                             {"resumed", c.resumed},
+                                             {"by_another_run", !c.completed_here}});
         if (step) co_await step("template copied to node " + c.node);
     }
 }
@@ -178,12 +190,36 @@ asio::awaitable<void> TemplateCopies::clone_missing(const pve::Resource& source,
     auto rows = co_await client_.cluster_resources("vm");
     for (auto& c : copies) {
         if (c.vmid != 0) continue;
-        for (const auto& r : rows)
-            if (r.type == "qemu" && r.name == copy_name(tpl, c.node)) c.vmid = r.vmid;
+        for (const auto& r : rows)  // the lowest VMID of that name: another instance's clone may be there too
+            if (r.type == "qemu" && r.name == copy_name(tpl, c.node) && (c.vmid == 0 || r.vmid < c.vmid))
+                c.vmid = r.vmid;
         if (c.vmid == 0) {
             c.failed = true;
             c.error = "the full clone of template " + std::to_string(source.vmid) + " failed: " + why;
         }
+    }
+}
+
+// Two server instances sharing the cluster can clone a copy for the same node at the same moment (each sees
+// none, neither sees the other's run): the copy with the lowest VMID is the one both finish; the others of
+// that name are removed here (by whichever instance sees them first; one still locked by its clone is
+// waited for by the delete batch, and one already gone is nothing to do).
+asio::awaitable<void> TemplateCopies::remove_duplicates(const std::string& tpl,
+                                                        const std::vector<Copy>& copies) {
+    auto rows = co_await client_.cluster_resources("vm");
+    pve::DeleteBatch d;
+    for (const auto& c : copies)
+        for (const auto& r : rows)
+            if (r.type == "qemu" && !r.is_template && r.name == copy_name(tpl, c.node) && r.vmid != c.vmid &&
+                c.vmid != 0)
+                d.vmids.push_back(r.vmid);
+    if (d.vmids.empty()) co_return;
+    log::info("labpve.template_copy_duplicates", {{"template", tpl}, {"count", d.vmids.size()}});
+    d.limits = options_.limits;
+    try {
+        co_await pve::delete_batch(client_, d, {});
+    } catch (const std::exception& e) {
+        log::warn("labpve.template_copy_cleanup_failed", {{"template", tpl}, {"error", e.what()}});
     }
 }
 
@@ -237,6 +273,7 @@ asio::awaitable<void> TemplateCopies::advance(const std::string& tpl, std::vecto
                 } else if (vm->name != tpl) {
                     pve::Params name{{"name", tpl}};  // (a named local: GCC 12 and braced temporaries)
                     co_await client_.set_config(pve::GuestKind::qemu, c.node, c.vmid, std::move(name));
+                    c.completed_here = true;
                 } else {
                     c.done = true;
                 }

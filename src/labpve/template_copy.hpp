@@ -33,7 +33,7 @@ struct CopyOptions {
 };
 
 struct TemplateCopyStats {
-    std::uint64_t made = 0;     // copies completed (resumed ones included)
+    std::uint64_t made = 0;     // copies completed by this process (resumed ones included)
     std::uint64_t resumed = 0;  // half-made copies found and finished
     std::uint64_t failed = 0;   // copies that failed (their node got none)
 };
@@ -70,6 +70,7 @@ class TemplateCopies {
     boost::asio::awaitable<void> clone_missing(const pve::Resource& source, const std::string& tpl,
                                                std::vector<Copy>& copies);
     boost::asio::awaitable<std::vector<pve::Resource>> settled_rows(const std::vector<Copy>& copies);
+    boost::asio::awaitable<void> remove_duplicates(const std::string& tpl, const std::vector<Copy>& copies);
     boost::asio::awaitable<void> advance(const std::string& tpl, std::vector<Copy>& copies);
     void step_failed(Copy& copy, const core::Error& error);
     boost::asio::awaitable<void> give_up(Copy& copy, const CopyStep& step);

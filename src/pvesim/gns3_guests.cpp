@@ -112,7 +112,7 @@ Gns3Guests::Gns3Guests(asio::any_io_executor executor, Gns3GuestOptions options)
     } else {
         // What an earlier simulator with this octet (and this state dir) left: a killed one whose reaper was
         // killed too.
-        reap_gns3_guests(options.state_dir, options.address_octet);
+        reap_gns3_guests(options.state_dir, options.address_octet, true);
     }
     impl_->options = std::move(options);
     if (!impl_->options.reaper_binary.empty()) reaper_fd_ = start_gns3_guest_reaper(impl_->options);

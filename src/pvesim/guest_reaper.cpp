@@ -38,23 +38,10 @@ int down_all(lab::LocalRuntime& runtime, const std::set<std::string>& envs) {
     return removed;
 }
 
-}  // namespace
-
-int reap_gns3_guests(const fs::path& state_dir, int address_octet) {
+// Namespaces "<env>_<node>" of this octet's prefix that no record named, removed lab by lab.
+int sweep_namespaces(const fs::path& state_dir, int address_octet) {
     int removed = 0;
     std::error_code ec;
-    // Labs recorded in the VMs' folders (<state_dir>/<vmid>/labs/<env>).
-    for (const auto& vm : fs::directory_iterator(state_dir, ec)) {
-        if (!fs::is_directory(vm.path() / "labs")) continue;
-        lab::RuntimeOptions o;
-        o.state_dir = vm.path() / "labs";
-        lab::LocalRuntime runtime(o);
-        std::set<std::string> envs;
-        for (const auto& e : fs::directory_iterator(o.state_dir, ec))
-            if (e.is_directory()) envs.insert(e.path().filename().string());
-        removed += down_all(runtime, envs);
-    }
-    // Namespaces "<env>_<node>" of this octet's prefix that no record named.
     std::set<std::string> envs;
     auto prefix = guest_namespace_prefix(address_octet);
     for (const auto& e : fs::directory_iterator("/var/run/netns", ec)) {
@@ -70,6 +57,26 @@ int reap_gns3_guests(const fs::path& state_dir, int address_octet) {
         removed += down_all(runtime, envs);
         fs::remove_all(o.state_dir, ec);
     }
+    return removed;
+}
+
+}  // namespace
+
+int reap_gns3_guests(const fs::path& state_dir, int address_octet, bool sweep_prefix) {
+    int removed = 0;
+    std::error_code ec;
+    // Labs recorded in the VMs' folders (<state_dir>/<vmid>/labs/<env>).
+    for (const auto& vm : fs::directory_iterator(state_dir, ec)) {
+        if (!fs::is_directory(vm.path() / "labs")) continue;
+        lab::RuntimeOptions o;
+        o.state_dir = vm.path() / "labs";
+        lab::LocalRuntime runtime(o);
+        std::set<std::string> envs;
+        for (const auto& e : fs::directory_iterator(o.state_dir, ec))
+            if (e.is_directory()) envs.insert(e.path().filename().string());
+        removed += down_all(runtime, envs);
+    }
+    if (sweep_prefix) removed += sweep_namespaces(state_dir, address_octet);
     if (removed) log::info("pvesim.reaped", {{"labs", removed}, {"state_dir", state_dir.string()}});
     return removed;
 }
@@ -86,7 +93,9 @@ int run_gns3_guest_reaper(int watch_fd, const fs::path& state_dir, int address_o
         if (n == 0 || (n < 0 && errno != EINTR)) break;
     }
     close(watch_fd);
-    reap_gns3_guests(state_dir, address_octet);
+    // From the records only (each lab is recorded before anything of it is made): another pve-sim running
+    // with an octet equal modulo 36 shares the namespace prefix.
+    reap_gns3_guests(state_dir, address_octet, false);
     if (remove_state_dir) {
         std::error_code ec;
         fs::remove_all(state_dir, ec);

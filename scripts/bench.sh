@@ -5,7 +5,8 @@
 # Names: api api-ir settle store eval pve lab class class-grade web pve-class. Root-only ones (settle, lab, class,
 # class-grade) are skipped otherwise.
 # Tunables: CLASS_SIZES (default "10 60 150"), CLASS_GRADE_N (200), SETTLE_N (20), PVE_SIZES (bench_pve's --sizes),
-# PVE_CLASS_SIZES (bench_pve_class's class sizes, default 200).
+# PVE_CLASS_SIZES (bench_pve_class's class sizes, default 30: 200 real-VPCS guests overload 2 cores), PVE_CLASS_START_WAVE (its pve.start_wave, default
+# 4 per node: 12).
 set -uo pipefail
 build=${1:?usage: scripts/bench.sh BUILD_DIR [NAME...]}
 shift
@@ -42,7 +43,8 @@ run_one() {
         web) "$here/bench-web.sh" "$build/src/cmd/netpraxis" ;;
         pve-class) root || { echo "skipped: needs root"; return 0; }
                    # shellcheck disable=SC2086
-                   "$build/bench/pveclass/bench_pve_class" ${PVE_CLASS_SIZES:-200} ;;
+                   "$build/bench/pveclass/bench_pve_class" ${PVE_CLASS_START_WAVE:+--start-wave "$PVE_CLASS_START_WAVE"} \
+                       ${PVE_CLASS_SIZES:-30} ;;
     esac
 }
 

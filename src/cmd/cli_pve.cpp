@@ -48,7 +48,11 @@ void add_gns3_guest_flags(CLI::App* cmd, Gns3GuestFlags& g) {
         "--gns3-state-dir", g.state_dir,
         "where the VMs' GNS3 projects and device state live (default: a temporary folder, removed "
         "at exit)");
-    cmd->add_option("--gns3-address-octet", g.address_octet, "R of 127.R.H.L (default: random in 64-250)");
+    cmd->add_option(
+        "--gns3-address-octet", g.address_octet,
+        "R of 127.R.H.L (default: random in 64-250); given, pve-sim first removes what an earlier "
+        "one with this octet (modulo 36) left behind (a reaper process removes the guests' devices "
+        "when pve-sim ends, even by SIGKILL)");
     cmd->add_option("--gns3-lab-ports", g.lab_port_base,
                     "first of the VPCS console/tunnel ports of the VMs' devices (32 per running VM)")
         ->capture_default_str();
@@ -69,7 +73,10 @@ std::shared_ptr<pvesim::Gns3Guests> make_gns3_guests(asio::any_io_executor ex, c
         std::string tmpl = (std::filesystem::temp_directory_path() / "np-pvesim-gns3-XXXXXX").string();
         if (!mkdtemp(tmpl.data())) throw core::internal("cannot create a temporary GNS3 guests directory");
         o.state_dir = tmpl;
+        o.reaper_removes_state_dir = true;
     }
+    std::error_code ec;
+    o.reaper_binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     o.address_octet = g.address_octet;
     o.lab_port_base = g.lab_port_base;
     std::tie(o.console_port_min, o.console_port_max) =
@@ -302,6 +309,21 @@ void setup(CLI::App& root, GlobalOptions& global) {
         });
     }
 
+    {
+        // pve-sim's GNS3 guests' reaper (internal; src/pvesim/guest_reaper.cpp).
+        auto* reaper =
+            root.add_subcommand("_pve-sim-reaper", "pve-sim's GNS3 guests reaper (internal)")->group("");
+        auto fd = std::make_shared<int>(-1);
+        auto dir = std::make_shared<std::string>();
+        auto octet = std::make_shared<int>(0);
+        auto remove = std::make_shared<bool>(false);
+        reaper->add_option("--watch-fd", *fd)->required();
+        reaper->add_option("--gns3-state-dir", *dir)->required();
+        reaper->add_option("--gns3-address-octet", *octet)->required();
+        reaper->add_flag("--remove-state-dir", *remove);
+        reaper->callback(
+            [fd, dir, octet, remove] { pvesim::run_gns3_guest_reaper(*fd, *dir, *octet, *remove); });
+    }
     {
         auto* cmd = root.add_subcommand("pve-sim", "run the Proxmox VE simulator (for tests and benchmarks)");
         auto port = std::make_shared<std::uint16_t>(8006);

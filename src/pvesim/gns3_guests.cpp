@@ -1,5 +1,7 @@
 #include "pvesim/gns3_guests.hpp"
 
+#include <unistd.h>
+
 #include <random>
 #include <set>
 #include <system_error>
@@ -14,6 +16,9 @@ namespace np::pvesim {
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
+// guest_reaper.cpp
+int start_gns3_guest_reaper(const Gns3GuestOptions& o);
+
 namespace {
 
 // "q" + 7 base-36 digits of the VMID: the lab prefix of one VM's GNS3 server (namespaces
@@ -26,7 +31,7 @@ std::string lab_prefix(int address_octet, int vmid) {
         out.insert(out.begin(), digits[v % 36]);
         v /= 36;
     } while (v != 0 && out.size() < 6);
-    return std::string("q") + digits[static_cast<unsigned>(address_octet) % 36] + out;
+    return guest_namespace_prefix(address_octet) + out;
 }
 
 }  // namespace
@@ -100,15 +105,22 @@ struct Gns3Guests::Impl {
 Gns3Guests::Gns3Guests(asio::any_io_executor executor, Gns3GuestOptions options)
     : impl_(std::make_shared<Impl>()) {
     impl_->executor = std::move(executor);
+    fs::create_directories(options.state_dir);
     if (options.address_octet <= 0 || options.address_octet > 254) {
         std::random_device random;
         options.address_octet = std::uniform_int_distribution<int>(64, 250)(random);
+    } else {
+        // What an earlier simulator with this octet (and this state dir) left: a killed one whose reaper was
+        // killed too.
+        reap_gns3_guests(options.state_dir, options.address_octet, true);
     }
     impl_->options = std::move(options);
-    fs::create_directories(impl_->options.state_dir);
+    if (!impl_->options.reaper_binary.empty()) reaper_fd_ = start_gns3_guest_reaper(impl_->options);
 }
 
-Gns3Guests::~Gns3Guests() = default;
+Gns3Guests::~Gns3Guests() {
+    if (reaper_fd_ >= 0) close(reaper_fd_);
+}
 
 void Gns3Guests::cloned(int from_vmid, int new_vmid) {
     auto from = impl_->vm_dir(from_vmid) / "projects";

@@ -32,6 +32,11 @@ struct Gns3GuestOptions {
     std::uint16_t ports_per_vm = 16;
     std::chrono::milliseconds node_start_delay{0}, node_stop_delay{0}, project_open_delay{0};
     std::string helper_binary;  // the netpraxis binary for `lab _bridge`; empty: /proc/self/exe
+    // The netpraxis binary that runs the guests' reaper (`netpraxis _pve-sim-reaper`, see reap_gns3_guests):
+    // a process that outlives pve-sim by a moment and removes every device of its guests when pve-sim ends,
+    // even by SIGKILL or a crash. Empty: no reaper (a simulator embedded in a test process).
+    std::string reaper_binary;
+    bool reaper_removes_state_dir = false;  // the state dir is pve-sim's temporary one: the reaper removes it
 };
 
 class Gns3Guests {
@@ -60,6 +65,22 @@ class Gns3Guests {
 
  private:
     std::shared_ptr<Impl> impl_;
+    int reaper_fd_ = -1;  // the write end of the reaper's pipe: its EOF tells the reaper we are gone
 };
+
+// The namespace prefix of every lab of the guests of a pve-sim with this address octet ("q" + one base-36
+// digit: octets equal modulo 36 share it, so pve-sims running at once take octets that differ modulo 36).
+std::string guest_namespace_prefix(int address_octet);
+
+// Removes what guests of a pve-sim left behind: every lab recorded under `state_dir` (its VPCS, bridges, FRR
+// daemons, namespaces: a lab is recorded before anything of it is made) and, with `sweep_prefix`, every
+// namespace of `address_octet`'s prefix (labs whose records went with a temporary state dir). Blocking; what
+// cannot be removed is logged. Returns the labs removed.
+int reap_gns3_guests(const std::filesystem::path& state_dir, int address_octet, bool sweep_prefix);
+
+// `netpraxis _pve-sim-reaper`: waits until `watch_fd` reads EOF (pve-sim, which holds its other end, is gone,
+// however it ended), then reap_gns3_guests and, if asked, removes `state_dir`.
+int run_gns3_guest_reaper(int watch_fd, const std::filesystem::path& state_dir, int address_octet,
+                          bool remove_state_dir);
 
 }  // namespace np::pvesim

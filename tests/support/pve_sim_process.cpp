@@ -67,6 +67,13 @@ PveSimProcess::~PveSimProcess() {
     waitpid(pid_, nullptr, 0);
 }
 
+void PveSimProcess::kill_hard() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+}
+
 json::object PveSimProcess::stats() const {
     HttpClient c(static_cast<std::uint16_t>(port_));
     return json::parse(c.request("GET", "/sim/stats").body).as_object();

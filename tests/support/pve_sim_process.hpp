@@ -31,6 +31,9 @@ class PveSimProcess {
     PveSimProcess& operator=(const PveSimProcess&) = delete;
 
     int port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    // SIGKILL (as a crash would end it) and waited for; the destructor then has nothing to do.
+    void kill_hard();
     // GET /sim/stats: VMs, names created twice, orphaned volumes, faults...
     boost::json::object stats() const;
 

@@ -315,14 +315,11 @@ void setup(CLI::App& root, GlobalOptions& global) {
             root.add_subcommand("_pve-sim-reaper", "pve-sim's GNS3 guests reaper (internal)")->group("");
         auto fd = std::make_shared<int>(-1);
         auto dir = std::make_shared<std::string>();
-        auto octet = std::make_shared<int>(0);
         auto remove = std::make_shared<bool>(false);
         reaper->add_option("--watch-fd", *fd)->required();
         reaper->add_option("--gns3-state-dir", *dir)->required();
-        reaper->add_option("--gns3-address-octet", *octet)->required();
         reaper->add_flag("--remove-state-dir", *remove);
-        reaper->callback(
-            [fd, dir, octet, remove] { pvesim::run_gns3_guest_reaper(*fd, *dir, *octet, *remove); });
+        reaper->callback([fd, dir, remove] { pvesim::run_gns3_guest_reaper(*fd, *dir, *remove); });
     }
     {
         auto* cmd = root.add_subcommand("pve-sim", "run the Proxmox VE simulator (for tests and benchmarks)");

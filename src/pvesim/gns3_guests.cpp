@@ -109,11 +109,9 @@ Gns3Guests::Gns3Guests(asio::any_io_executor executor, Gns3GuestOptions options)
     if (options.address_octet <= 0 || options.address_octet > 254) {
         std::random_device random;
         options.address_octet = std::uniform_int_distribution<int>(64, 250)(random);
-    } else {
-        // What an earlier simulator with this octet (and this state dir) left: a killed one whose reaper was
-        // killed too.
-        reap_gns3_guests(options.state_dir, options.address_octet, true);
     }
+    // No sweep here of what an earlier simulator with this octet left: another one may be running with it now
+    // (the suite's tests run several at once), and its reaper removes its labs when it ends.
     impl_->options = std::move(options);
     if (!impl_->options.reaper_binary.empty()) reaper_fd_ = start_gns3_guest_reaper(impl_->options);
 }

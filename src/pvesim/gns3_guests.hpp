@@ -73,14 +73,12 @@ class Gns3Guests {
 std::string guest_namespace_prefix(int address_octet);
 
 // Removes what guests of a pve-sim left behind: every lab recorded under `state_dir` (its VPCS, bridges, FRR
-// daemons, namespaces: a lab is recorded before anything of it is made) and, with `sweep_prefix`, every
-// namespace of `address_octet`'s prefix (labs whose records went with a temporary state dir). Blocking; what
-// cannot be removed is logged. Returns the labs removed.
-int reap_gns3_guests(const std::filesystem::path& state_dir, int address_octet, bool sweep_prefix);
+// daemons, namespaces: a lab is recorded before anything of it is made). Blocking; what cannot be removed is
+// logged. Returns the labs removed.
+int reap_gns3_guests(const std::filesystem::path& state_dir);
 
 // `netpraxis _pve-sim-reaper`: waits until `watch_fd` reads EOF (pve-sim, which holds its other end, is gone,
 // however it ended), then reap_gns3_guests and, if asked, removes `state_dir`.
-int run_gns3_guest_reaper(int watch_fd, const std::filesystem::path& state_dir, int address_octet,
-                          bool remove_state_dir);
+int run_gns3_guest_reaper(int watch_fd, const std::filesystem::path& state_dir, bool remove_state_dir);
 
 }  // namespace np::pvesim

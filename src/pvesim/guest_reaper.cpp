@@ -38,31 +38,9 @@ int down_all(lab::LocalRuntime& runtime, const std::set<std::string>& envs) {
     return removed;
 }
 
-// Namespaces "<env>_<node>" of this octet's prefix that no record named, removed lab by lab.
-int sweep_namespaces(const fs::path& state_dir, int address_octet) {
-    int removed = 0;
-    std::error_code ec;
-    std::set<std::string> envs;
-    auto prefix = guest_namespace_prefix(address_octet);
-    for (const auto& e : fs::directory_iterator("/var/run/netns", ec)) {
-        auto name = e.path().filename().string();
-        if (name.rfind(prefix, 0) == 0 && name.find('_') != std::string::npos)
-            envs.insert(name.substr(0, name.find('_')));
-    }
-    if (!envs.empty()) {
-        lab::RuntimeOptions o;
-        o.state_dir = state_dir / ".reaped";
-        fs::create_directories(o.state_dir, ec);
-        lab::LocalRuntime runtime(o);
-        removed += down_all(runtime, envs);
-        fs::remove_all(o.state_dir, ec);
-    }
-    return removed;
-}
-
 }  // namespace
 
-int reap_gns3_guests(const fs::path& state_dir, int address_octet, bool sweep_prefix) {
+int reap_gns3_guests(const fs::path& state_dir) {
     int removed = 0;
     std::error_code ec;
     // Labs recorded in the VMs' folders (<state_dir>/<vmid>/labs/<env>).
@@ -76,12 +54,11 @@ int reap_gns3_guests(const fs::path& state_dir, int address_octet, bool sweep_pr
             if (e.is_directory()) envs.insert(e.path().filename().string());
         removed += down_all(runtime, envs);
     }
-    if (sweep_prefix) removed += sweep_namespaces(state_dir, address_octet);
     if (removed) log::info("pvesim.reaped", {{"labs", removed}, {"state_dir", state_dir.string()}});
     return removed;
 }
 
-int run_gns3_guest_reaper(int watch_fd, const fs::path& state_dir, int address_octet, bool remove_state_dir) {
+int run_gns3_guest_reaper(int watch_fd, const fs::path& state_dir, bool remove_state_dir) {
     // A Ctrl-C or SIGTERM to pve-sim's process group is pve-sim's to handle (it stops its guests itself); the
     // reaper only waits for it to be gone.
     signal(SIGINT, SIG_IGN);
@@ -93,9 +70,9 @@ int run_gns3_guest_reaper(int watch_fd, const fs::path& state_dir, int address_o
         if (n == 0 || (n < 0 && errno != EINTR)) break;
     }
     close(watch_fd);
-    // From the records only (each lab is recorded before anything of it is made): another pve-sim running
-    // with an octet equal modulo 36 shares the namespace prefix.
-    reap_gns3_guests(state_dir, address_octet, false);
+    // From the records only (each lab is recorded before anything of it is made): another pve-sim may be
+    // running with the same namespace prefix.
+    reap_gns3_guests(state_dir);
     if (remove_state_dir) {
         std::error_code ec;
         fs::remove_all(state_dir, ec);
@@ -108,16 +85,9 @@ int run_gns3_guest_reaper(int watch_fd, const fs::path& state_dir, int address_o
 int start_gns3_guest_reaper(const Gns3GuestOptions& o) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw core::internal("pipe: " + std::string(std::strerror(errno)));
-    std::vector<std::string> args{o.reaper_binary,
-                                  "--log-level",
-                                  "warn",
-                                  "_pve-sim-reaper",
-                                  "--watch-fd",
-                                  "3",
-                                  "--gns3-state-dir",
-                                  o.state_dir.string(),
-                                  "--gns3-address-octet",
-                                  std::to_string(o.address_octet)};
+    std::vector<std::string> args{o.reaper_binary,    "--log-level",       "warn",
+                                  "_pve-sim-reaper",  "--watch-fd",        "3",
+                                  "--gns3-state-dir", o.state_dir.string()};
     if (o.reaper_removes_state_dir) args.emplace_back("--remove-state-dir");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/class_grading.hpp"
 #include "http_client.hpp"
 
 using namespace np::testkit;
@@ -105,14 +106,6 @@ struct Api {
     }
 };
 
-long peak_rss_kb(int pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
 // CPU seconds used so far by every process of this benchmark's cgroup (the server, its labs' daemons and
 // commands are all its children), or -1 when the benchmark runs in the root cgroup (then the figure would be
 // the whole machine's). cgroup v1 (cpuacct.usage) or v2 (cpu.stat). main() moves the benchmark into a cgroup
@@ -189,30 +182,9 @@ ProcCpu proc_cpu(int pid) {
     return {at(14) + at(15), at(16) + at(17)};
 }
 
-struct Student {
-    std::string id, assignment, env;
-    H auth;
+struct Student : np::bench::GradingStudent {
+    std::string id, env;
 };
-
-// Grades the given students at once; returns the wall time; throws unless every score is 4/4.
-double grade(Api& api, std::vector<Student*> who) {
-    auto t0 = Clock::now();
-    std::vector<std::pair<std::string, Student*>> evals;
-    std::vector<std::string> jobs;
-    for (auto* s : who) {
-        auto r = api.call("POST", "/api/v1/assignments/" + s->assignment + "/evaluations", s->auth, "", 202);
-        evals.emplace_back(std::string(r.at("evaluation").at("id").as_string()), s);
-        jobs.emplace_back(r.at("job").at("id").as_string());
-    }
-    for (std::size_t i = 0; i < jobs.size(); ++i) api.wait_jobs({jobs[i]}, evals[i].second->auth);
-    double took = seconds_since(t0);
-    for (auto& [id, s] : evals) {
-        auto e = api.call("GET", "/api/v1/evaluations/" + id, s->auth, "", 200);
-        if (e.at("status").as_string() != "done" || e.at("score").to_number<double>() != 4.0)
-            throw std::runtime_error("inexact grade: " + json::serialize(e));
-    }
-    return took;
-}
 
 std::string extra_config() {
     const char* extra = std::getenv("CLASS_BENCH_CONFIG");
@@ -279,12 +251,14 @@ void run_class(int n) {
         double c0 = cgroup_cpu_s();
         start_all = act_all("start", false);
         start_cpu = cgroup_cpu_s() - c0;
-        for (int i = 0; i < 3; ++i) single = std::max(single, grade(api, {&students[0]}));
-        std::vector<Student*> all;
+        // Every grade must be exactly 4/4 (np::bench::grade_at_once throws otherwise).
+        for (int i = 0; i < 3; ++i)
+            single = std::max(single, np::bench::grade_at_once(server.port(), {&students[0]}, teacher, 4));
+        std::vector<const np::bench::GradingStudent*> all;
         for (auto& s : students) all.push_back(&s);
         c0 = cgroup_cpu_s();
         auto p0 = proc_cpu(server.pid());
-        grade_all = grade(api, all);
+        grade_all = np::bench::grade_at_once(server.port(), all, teacher, 4);
         grade_cpu = cgroup_cpu_s() - c0;
         auto p1 = proc_cpu(server.pid());
         grade_server = {p1.self - p0.self, p1.children - p0.children};
@@ -302,7 +276,7 @@ void run_class(int n) {
                       1000 * grade_server.self / n, 1000 * grade_server.children / n);
     std::printf("| %8d | %9.1f s | %9s | %9.1f s | %9s | %s | %8.2f s | %5.2f | %8.1f s | %6ld MB |\n", n,
                 start_all, cpu(start_cpu).c_str(), grade_all, cpu(grade_cpu).c_str(), per_eval, single,
-                grade_all / single, destroy_all, peak_rss_kb(server.pid()) / 1024);
+                grade_all / single, destroy_all, np::bench::peak_rss_kb(server.pid()) / 1024);
     std::fflush(stdout);
 }
 

@@ -54,11 +54,12 @@ checks:
 
 // `netpraxis pve-sim --gns3-guests` with `profile` and seed 7; its guests' addresses and console ports apart
 // from the other Proxmox tests' and the local labs' VPCS (5000 up, every address).
+// Each test its own guest addresses (127.OCTET.H.L, the same VMIDs in each) and node console ports: ctest
+// runs them at the same time, and a guest whose GNS3 address is taken reports its eth0 address instead.
 struct PveSim : PveSimProcess {
-    PveSim(const fs::path& state_dir, const std::string& profile)
-        : PveSimProcess(
-              state_dir,
-              {.profile = profile, .seed = 7, .address_octet = 72, .console_ports = "13000-13499"}) {}
+    PveSim(const fs::path& state_dir, const std::string& profile, int octet, const std::string& consoles)
+        : PveSimProcess(state_dir,
+                        {.profile = profile, .seed = 7, .address_octet = octet, .console_ports = consoles}) {}
 };
 
 using H = std::vector<std::pair<std::string, std::string>>;
@@ -164,7 +165,7 @@ TEST(ProxmoxClass, FaultyProfileTwentyEnvironmentsEachVmOnceNoneLeft) {
     if (!have_devices()) GTEST_SKIP() << "needs root and VPCS";
     Dirs dirs;
     write_one_pc_project(dirs.root / "projects");
-    PveSim sim(dirs.root / "sim", "faulty");
+    PveSim sim(dirs.root / "sim", "faulty", 72, "13000-13159");
     ASSERT_GT(sim.port(), 0);
     auto vms_before = guests(sim.stats());
     ServerProcess server({}, config(sim.port(), dirs.root / "projects"));
@@ -221,7 +222,7 @@ TEST(ProxmoxClass, ServeKilledWhileProvisioningResumesWithoutDuplicates) {
     // Clones slow enough to kill serve in the middle: 2 storage slots, 400 ms each (20 clones: ~4 s).
     std::ofstream(dirs.root / "slow.json")
         << R"({"base": "fast", "clone_linked_ms": 400, "storage_slots": 2})";
-    PveSim sim(dirs.root / "sim", (dirs.root / "slow.json").string());
+    PveSim sim(dirs.root / "sim", (dirs.root / "slow.json").string(), 76, "13160-13319");
     ASSERT_GT(sim.port(), 0);
     auto vms_before = guests(sim.stats());
     const std::string store = "sqlite:" + (dirs.root / "np.db").string();
@@ -309,7 +310,7 @@ TEST(ProxmoxClass, CourseAssignBatchesAndAStartMakesAMissingVm) {
     if (!have_devices()) GTEST_SKIP() << "needs root and VPCS";
     Dirs dirs;
     write_one_pc_project(dirs.root / "projects");
-    PveSim sim(dirs.root / "sim", "fast");
+    PveSim sim(dirs.root / "sim", "fast", 77, "13320-13499");
     ASSERT_GT(sim.port(), 0);
     auto vms_before = guests(sim.stats());  // (templates and their copies not counted)
     ServerProcess server({}, config(sim.port(), dirs.root / "projects"));

@@ -15,6 +15,7 @@
 
 #include "http_client.hpp"
 #include "pg_server.hpp"
+#include "shell.hpp"
 #include "ws_client.hpp"
 
 using namespace np::testkit;
@@ -47,13 +48,7 @@ checks:
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return np::testkit::shell_output(cmd);
 }
 
 std::string str(const json::value& v, const char* key) {

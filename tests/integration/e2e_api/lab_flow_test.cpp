@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api_session.hpp"
+#include "shell.hpp"
 
 using namespace np::testkit;
 namespace json = boost::json;
@@ -18,13 +19,7 @@ namespace json = boost::json;
 namespace {
 
 std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return np::testkit::shell_output(cmd);
 }
 
 constexpr const char* kTopology = R"(name: two-hosts

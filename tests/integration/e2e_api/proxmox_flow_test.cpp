@@ -21,6 +21,7 @@
 #include "gns3/zip.hpp"
 #include "http_client.hpp"
 #include "pve_sim_process.hpp"
+#include "shell.hpp"
 #include "ws_client.hpp"
 
 using namespace np::testkit;
@@ -30,13 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return np::testkit::shell_output(cmd);
 }
 
 // The namespaces of this test's GNS3 guests: pve-sim runs with --gns3-address-octet 71, so their lab prefix

@@ -20,6 +20,7 @@
 
 #include "pve/client.hpp"
 #include "pve_sim_process.hpp"
+#include "shell.hpp"
 
 using namespace np::testkit;
 namespace fs = std::filesystem;
@@ -34,13 +35,7 @@ std::string prefix_of(int octet) {
 }
 
 std::string run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (auto n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    pclose(p);
-    return out;
+    return np::testkit::shell_output(cmd);
 }
 
 std::set<std::string> netns(int octet) {

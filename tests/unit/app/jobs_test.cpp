@@ -68,8 +68,17 @@ struct Fixture {
             io.run();
         });
     }
-    // Lets the runner loop turn a few times (it polls every 5 ms of real time).
+    // Lets the runner loop turn a few times (it polls every 5 ms of real time): only before checking that
+    // something did NOT happen; what must happen is waited for with until().
     static void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
+    // Polls `done` until it holds, for at most 30 s (a loaded machine); returns its last value.
+    template <class F>
+    static bool until(F done) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!done() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return done();
+    }
     // Stops the event loop; call it before the runners (declared after the fixture) are destroyed.
     void halt() {
         io.stop();
@@ -112,12 +121,12 @@ TEST(JobRunner, HeartbeatRenewsTheLeaseOfASilentJobSoItRunsOnce) {
     f.start();
     asio::post(f.io, [&] { runner.start(); });
     auto job = submit(f, runner);
-    Fixture::settle();
+    ASSERT_TRUE(Fixture::until([&] { return runs >= 1; }));
     ASSERT_EQ(runs, 1);
     // Five minutes of a job that never reports progress: every 30 s is past lease/3, so each turn renews.
     for (int i = 0; i < 10; ++i) {
         f.clock.advance(std::chrono::seconds(30));
-        Fixture::settle();
+        Fixture::until([&] { return f.store->get_job(job.id)->lease_expires == f.clock.unix_now() + 60; });
         auto row = f.store->get_job(job.id);
         ASSERT_TRUE(row);
         EXPECT_EQ(row->state, "running");
@@ -126,7 +135,7 @@ TEST(JobRunner, HeartbeatRenewsTheLeaseOfASilentJobSoItRunsOnce) {
     }
     EXPECT_EQ(runs, 1) << "the job was taken over while its instance was alive";
     released = true;
-    Fixture::settle();
+    Fixture::until([&] { return f.store->get_job(job.id)->state == "succeeded"; });
     EXPECT_EQ(f.store->get_job(job.id)->state, "succeeded");
     EXPECT_EQ(f.store->get_job(job.id)->attempt, 1);
     asio::co_spawn(f.io, runner.stop(std::chrono::seconds(1)), asio::use_future).get();
@@ -143,7 +152,7 @@ TEST(JobRunner, AJobWhoseInstanceStoppedRenewingIsTakenOver) {
     f.start();
     asio::post(f.io, [&] { a.start(); });
     auto job = submit(f, a);
-    Fixture::settle();
+    ASSERT_TRUE(Fixture::until([&] { return runs >= 1; }));
     ASSERT_EQ(runs, 1);
     asio::co_spawn(f.io, a.stop(std::chrono::milliseconds(50)), asio::use_future).get();
 
@@ -154,12 +163,12 @@ TEST(JobRunner, AJobWhoseInstanceStoppedRenewingIsTakenOver) {
     Fixture::settle();
     EXPECT_EQ(f.store->get_job(job.id)->lease_owner, "a") << "taken over before the lease expired";
     f.clock.advance(std::chrono::seconds(2));
-    Fixture::settle();
+    Fixture::until([&] { return runs >= 2; });
     EXPECT_EQ(runs, 2);
     EXPECT_EQ(f.store->get_job(job.id)->lease_owner, "b");
     EXPECT_EQ(f.store->get_job(job.id)->attempt, 2);
     released = true;
-    Fixture::settle();
+    Fixture::until([&] { return f.store->get_job(job.id)->state == "succeeded"; });
     EXPECT_EQ(f.store->get_job(job.id)->state, "succeeded");
     asio::co_spawn(f.io, b.stop(std::chrono::seconds(1)), asio::use_future).get();
     f.halt();
@@ -186,7 +195,10 @@ TEST(JobRunner, ShutdownRecordsAJobThatFinishesInItsGraceAndLeavesAnInterruptedO
     store::Job careful_job;
     careful_job.kind = "careful";
     auto careful = asio::co_spawn(f.io, runner.submit(careful_job), asio::use_future).get();
-    Fixture::settle();
+    Fixture::until([&] {
+        return f.store->get_job(careful.id)->state == "running" &&
+               f.store->get_job(finishing.id)->state == "running";
+    });
     ASSERT_EQ(f.store->get_job(careful.id)->state, "running");
     auto stopped = asio::co_spawn(f.io, runner.stop(std::chrono::seconds(5)), asio::use_future);
     Fixture::settle();
@@ -219,7 +231,7 @@ TEST(JobRunner, ACancelledJobStopsAtItsNextProgressStep) {
     store::Job job;
     job.kind = "steps";
     job = asio::co_spawn(f.io, runner.submit(job), asio::use_future).get();
-    Fixture::settle();
+    Fixture::until([&] { return steps.load() > 0; });
     ASSERT_GT(steps.load(), 0);
     EXPECT_TRUE(asio::co_spawn(f.io, runner.cancel(job.id), asio::use_future).get());
     Fixture::settle();

@@ -153,6 +153,14 @@ std::string summary(const std::vector<Item>& items, const char* done_word) {
     return json::serialize(json::object{{done_word, ok}, {"failed", 0}});
 }
 
+// The stored desired state, which a student's "start" may have changed since this job loaded the row (each
+// write here is of the whole row: without this, a class's provisioning turned a start pressed meanwhile back
+// into "stopped", and the student's lab ended stopped).
+asio::awaitable<void> refresh_desired(Deps& d, store::Environment& env) {
+    auto fresh = co_await d.pool.run([&] { return d.store.get_environment(env.id); });
+    if (fresh) env.desired_state = fresh->desired_state;
+}
+
 asio::awaitable<std::string> provision(Deps& d, JobContext& ctx, job::ProvisionEnvironments p) {
     using OS = store::ObservedState;
     auto items = co_await load(d, p.environment_ids, [](const store::Environment& e) {
@@ -161,7 +169,10 @@ asio::awaitable<std::string> provision(Deps& d, JobContext& ctx, job::ProvisionE
     });
     co_await ctx.progress(0, static_cast<std::int64_t>(items.size()), "creating the environments' VMs");
     for (auto& it : items) {
-        it.env.desired_state = store::str(store::DesiredState::stopped);  // made, not started
+        co_await refresh_desired(d, it.env);
+        if (!store::is(it.env.desired_state,
+                       store::DesiredState::running))  // a start pressed meanwhile stays
+            it.env.desired_state = store::str(store::DesiredState::stopped);  // made, not started
         co_await d.workflows.record_state(it.env, store::str(OS::creating), "");
     }
     auto progress = event_progress(d, items, "environment.provision");
@@ -177,9 +188,13 @@ asio::awaitable<std::string> provision(Deps& d, JobContext& ctx, job::ProvisionE
             co_await prov.create(it.request);
         });
     for (auto& it : items) {
+        co_await refresh_desired(d, it.env);
         if (it.outcome.ok) {
             it.env.provider_ids = json::serialize(json::object{{"lab", it.request.env}});
-            co_await d.workflows.record_state(it.env, store::str(OS::stopped), "");
+            if (store::is(it.env.desired_state, store::DesiredState::running))
+                co_await d.workflows.observe_and_record(it.env);  // started meanwhile by its reconcile job
+            else
+                co_await d.workflows.record_state(it.env, store::str(OS::stopped), "");
         } else {
             co_await d.workflows.record_state(it.env, store::str(OS::error), it.outcome.error);
         }

@@ -129,9 +129,9 @@ class ExecSession final : public Session {
             args.erase(args.begin(), args.begin() + 4);
         }
         pid_t pid = -1;
-        if (auto words = runs_shell_ ? plain_words(command) : std::vector<std::string>();
-            !words.empty() && !core::find_program(words[0], req.env).empty()) {
-            // What sh would exec, without sh; anything unexpected (a script without #!, say) goes to sh.
+        if (auto words = runs_shell_ ? plain_words(command) : std::vector<std::string>(); !words.empty()) {
+            // What sh would exec, without sh; anything it cannot start (not found, a script without #!...)
+            // goes to sh, which says why as it always did.
             core::SpawnRequest direct = req;
             direct.argv = std::move(words);
             direct.env.push_back("PWD=" + cwd_);

@@ -240,6 +240,7 @@ asio::awaitable<std::vector<pve::Resource>> TemplateCopies::settled_rows(const s
 
 void TemplateCopies::step_failed(Copy& copy, const core::Error& error) {
     copy.error = error.what();
+    if (error.code() == core::Code::conflict) return;  // another instance took that step: the next look says
     if (error.code() == core::Code::forbidden || error.code() == core::Code::unauthenticated ||
         ++copy.attempts >= 5)
         copy.failed = true;
@@ -271,7 +272,13 @@ asio::awaitable<void> TemplateCopies::advance(const std::string& tpl, std::vecto
                 } else if (!vm->is_template) {
                     c.upid = co_await client_.make_template(pve::GuestKind::qemu, c.node, c.vmid);
                 } else if (vm->name != tpl) {
+                    // The last step, taken by one instance only: the rename is of the config just read (its
+                    // digest), so of two instances finishing the same copy, the second finds the name taken or
+                    // is refused (a conflict), and the next round's look sees the copy done.
+                    auto config = co_await client_.guest_config(pve::GuestKind::qemu, c.node, c.vmid);
+                    if (auto n = config.find("name"); n != config.end() && n->second == tpl) continue;
                     pve::Params name{{"name", tpl}};  // (a named local: GCC 12 and braced temporaries)
+                    if (auto d = config.find("digest"); d != config.end()) name.emplace_back("digest", d->second);
                     co_await client_.set_config(pve::GuestKind::qemu, c.node, c.vmid, std::move(name));
                     c.completed_here = true;
                 } else {

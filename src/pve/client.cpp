@@ -61,6 +61,12 @@ bool is_vmid_collision(std::string_view m) {
            m.find("already exists on node") != std::string_view::npos;
 }
 
+// PUT .../config with a `digest` that is no longer the config's (qemu-server's update_vm_api).
+bool is_checksum_mismatch(std::string_view m) {
+    return m.find("checksum mismatch") != std::string_view::npos ||
+           m.find("detected modified configuration") != std::string_view::npos;
+}
+
 bool is_not_found(std::string_view m) {
     return m.find("does not exist") != std::string_view::npos ||
            m.find("no such VM") != std::string_view::npos;
@@ -99,7 +105,7 @@ ApiError api_error(int status, std::string_view reason, std::string_view body, s
     } else if (status == 500) {
         if (is_lock_timeout(message) || message.find("no quorum") != std::string::npos) {
             retryable = true;
-        } else if (is_vmid_collision(message)) {
+        } else if (is_vmid_collision(message) || is_checksum_mismatch(message)) {
             code = core::Code::conflict;
         } else if (is_not_found(message)) {
             code = core::Code::not_found;

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 
@@ -314,7 +315,9 @@ json::object Simulator::Impl::config_of(const Guest& g) const {
     }
     if (g.is_template) o["template"] = 1;
     if (!g.lock.empty()) o["lock"] = g.lock;
-    o["digest"] = core::random_hex(20);
+    // Proxmox's digest is the SHA-1 of the config file: it changes exactly when the config does, which is
+    // what a PUT with `digest` compares (op_set_config).
+    o["digest"] = core::sha1_hex(json::serialize(o));
     return o;
 }
 

@@ -169,6 +169,13 @@ http::Response Simulator::Impl::op_set_config(const std::string& node, const std
     if (!errs.empty()) return param_error(errs);
     auto* g = find_guest(node, kind, vmid);
     if (!g) return pve_error(500, missing_config(node, kind, vmid));
+    // A `digest` that is not the config's any more: refused before anything else (qemu-server's
+    // update_vm_api, pve-container's assert_if_modified), so two writers of one config serialize on it.
+    if (auto d = p.find("digest"); d != p.end() && !d->second.empty() &&
+        d->second != json::value_to<std::string>(config_of(*g).at("digest")))
+        return pve_error(500, kind == "qemu" ? "checksum mismatch (file change by other user?)"
+                                             : "detected modified configuration - file changed by other "
+                                               "user? Try again.");
     if (!g->lock.empty()) {
         ++locked_refusals;
         return pve_error(500, who(kind) + " " + std::to_string(vmid) + " is locked (" + g->lock + ")");

@@ -174,5 +174,36 @@ TEST(PveMigrate, RefusalsInProxmoxWords) {
     EXPECT_EQ(sim.stat("migrations_failed"), 3);
 }
 
+// A config edit that carries the digest of the config it read is refused once the config changed since
+// (Proxmox's "checksum mismatch"): the way two writers of one config serialize. The digest is the config's
+// content: reading twice gives the same one, an edit changes it.
+TEST(PveMigrate, AConfigEditWithAStaleDigestIsRefusedAsAConflict) {
+    SimFixture sim(fast());
+    sim.run([&]() -> asio::awaitable<void> {
+        Client c(sim.io.get_executor(), sim.options());
+        co_await full_clone(c, 100, 730, "digest-a");
+        auto before = co_await c.guest_config(GuestKind::qemu, "pve1", 730);
+        auto again = co_await c.guest_config(GuestKind::qemu, "pve1", 730);
+        EXPECT_EQ(before.at("digest").size(), 40u);
+        EXPECT_EQ(before.at("digest"), again.at("digest"));
+        Params first{{"name", "digest-b"}, {"digest", before.at("digest")}};
+        co_await c.set_config(GuestKind::qemu, "pve1", 730, std::move(first));
+        auto after = co_await c.guest_config(GuestKind::qemu, "pve1", 730);
+        EXPECT_EQ(after.at("name"), "digest-b");
+        EXPECT_NE(after.at("digest"), before.at("digest"));
+        Params stale{{"name", "digest-c"}, {"digest", before.at("digest")}};
+        core::Code code = core::Code::internal;
+        try {
+            co_await c.set_config(GuestKind::qemu, "pve1", 730, std::move(stale));
+            ADD_FAILURE() << "a stale digest was accepted";
+        } catch (const ApiError& e) {
+            EXPECT_EQ(e.pve_message(), "checksum mismatch (file change by other user?)");
+            code = e.code();
+        }
+        EXPECT_EQ(code, core::Code::conflict);
+        EXPECT_EQ((co_await c.guest_config(GuestKind::qemu, "pve1", 730)).at("name"), "digest-b");
+    });
+}
+
 }  // namespace
 }  // namespace np::pve

@@ -20,6 +20,8 @@
 #include <regex>
 #include <stdexcept>
 
+#include "shell.hpp"
+
 namespace np::testkit {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -231,7 +233,16 @@ ServerProcess::~ServerProcess() {
         waitpid(pid_, nullptr, 0);
     }
     if (out_fd_ >= 0) close(out_fd_);
+    // Local labs the test left running (a failed assertion before its destroy): their VPCS, FRR and
+    // namespaces outlive the server, and would hold ports other tests then plan with.
     std::error_code ec;
+    const auto labs = std::filesystem::path(dir_) / "labs";
+    for (const auto& e : std::filesystem::directory_iterator(labs, ec)) {
+        auto env = e.path().filename().string();
+        if (!e.is_directory() || env.empty() || env[0] == '.') continue;
+        shell_output(std::string(NETPRAXIS_BINARY) + " --log-level error lab --state-dir '" + labs.string() +
+                     "' down '" + env + "' 2>&1");
+    }
     std::filesystem::remove_all(dir_, ec);
 }
 

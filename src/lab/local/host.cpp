@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -111,10 +112,14 @@ bool port_free(std::uint16_t port, int type, bool any_address) {
     return ok;
 }
 
-bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port) {
-    // /proc/net/tcp{,6}: "sl local_address rem_address st ... inode", local "ADDR:PORT" in hex, 0A = LISTEN.
+namespace {
+
+// Whether one of `pids` holds a socket of `tables` (/proc/net/{tcp,udp}{,6}: "sl local_address rem_address
+// st ... inode", local "ADDR:PORT" in hex) on local `port`, in state `state` ("" for any).
+bool holds_socket(const std::vector<pid_t>& pids, std::uint16_t port, std::initializer_list<const char*> tables,
+                  const std::string& state) {
     std::set<std::string> inodes;
-    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    for (const char* table : tables) {
         std::istringstream lines(read_file(table));
         std::string line;
         std::getline(lines, line);  // header
@@ -124,7 +129,7 @@ bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port) {
             if (!(f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode))
                 continue;
             auto colon = local.rfind(':');
-            if (st == "0A" && colon != std::string::npos &&
+            if ((state.empty() || st == state) && colon != std::string::npos &&
                 std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port)
                 inodes.insert("socket:[" + inode + "]");
         }
@@ -138,6 +143,16 @@ bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port) {
         }
     }
     return false;
+}
+
+}  // namespace
+
+bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port) {
+    return holds_socket(pids, port, {"/proc/net/tcp", "/proc/net/tcp6"}, "0A");  // 0A: LISTEN
+}
+
+bool holds_udp_port(const std::vector<pid_t>& pids, std::uint16_t port) {
+    return holds_socket(pids, port, {"/proc/net/udp", "/proc/net/udp6"}, "");
 }
 
 bool tcp_accepts(std::uint16_t port) {

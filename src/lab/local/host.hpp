@@ -45,6 +45,8 @@ bool tcp_accepts(std::uint16_t port);
 // Whether one of `pids` holds a TCP socket listening on `port` (any address, IPv4 or IPv6): that the console
 // answering on a port is the process we started, not another one that took the port first.
 bool listens_on(const std::vector<pid_t>& pids, std::uint16_t port);
+// Whether one of `pids` holds a UDP socket bound to `port` (a VPCS's tunnel: that it got its ports).
+bool holds_udp_port(const std::vector<pid_t>& pids, std::uint16_t port);
 
 // `argv` (an `ip -batch -` form) with `input` on its stdin; throws core::internal with its output on failure.
 void run_batch(const std::vector<std::string>& argv, const std::string& input);

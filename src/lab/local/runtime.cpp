@@ -99,14 +99,22 @@ void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) c
     std::set<std::uint16_t> taken;
     for (const auto& r : list()) {
         if (r.env == record.env || r.status == "stopped") continue;
-        for (const auto& n : r.nodes) taken.insert({n.console_port, n.udp_port, n.peer_port});
+        for (const auto& n : r.nodes) {
+            taken.insert({n.console_port, n.udp_port, n.peer_port});
+            if (n.kind == NodeKind::vpcs && n.udp_port != 0)
+                taken.insert(static_cast<std::uint16_t>(n.udp_port + kVpcsSecondUdpPort));
+        }
         for (const auto& b : r.bridges) taken.insert({b.udp_port, b.vpcs_port});
     }
-    auto pick = [&](std::uint16_t lo, std::uint16_t hi, int type, bool any, const char* what) {
-        for (std::uint32_t p = lo; p <= hi; ++p) {
+    // `also`: a second port the same program binds (a VPCS's base + 9), free and reserved with the first.
+    auto pick = [&](std::uint16_t lo, std::uint16_t hi, int type, bool any, const char* what,
+                    std::uint16_t also = 0) {
+        for (std::uint32_t p = lo; p + also <= hi; ++p) {
             auto port = static_cast<std::uint16_t>(p);
+            auto second = static_cast<std::uint16_t>(p + also);
             if (taken.count(port) || !port_free(port, type, any)) continue;
-            taken.insert(port);
+            if (also && (taken.count(second) || !port_free(second, type, any))) continue;
+            taken.insert({port, second});
             return port;
         }
         throw core::conflict(std::string("no free ") + what + " port left in " + std::to_string(lo) + "-" +
@@ -117,7 +125,8 @@ void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) c
         if (n.kind != NodeKind::vpcs) continue;
         n.console_port =
             pick(options_.console_port_min, options_.console_port_max, SOCK_STREAM, true, "console");
-        n.udp_port = pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel");
+        n.udp_port = pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel",
+                          kVpcsSecondUdpPort);
         n.mac_offset = mac++;
     }
     for (const auto& link : topology.links) {
@@ -197,6 +206,20 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
     if (geteuid() != 0)
         throw core::forbidden(
             "local labs need root (network namespaces, FRR daemons, TAP devices); run as root");
+    // Ports are chosen free, but a program outside this host's lab records (another server with another
+    // state_dir, anything else) may bind one before our VPCS or bridge does: that start is then undone and
+    // planned again, on ports free by then (a few times; each time someone else won a port).
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return up_once(topology, env, progress);
+        } catch (const TunnelPortTaken& e) {
+            if (attempt == 3) throw core::conflict("lab " + env + ": " + e.what() + " (3 tries)");
+            log::warn("lab.tunnel_port_taken", {{"env", env}, {"attempt", attempt}, {"error", e.what()}});
+        }
+    }
+}
+
+LabRecord LocalRuntime::up_once(const Topology& topology, const std::string& env, const Progress& progress) {
     auto report = [&](const std::string& step, int done, int total) {
         if (progress) progress(step, done, total);
     };
@@ -218,6 +241,9 @@ LabRecord LocalRuntime::up(const Topology& topology, const std::string& env, con
         start_nodes(record, topology, phase);
         for (const auto& n : record.nodes)
             report("node " + n.name + " (" + std::string(kind_name(n.kind)) + ")", ++done, total);
+    } catch (const TunnelPortTaken& e) {
+        rollback(record, env);
+        throw;
     } catch (const std::exception& e) {
         log::error("lab.up_failed", {{"env", env}, {"error", e.what()}});
         rollback(record, env);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,7 @@ class LocalRuntime {
     // `up` in steps: plan (under the host lock: the record, its ports, written before anything is made;
     // returns the lab when it already runs unchanged) -> links (namespaces, veth pairs) -> nodes (bridges,
     // VPCS, then FRR, VPCS startups and Linux configs side by side) -> on failure, rollback.
+    LabRecord up_once(const Topology& topology, const std::string& env, const Progress& progress);
     std::optional<LabRecord> plan(const Topology& topology, const std::string& env, LabRecord& record);
     void make_links(const LabRecord& record, const Topology& topology,
                     const std::function<void(const std::string&)>& step);
@@ -134,6 +136,16 @@ class LocalRuntime {
 
     RuntimeOptions options_;
 };
+
+// A tunnel port of the lab being started was bound by another program first (up_once throws it, up plans
+// again).
+struct TunnelPortTaken : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// VPCS 0.5b2 binds two UDP ports: its base port (-s) and base + 9 (seen with `ss -uap`; when either is
+// taken it runs with no tunnel at all, console up). A VPCS node's tunnel port reserves both.
+constexpr std::uint16_t kVpcsSecondUdpPort = 9;
 
 // "<env>_<node>": the namespace and FRR pathspace of a node.
 std::string node_netns(const std::string& env, const std::string& node);

@@ -132,15 +132,25 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
                               std::to_string(node.mac_offset), "-s", std::to_string(node.udp_port), "-c",
                               std::to_string(node.peer_port), "-t", "127.0.0.1", "startup.vpc"},
                              10s, {}, dir);
-        // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console.
+        // VPCS 0.5b2 forks into the background with -p; its exit status says nothing. Check the console, and
+        // its tunnel: a VPCS that could not bind its UDP ports runs on, console up, cut off from its link.
         auto deadline = std::chrono::steady_clock::now() + 5s;
+        bool console = false, tunnel = false;
         for (;;) {
             node.pids = pids_with_cwd_under(dir);
-            if (listens_on(node.pids, node.console_port)) return;
+            console = listens_on(node.pids, node.console_port);
+            tunnel = holds_udp_port(node.pids, node.udp_port) &&
+                     holds_udp_port(node.pids, static_cast<std::uint16_t>(node.udp_port + kVpcsSecondUdpPort));
+            if (console && tunnel) return;
             if (node.pids.empty() || std::chrono::steady_clock::now() > deadline) break;
             std::this_thread::sleep_for(20ms);
         }
         terminate_pids(node.pids);
+        if (console)
+            throw TunnelPortTaken("vpcs node " + node.name + " could not bind its UDP tunnel ports " +
+                                  std::to_string(node.udp_port) + " and " +
+                                  std::to_string(node.udp_port + kVpcsSecondUdpPort) +
+                                  ": another program holds one");
         bool taken = tcp_accepts(node.console_port);
         if (!taken || attempt == 3)
             throw core::internal("vpcs node " + node.name + " did not open its console on port " +
@@ -178,6 +188,9 @@ void LocalRuntime::start_bridge(LabRecord& record, BridgeRecord& bridge) {
         }
     }
     close(ready[0]);
+    if (answer.find("Address already in use") != std::string::npos)
+        throw TunnelPortTaken("the TAP bridge for " + bridge.netns + ":" + bridge.ifname + " could not bind " +
+                              std::to_string(bridge.udp_port) + ": another program holds it");
     if (answer.rfind("ok", 0) != 0)
         throw core::internal("TAP bridge for " + bridge.netns + ":" + bridge.ifname +
                              " failed: " + (answer.empty() ? std::string("no answer") : answer));

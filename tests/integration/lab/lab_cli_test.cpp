@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/ids.hpp"
@@ -42,7 +43,8 @@ class LabCli : public ::testing::Test {
         fs::create_directories(state_dir_);
         // A port window of our own, away from other suites' ports (the allocator also checks by binding).
         std::mt19937 rng(std::random_device{}());
-        int base = 21000 + static_cast<int>(rng() % 400) * 100;
+        base_ = 21000 + static_cast<int>(rng() % 400) * 100;
+        const int base = base_;
         env_ = {"NETPRAXIS_LAB__CONSOLE_PORT_MIN=" + std::to_string(base),
                 "NETPRAXIS_LAB__CONSOLE_PORT_MAX=" + std::to_string(base + 49),
                 "NETPRAXIS_LAB__TUNNEL_PORT_MIN=" + std::to_string(base + 50),
@@ -64,6 +66,17 @@ class LabCli : public ::testing::Test {
         }
         std::error_code ec;
         fs::remove_all(state_dir_, ec);
+    }
+
+    RuntimeOptions runtime_options() const {
+        RuntimeOptions o;
+        o.state_dir = state_dir_;
+        o.helper_binary = kBinary;
+        o.console_port_min = static_cast<std::uint16_t>(base_);
+        o.console_port_max = static_cast<std::uint16_t>(base_ + 49);
+        o.tunnel_port_min = static_cast<std::uint16_t>(base_ + 50);
+        o.tunnel_port_max = static_cast<std::uint16_t>(base_ + 99);
+        return o;
     }
 
     std::string env(const std::string& name) {
@@ -173,6 +186,7 @@ class LabCli : public ::testing::Test {
     std::string prefix_;
     std::vector<std::string> envs_;
     std::vector<std::string> env_;
+    int base_ = 0;
 };
 
 TEST_F(LabCli, TwoRoutersTwoHostsPingThroughOspfAndDownLeavesNothing) {
@@ -424,6 +438,64 @@ TEST_F(LabCli, UpRefusesAnotherTopologyUnderARunningName) {
     EXPECT_NE(r.output.find("already holds topology 'static-two-lans'"), std::string::npos) << r.output;
     EXPECT_EQ(netpraxis({"lab", "exec", e, "h1", "--", "ping", "-c", "1", "-W", "2", "192.168.2.10"}).status,
               0);
+}
+
+// A tunnel port chosen free can be bound by another program before our VPCS or bridge binds it (another
+// server on this host, with its own state folder, planning at the same moment: the CI flake of
+// Console.StudentAndWatcherShareTheDeviceAndGradingPausesThem, whose PC answered another lab's ARP). The test
+// is that other program: once a start is planned, it binds the bridge's port (first try), then the first
+// PC's tunnel port (second try). The start finds each, undoes itself, plans again on free ports, and the
+// third try's links carry traffic.
+TEST_F(LabCli, TunnelPortsTakenAfterPlanningArePlannedAgainAndTheLinksWork) {
+    auto e = env("taken");
+    auto topology = parse_topology(R"(name: taken
+nodes:
+  pc1: {kind: vpcs, config: "ip 10.0.0.1/24\n"}
+  pc2: {kind: vpcs, config: "ip 10.0.0.2/24\n"}
+  pc3: {kind: vpcs, config: "ip 10.0.3.10/24\n"}
+  h1: {kind: linux, exec: ["ip addr add 10.0.3.1/24 dev eth1"]}
+links:
+  - endpoints: ["pc1:eth0", "pc2:eth0"]
+  - endpoints: ["pc3:eth0", "h1:eth1"]
+)");
+    LocalRuntime runtime(runtime_options());
+    std::vector<int> held;  // the other program's sockets, open until the end
+    std::set<std::uint16_t> taken_ports;
+    std::string last_plan;
+    int tries = 0;
+    auto hold = [&](std::uint16_t port, in_addr_t address) {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(address);
+        EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << "port " << port;
+        held.push_back(fd);
+        taken_ports.insert(port);
+    };
+    auto record = runtime.up(topology, e, [&](const std::string&, int, int) {
+        auto planned = runtime.read(e);
+        if (!planned || planned->bridges.empty()) return;
+        std::string plan = std::to_string(planned->bridges[0].udp_port);
+        for (const auto& n : planned->nodes) plan += "," + std::to_string(n.udp_port);
+        if (plan == last_plan) return;  // a later step of the same try
+        last_plan = plan;
+        ++tries;
+        if (tries == 1) hold(planned->bridges[0].udp_port, INADDR_LOOPBACK);
+        if (tries == 2) hold(planned->find("pc1")->udp_port, INADDR_ANY);
+    });
+    for (int fd : held) close(fd);
+    EXPECT_EQ(tries, 3);
+    EXPECT_EQ(record.status, "running");
+    EXPECT_EQ(taken_ports.count(record.bridges.at(0).udp_port), 0u);
+    EXPECT_EQ(taken_ports.count(record.find("pc1")->udp_port), 0u);
+    // Both links carry traffic: VPCS to VPCS, and VPCS to a namespace through the bridge.
+    auto ping = netpraxis({"lab", "exec", e, "pc1", "--", "ping", "10.0.0.2", "-c", "2"});
+    EXPECT_NE(ping.output.find("10.0.0.2 icmp_seq=2"), std::string::npos) << ping.output;
+    ping = netpraxis({"lab", "exec", e, "pc3", "--", "ping", "10.0.3.1", "-c", "2"});
+    EXPECT_NE(ping.output.find("10.0.3.1 icmp_seq=2"), std::string::npos) << ping.output;
+    ASSERT_EQ(netpraxis({"lab", "down", e}).status, 0);
+    expect_nothing_left(e);
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 #include <array>
 #include <charconv>
 #include <map>
+#include <unordered_map>
 
 #include "api/handlers.hpp"
 #include "app/events.hpp"
 #include "app/jobs.hpp"
 #include "auth/jwt.hpp"
+#include "auth/login.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
@@ -209,7 +211,19 @@ std::size_t Api::body_limit(http::Method method, std::string_view target) const 
     return route && !route->upload.empty() ? deps_.options.uploads.max_file : 0;
 }
 
-Api::Api(ApiDeps deps) : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()) {
+// Refused requests (403) reach the audit log at most kRefusalAuditsPerMinute times a minute per caller (per
+// client address without one): a signed-in student scripting forbidden requests cannot grow the store or
+// flood the log. Past that, refusals are still answered 403 and counted; the caller's next entry says how
+// many were left out ("suppressed_before"). Used on the event loop only (like the login limiter).
+constexpr int kRefusalAuditsPerMinute = 30;
+
+struct RefusalThrottle {
+    auth::RateLimiter limiter{kRefusalAuditsPerMinute, std::chrono::seconds(60), core::Clock::system()};
+    std::unordered_map<std::string, std::uint64_t> suppressed;  // per key, since its last entry
+};
+
+Api::Api(ApiDeps deps)
+    : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()), refusals_(std::make_unique<RefusalThrottle>()) {
     auto& d = deps_;
     if (!d.options.static_dir.empty())
         static_ = std::make_unique<http::StaticFiles>(http::StaticOptions{d.options.static_dir}, d.pool);
@@ -341,10 +355,26 @@ namespace {
 // A refused request (403: a teacher's action tried by a student, a missing CSRF token, a WebSocket from a
 // foreign origin...) in the audit log: who, which route, the reason; outcome denied. A failure to write it
 // is logged and does not change the answer.
-boost::asio::awaitable<void> audit_refusal(ApiDeps& d, const Context& ctx, std::string reason) {
+boost::asio::awaitable<void> audit_refusal(ApiDeps& d, RefusalThrottle& throttle, const Context& ctx,
+                                           std::string reason) {
+    const std::string key =
+        ctx.caller ? "user:" + ctx.caller->user_id : "addr:" + ctx.request.remote_address;
+    if (throttle.limiter.attempt(key) > 0) {
+        if (throttle.suppressed.size() > 100'000) throttle.suppressed.clear();  // bounded, like the limiter
+        if (++throttle.suppressed[key] == 1)
+            log::warn("api.refusals_not_audited",
+                      {{"rid", ctx.request.request_id},
+                       {"caller", ctx.caller ? ctx.caller->username : ctx.request.remote_address},
+                       {"limit_per_minute", kRefusalAuditsPerMinute}});
+        co_return;
+    }
     json::object detail{{"method", http::method_name(ctx.request.method)},
                         {"path", ctx.request.path.substr(0, 256)},
                         {"reason", std::move(reason)}};
+    if (auto it = throttle.suppressed.find(key); it != throttle.suppressed.end()) {
+        detail["suppressed_before"] = it->second;
+        throttle.suppressed.erase(it);
+    }
     for (const auto& [name, value] : ctx.params) detail[name] = value.substr(0, 128);  // the objects named
     try {
         co_await d.pool.run([&] {
@@ -489,7 +519,7 @@ boost::asio::awaitable<http::Response> Api::handle(http::Request& req) {
             res = problem_response(500, "Internal error", "the server failed to handle the request",
                                    req.request_id);
         }
-        if (!refused.empty()) co_await audit_refusal(deps_, ctx, std::move(refused));
+        if (!refused.empty()) co_await audit_refusal(deps_, *refusals_, ctx, std::move(refused));
     }
     if (!res.stream && !res.websocket) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

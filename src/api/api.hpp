@@ -72,6 +72,7 @@ struct ApiDeps {
 };
 
 class Metrics;
+struct RefusalThrottle;
 
 class Api {
  public:
@@ -87,6 +88,7 @@ class Api {
     ApiDeps deps_;
     Router router_;
     std::unique_ptr<Metrics> metrics_;
+    std::unique_ptr<RefusalThrottle> refusals_;  // how many 403s of one caller reach the audit log
     std::unique_ptr<http::StaticFiles> static_;  // when options.static_dir is set
     std::string openapi_;
 };

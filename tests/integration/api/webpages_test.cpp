@@ -229,6 +229,28 @@ TEST_F(WebPages, RefusedRequestsAreAudited) {
     EXPECT_EQ(audit("action=request.denied&actor=nosy-st", h).size(), 2u);
 }
 
+// A signed-in student scripting forbidden requests: every one is answered 403, but at most 30 a minute of
+// one caller reach the audit log (the store and the log stay bounded); another caller's refusal is recorded.
+TEST_F(WebPages, OneCallersRefusalsReachTheAuditLogAtMostThirtyAMinute) {
+    auto h = admin();
+    auto c = client();
+    for (const char* name : {"spray-st", "calm-st"})
+        ASSERT_EQ(c.request("POST", "/api/v1/users",
+                            json::serialize(json::object{
+                                {"username", name}, {"role", "student"}, {"password", "student-pass-1"}}),
+                            h)
+                      .status,
+                  201);
+    auto spray = login("spray-st", "student-pass-1");
+    int refused = 0;
+    for (int i = 0; i < 45; ++i) refused += c.request("GET", "/api/v1/audit", "", spray).status == 403;
+    EXPECT_EQ(refused, 45);
+    EXPECT_EQ(audit("action=request.denied&actor=spray-st&limit=100", h).size(), 30u);
+    auto calm = login("calm-st", "student-pass-1");
+    EXPECT_EQ(c.request("GET", "/api/v1/audit", "", calm).status, 403);
+    EXPECT_EQ(audit("action=request.denied&actor=calm-st&limit=100", h).size(), 1u);
+}
+
 TEST_F(WebPages, ATeachersTrialIsTheirOwnAssignmentOfADraftMadeOnce) {
     auto h = admin();
     auto c = client();

@@ -102,9 +102,12 @@ gns3::Client gns3_client(asio::any_io_executor ex, const ProxmoxOptions& options
     return gns3::Client(ex, o);
 }
 
-// Polls GNS3's version until it answers (the server starts some time after the guest agent).
+// Polls GNS3's version until it answers (the server starts some time after the guest agent). Something else
+// answering HTTP there (a 404 to /v2/version, three times in a row) is no GNS3 server that will come up: a
+// wrong pve.gns3.port, another service on the VM's address. That fails now, not at the boot deadline.
 asio::awaitable<void> wait_gns3_server(gns3::Client& g, const ProxmoxOptions& options,
                                        Clock::time_point deadline) {
+    int not_gns3 = 0;
     while (true) {
         try {
             co_await g.version();
@@ -112,6 +115,10 @@ asio::awaitable<void> wait_gns3_server(gns3::Client& g, const ProxmoxOptions& op
         } catch (const core::Error& e) {
             if (e.code() == core::Code::unauthenticated)
                 throw core::unauthenticated("the GNS3 server of the VM refused pve.gns3.user/password");
+            not_gns3 = e.code() == core::Code::not_found ? not_gns3 + 1 : 0;
+            if (not_gns3 == 3)
+                throw core::upstream("the server at " + g.host() + ":" + std::to_string(options.gns3_port) +
+                                     " answers HTTP but is not a GNS3 server (pve.gns3.port?): " + e.what());
             if (Clock::now() >= deadline)
                 throw core::timeout("the GNS3 server at " + g.host() + ":" +
                                     std::to_string(options.gns3_port) + " does not answer: " + e.what());

@@ -31,7 +31,8 @@ boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds d);
 bool graded(const gns3::Node& n);
 gns3::Client gns3_client(boost::asio::any_io_executor ex, const ProxmoxOptions& options,
                          const std::string& ip);
-// Polls GNS3's version until it answers (the server starts some time after the guest agent).
+// Polls GNS3's version until it answers (the server starts some time after the guest agent); throws timeout
+// at `deadline`, unauthenticated for refused credentials, upstream when something that is not GNS3 answers.
 boost::asio::awaitable<void> wait_gns3_server(gns3::Client& g, const ProxmoxOptions& options,
                                               std::chrono::steady_clock::time_point deadline);
 

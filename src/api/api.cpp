@@ -223,7 +223,9 @@ struct RefusalThrottle {
 };
 
 Api::Api(ApiDeps deps)
-    : deps_(std::move(deps)), metrics_(std::make_unique<Metrics>()), refusals_(std::make_unique<RefusalThrottle>()) {
+    : deps_(std::move(deps)),
+      metrics_(std::make_unique<Metrics>()),
+      refusals_(std::make_unique<RefusalThrottle>()) {
     auto& d = deps_;
     if (!d.options.static_dir.empty())
         static_ = std::make_unique<http::StaticFiles>(http::StaticOptions{d.options.static_dir}, d.pool);
@@ -357,8 +359,7 @@ namespace {
 // is logged and does not change the answer.
 boost::asio::awaitable<void> audit_refusal(ApiDeps& d, RefusalThrottle& throttle, const Context& ctx,
                                            std::string reason) {
-    const std::string key =
-        ctx.caller ? "user:" + ctx.caller->user_id : "addr:" + ctx.request.remote_address;
+    const std::string key = ctx.caller ? "user:" + ctx.caller->user_id : "addr:" + ctx.request.remote_address;
     if (throttle.limiter.attempt(key) > 0) {
         if (throttle.suppressed.size() > 100'000) throttle.suppressed.clear();  // bounded, like the limiter
         if (++throttle.suppressed[key] == 1)

@@ -273,12 +273,13 @@ asio::awaitable<void> TemplateCopies::advance(const std::string& tpl, std::vecto
                     c.upid = co_await client_.make_template(pve::GuestKind::qemu, c.node, c.vmid);
                 } else if (vm->name != tpl) {
                     // The last step, taken by one instance only: the rename is of the config just read (its
-                    // digest), so of two instances finishing the same copy, the second finds the name taken or
-                    // is refused (a conflict), and the next round's look sees the copy done.
+                    // digest), so of two instances finishing the same copy, the second finds the name taken
+                    // or is refused (a conflict), and the next round's look sees the copy done.
                     auto config = co_await client_.guest_config(pve::GuestKind::qemu, c.node, c.vmid);
                     if (auto n = config.find("name"); n != config.end() && n->second == tpl) continue;
                     pve::Params name{{"name", tpl}};  // (a named local: GCC 12 and braced temporaries)
-                    if (auto d = config.find("digest"); d != config.end()) name.emplace_back("digest", d->second);
+                    if (auto d = config.find("digest"); d != config.end())
+                        name.emplace_back("digest", d->second);
                     co_await client_.set_config(pve::GuestKind::qemu, c.node, c.vmid, std::move(name));
                     c.completed_here = true;
                 } else {

@@ -172,7 +172,7 @@ http::Response Simulator::Impl::op_set_config(const std::string& node, const std
     // A `digest` that is not the config's any more: refused before anything else (qemu-server's
     // update_vm_api, pve-container's assert_if_modified), so two writers of one config serialize on it.
     if (auto d = p.find("digest"); d != p.end() && !d->second.empty() &&
-        d->second != json::value_to<std::string>(config_of(*g).at("digest")))
+                                   d->second != json::value_to<std::string>(config_of(*g).at("digest")))
         return pve_error(500, kind == "qemu" ? "checksum mismatch (file change by other user?)"
                                              : "detected modified configuration - file changed by other "
                                                "user? Try again.");

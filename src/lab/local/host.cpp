@@ -116,8 +116,8 @@ namespace {
 
 // Whether one of `pids` holds a socket of `tables` (/proc/net/{tcp,udp}{,6}: "sl local_address rem_address
 // st ... inode", local "ADDR:PORT" in hex) on local `port`, in state `state` ("" for any).
-bool holds_socket(const std::vector<pid_t>& pids, std::uint16_t port, std::initializer_list<const char*> tables,
-                  const std::string& state) {
+bool holds_socket(const std::vector<pid_t>& pids, std::uint16_t port,
+                  std::initializer_list<const char*> tables, const std::string& state) {
     std::set<std::string> inodes;
     for (const char* table : tables) {
         std::istringstream lines(read_file(table));

@@ -139,8 +139,9 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
         for (;;) {
             node.pids = pids_with_cwd_under(dir);
             console = listens_on(node.pids, node.console_port);
-            tunnel = holds_udp_port(node.pids, node.udp_port) &&
-                     holds_udp_port(node.pids, static_cast<std::uint16_t>(node.udp_port + kVpcsSecondUdpPort));
+            tunnel =
+                holds_udp_port(node.pids, node.udp_port) &&
+                holds_udp_port(node.pids, static_cast<std::uint16_t>(node.udp_port + kVpcsSecondUdpPort));
             if (console && tunnel) return;
             if (node.pids.empty() || std::chrono::steady_clock::now() > deadline) break;
             std::this_thread::sleep_for(20ms);
@@ -189,8 +190,9 @@ void LocalRuntime::start_bridge(LabRecord& record, BridgeRecord& bridge) {
     }
     close(ready[0]);
     if (answer.find("Address already in use") != std::string::npos)
-        throw TunnelPortTaken("the TAP bridge for " + bridge.netns + ":" + bridge.ifname + " could not bind " +
-                              std::to_string(bridge.udp_port) + ": another program holds it");
+        throw TunnelPortTaken("the TAP bridge for " + bridge.netns + ":" + bridge.ifname +
+                              " could not bind " + std::to_string(bridge.udp_port) +
+                              ": another program holds it");
     if (answer.rfind("ok", 0) != 0)
         throw core::internal("TAP bridge for " + bridge.netns + ":" + bridge.ifname +
                              " failed: " + (answer.empty() ? std::string("no answer") : answer));

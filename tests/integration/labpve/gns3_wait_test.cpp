@@ -26,10 +26,11 @@ TEST(Gns3Wait, AServerThatIsNotGns3FailsTheWaitAtOnceNamingTheAddress) {
     http::ServerOptions so;
     so.port = 0;
     so.access_log = false;
-    http::Server server(server_io.get_executor(), so, [&](http::Request& req) -> asio::awaitable<http::Response> {
-        if (req.path == "/v2/version") ++asked;
-        co_return http::text_response(404, "Not Found");
-    });
+    http::Server server(server_io.get_executor(), so,
+                        [&](http::Request& req) -> asio::awaitable<http::Response> {
+                            if (req.path == "/v2/version") ++asked;
+                            co_return http::text_response(404, "Not Found");
+                        });
     auto port = server.listen();
     server.start();
     std::thread thread([&] { server_io.run(); });

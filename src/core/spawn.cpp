@@ -31,8 +31,8 @@ struct ChildArgs {
     char* const* argv = nullptr;
     char* const* envp = nullptr;
     int netns_fd = -1;
-    int base_mount_ns_fd =
-        -1;  // >= 0: the mount namespace to copy instead of ours (see base_mount_namespace)
+    // >= 0: the mount namespace to copy instead of ours (see base_mount_namespace).
+    int base_mount_ns_fd = -1;
     const char* cwd = nullptr;  // restored after entering base_mount_ns_fd (setns moves to its root)
     const char* netns = nullptr;
     const std::vector<std::pair<std::string, std::string>>* etc_binds = nullptr;

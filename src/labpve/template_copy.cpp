@@ -2,12 +2,10 @@
 #include "labpve/template_copy.hpp"
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <optional>
 
 #include "core/log.hpp"
+#include "labpve/gns3_guest.hpp"
 #include "labpve/proxmox_provider.hpp"
 #include "pve/tasks.hpp"
 
@@ -26,11 +24,6 @@ std::optional<pve::Resource> guest_by_vmid(const std::vector<pve::Resource>& row
     for (const auto& r : rows)
         if (is_guest(r) && r.vmid == vmid) return r;
     return std::nullopt;
-}
-
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace
@@ -79,7 +72,7 @@ TemplateCopies::TemplateCopies(pve::Client& client, CopyOptions options)
 asio::awaitable<void> TemplateCopies::ensure(const std::string& tpl, const std::vector<std::string>& envs,
                                              CopyStep step) {
     // One run per template: a concurrent request waits (marked before any co_await), then finds the copies.
-    while (busy_.count(tpl)) co_await pause(options_.poll_interval);
+    while (busy_.count(tpl)) co_await sleep_for(options_.poll_interval);
     busy_.insert(tpl);
     std::exception_ptr failure;
     try {
@@ -234,7 +227,7 @@ asio::awaitable<std::vector<pve::Resource>> TemplateCopies::settled_rows(const s
             return vm && !vm->lock.empty();
         });
         if (!locked || Clock::now() >= deadline) co_return rows;
-        co_await pause(options_.poll_interval);
+        co_await sleep_for(options_.poll_interval);
     }
 }
 

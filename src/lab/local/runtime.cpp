@@ -102,7 +102,7 @@ void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) c
         for (const auto& n : r.nodes) {
             taken.insert({n.console_port, n.udp_port, n.peer_port});
             if (n.kind == NodeKind::vpcs && n.udp_port != 0)
-                taken.insert(static_cast<std::uint16_t>(n.udp_port + kVpcsSecondUdpPort));
+                taken.insert(static_cast<std::uint16_t>(n.udp_port + kVpcsSecondUdpOffset));
         }
         for (const auto& b : r.bridges) taken.insert({b.udp_port, b.vpcs_port});
     }
@@ -126,7 +126,7 @@ void LocalRuntime::allocate_ports(LabRecord& record, const Topology& topology) c
         n.console_port =
             pick(options_.console_port_min, options_.console_port_max, SOCK_STREAM, true, "console");
         n.udp_port = pick(options_.tunnel_port_min, options_.tunnel_port_max, SOCK_DGRAM, false, "tunnel",
-                          kVpcsSecondUdpPort);
+                          kVpcsSecondUdpOffset);
         n.mac_offset = mac++;
     }
     for (const auto& link : topology.links) {

@@ -145,7 +145,7 @@ struct TunnelPortTaken : std::runtime_error {
 
 // VPCS 0.5b2 binds two UDP ports: its base port (-s) and base + 9 (seen with `ss -uap`; when either is
 // taken it runs with no tunnel at all, console up). A VPCS node's tunnel port reserves both.
-constexpr std::uint16_t kVpcsSecondUdpPort = 9;
+constexpr std::uint16_t kVpcsSecondUdpOffset = 9;
 
 // "<env>_<node>": the namespace and FRR pathspace of a node.
 std::string node_netns(const std::string& env, const std::string& node);

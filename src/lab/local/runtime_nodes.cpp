@@ -141,7 +141,7 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
             console = listens_on(node.pids, node.console_port);
             tunnel =
                 holds_udp_port(node.pids, node.udp_port) &&
-                holds_udp_port(node.pids, static_cast<std::uint16_t>(node.udp_port + kVpcsSecondUdpPort));
+                holds_udp_port(node.pids, static_cast<std::uint16_t>(node.udp_port + kVpcsSecondUdpOffset));
             if (console && tunnel) return;
             if (node.pids.empty() || std::chrono::steady_clock::now() > deadline) break;
             std::this_thread::sleep_for(20ms);
@@ -150,7 +150,7 @@ void LocalRuntime::start_vpcs(LabRecord& record, NodeRecord& node, const Node& s
         if (console)
             throw TunnelPortTaken("vpcs node " + node.name + " could not bind its UDP tunnel ports " +
                                   std::to_string(node.udp_port) + " and " +
-                                  std::to_string(node.udp_port + kVpcsSecondUdpPort) +
+                                  std::to_string(node.udp_port + kVpcsSecondUdpOffset) +
                                   ": another program holds one");
         bool taken = tcp_accepts(node.console_port);
         if (!taken || attempt == 3)
